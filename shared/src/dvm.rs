@@ -1,0 +1,188 @@
+//! Sealing and opening request and reply events (NIP-44 v2 content, NIP-13 work, Schnorr
+//! signatures). Pure functions: transports only move the JSON.
+
+use nostr::event::{Event, EventId, FinalizeEvent, Tag, Tags, UnsignedEvent};
+use nostr::key::{Keys, PublicKey};
+use nostr::nips::nip44;
+use nostr::types::Timestamp;
+
+use crate::kinds;
+use crate::method::{Reply, Request};
+use crate::pow::{Miner, nonce_tag};
+use crate::validation::check_fresh;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SealError {
+    #[error("could not encrypt the content: {0}")]
+    Encrypt(String),
+    #[error("could not sign the event: {0}")]
+    Sign(String),
+    #[error("no nonce in the searched range meets the target")]
+    NonceNotFound,
+    #[error("could not serialise the content: {0}")]
+    Serialise(String),
+}
+
+/// Why a received request could not be turned into a method call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum OpenRequestError {
+    /// Not NIP-44 v2 for this server: a plain 4xx, there is no one to encrypt an answer to.
+    #[error("content is not NIP-44 encrypted to this server")]
+    Undecryptable,
+    /// Decrypted, but not a known method with valid params: an encrypted `invalid_request`.
+    #[error("content is not a valid Sigil request")]
+    InvalidRequest,
+}
+
+/// Why a client refuses a reply. Each is what a malicious server or relay could try.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ReplyError {
+    #[error("the reply is not a valid Nostr event")]
+    Malformed,
+    #[error("the reply is not a Sigil reply event")]
+    WrongKind,
+    #[error("the reply was not signed by the server")]
+    NotFromServer,
+    #[error("the reply signature or id is invalid")]
+    BadSignature,
+    #[error("the reply is addressed to someone else")]
+    NotForUs,
+    #[error("the reply answers a different request")]
+    WrongRequest,
+    #[error("the reply could not be decrypted")]
+    Undecryptable,
+    #[error("the reply content is not valid")]
+    InvalidContent,
+}
+
+/// Unsigned template for a request: NIP-44 content and the `p` tag, ready for mining.
+#[derive(Debug, Clone)]
+pub struct RequestDraft {
+    pub pubkey: PublicKey,
+    pub created_at: Timestamp,
+    pub tags: Tags,
+    pub content: String,
+    pub difficulty: u8,
+}
+
+impl RequestDraft {
+    pub fn new(
+        signer: &Keys,
+        server: &PublicKey,
+        request: &Request,
+        difficulty: u8,
+        created_at: Timestamp,
+    ) -> Result<Self, SealError> {
+        let plaintext = serde_json::to_string(request).map_err(|e| SealError::Serialise(e.to_string()))?;
+        let content = nip44::encrypt(signer.secret_key(), server, plaintext, nip44::Version::V2)
+            .map_err(|e| SealError::Encrypt(e.to_string()))?;
+        Ok(Self {
+            pubkey: signer.public_key(),
+            created_at,
+            tags: Tags::from_list(vec![Tag::public_key(*server)]),
+            content,
+            difficulty,
+        })
+    }
+
+    pub fn miner(&self) -> Result<Miner, SealError> {
+        Miner::new(&self.pubkey, self.created_at, kinds::request(), &self.tags, &self.content, self.difficulty)
+            .map_err(|e| SealError::Serialise(e.to_string()))
+    }
+
+    /// Adds the found nonce and signs. The signer must be the key the draft was made for.
+    pub fn finish(self, signer: &Keys, nonce: u64) -> Result<Event, SealError> {
+        let mut tags = self.tags.to_vec();
+        tags.push(nonce_tag(nonce, self.difficulty));
+        UnsignedEvent::new(self.pubkey, self.created_at, kinds::request(), tags, self.content)
+            .finalize(signer)
+            .map_err(|e| SealError::Sign(e.to_string()))
+    }
+}
+
+/// Encrypts, mines and signs a request in one go, on the calling thread.
+pub fn seal_request(
+    signer: &Keys,
+    server: &PublicKey,
+    request: &Request,
+    difficulty: u8,
+    created_at: Timestamp,
+) -> Result<Event, SealError> {
+    let draft = RequestDraft::new(signer, server, request, difficulty, created_at)?;
+    let (nonce, _) = draft.miner()?.search(0, u64::MAX).ok_or(SealError::NonceNotFound)?;
+    draft.finish(signer, nonce)
+}
+
+/// Decrypts and parses a request that passed [`crate::validation::check_request`].
+pub fn open_request(server: &Keys, event: &Event) -> Result<Request, OpenRequestError> {
+    let plaintext = nip44::decrypt(server.secret_key(), &event.pubkey, &event.content)
+        .map_err(|_| OpenRequestError::Undecryptable)?;
+    serde_json::from_str(&plaintext).map_err(|_| OpenRequestError::InvalidRequest)
+}
+
+/// Encrypts a reply to the sender of `request`, bound to it by an `e` tag.
+pub fn seal_reply(server: &Keys, request: &Event, reply: &Reply) -> Result<Event, SealError> {
+    let plaintext = serde_json::to_string(reply).map_err(|e| SealError::Serialise(e.to_string()))?;
+    let content = nip44::encrypt(server.secret_key(), &request.pubkey, plaintext, nip44::Version::V2)
+        .map_err(|e| SealError::Encrypt(e.to_string()))?;
+    let tags = vec![Tag::public_key(request.pubkey), Tag::event(request.id)];
+    UnsignedEvent::new(server.public_key(), Timestamp::now(), kinds::reply(), tags, content)
+        .finalize(server)
+        .map_err(|e| SealError::Sign(e.to_string()))
+}
+
+/// Checks that a reply comes from `server`, is for `me`, answers `request_id`, and decrypts it.
+///
+/// The `e` tag binding means a recorded reply cannot be replayed against a later request.
+pub fn open_reply(me: &Keys, server: &PublicKey, request_id: &EventId, reply_json: &str) -> Result<Reply, ReplyError> {
+    let event = Event::from_json(reply_json).map_err(|_| ReplyError::Malformed)?;
+    if event.kind != kinds::reply() {
+        return Err(ReplyError::WrongKind);
+    }
+    if event.pubkey != *server {
+        return Err(ReplyError::NotFromServer);
+    }
+    if !event.verify_id() || !event.verify_signature() {
+        return Err(ReplyError::BadSignature);
+    }
+    if !single_tag_is(&event, "p", &me.public_key().to_hex()) {
+        return Err(ReplyError::NotForUs);
+    }
+    if !single_tag_is(&event, "e", &request_id.to_hex()) {
+        return Err(ReplyError::WrongRequest);
+    }
+    let plaintext = nip44::decrypt(me.secret_key(), server, &event.content)
+        .map_err(|_| ReplyError::Undecryptable)?;
+    serde_json::from_str(&plaintext).map_err(|_| ReplyError::InvalidContent)
+}
+
+fn single_tag_is(event: &Event, kind: &str, value: &str) -> bool {
+    let mut matching = event.tags.iter().filter(|tag| tag.kind() == kind);
+    matches!((matching.next(), matching.next()), (Some(tag), None) if tag.content() == Some(value))
+}
+
+/// Proof that the holder of `account` controls it, made for the ephemeral session key.
+pub fn sign_key_proof(account: &Keys, ephemeral: &PublicKey, created_at: Timestamp) -> Result<Event, SealError> {
+    UnsignedEvent::new(account.public_key(), created_at, kinds::key_proof(), vec![Tag::public_key(*ephemeral)], "")
+        .finalize(account)
+        .map_err(|e| SealError::Sign(e.to_string()))
+}
+
+/// Checks a key proof: signed by `account`, naming `ephemeral`, fresh.
+pub fn verify_key_proof(
+    proof_json: &str,
+    account: &PublicKey,
+    ephemeral: &PublicKey,
+    now: Timestamp,
+    window_secs: u64,
+) -> bool {
+    let Ok(proof) = Event::from_json(proof_json) else {
+        return false;
+    };
+    proof.kind == kinds::key_proof()
+        && proof.pubkey == *account
+        && single_tag_is(&proof, "p", &ephemeral.to_hex())
+        && check_fresh(proof.created_at, now, window_secs).is_ok()
+        && proof.verify_id()
+        && proof.verify_signature()
+}

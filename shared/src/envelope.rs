@@ -1,0 +1,277 @@
+//! The backup envelope: the only form in which an account key leaves the browser.
+//!
+//! key        = Argon2id(NFKC(password), salt = SHA-256("sigil/kdf-salt/v1" || server entropy))
+//! ciphertext = XChaCha20-Poly1305(key, nonce, secret key bytes, aad)
+//! aad        = "sigil/backup/v1" || pubkey || m_kib || t || p   (integers little-endian u32)
+//!
+//! The envelope names its own KDF parameters so old backups stay readable when defaults rise, and
+//! binds them and the pubkey into the AEAD so neither can be swapped without detection.
+
+use argon2::{Algorithm, Argon2, Params, Version};
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use nostr::key::PublicKey;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::secret::{AccountSecret, Password};
+
+pub const ENVELOPE_VERSION: u8 = 1;
+const SALT_DOMAIN: &[u8] = b"sigil/kdf-salt/v1";
+const AAD_DOMAIN: &[u8] = b"sigil/backup/v1";
+const NONCE_LEN: usize = 24;
+const CIPHERTEXT_LEN: usize = 32 + 16;
+
+/// Server-issued per-account randomness that salts the password KDF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entropy(pub [u8; 32]);
+
+impl Entropy {
+    pub fn generate() -> Self {
+        Self(rand::random())
+    }
+
+    pub fn from_hex(hex: &str) -> Result<Self, EnvelopeError> {
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(hex, &mut bytes).map_err(|_| EnvelopeError::Malformed("entropy"))?;
+        Ok(Self(bytes))
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    fn salt(&self) -> [u8; 32] {
+        Sha256::new()
+            .chain_update(SALT_DOMAIN)
+            .chain_update(self.0)
+            .finalize()
+            .into()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KdfAlgorithm {
+    Argon2id,
+}
+
+/// Argon2id cost parameters, as carried in an envelope and announced by a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KdfParams {
+    pub alg: KdfAlgorithm,
+    /// Memory in KiB.
+    pub m_kib: u32,
+    /// Passes over memory.
+    pub t: u32,
+    /// Lanes.
+    pub p: u32,
+}
+
+impl KdfParams {
+    /// RFC 9106 section 4, second recommended option; Bitwarden's default.
+    pub const DEFAULT: Self = Self::argon2id(64 * 1024, 3, 4);
+    /// OWASP Password Storage Cheat Sheet minimum for Argon2id (19 MiB, t=2, p=1). Below this a
+    /// stolen backup is too cheap to brute-force, so a client refuses to seal or open with less.
+    pub const FLOOR: Self = Self::argon2id(19 * 1024, 2, 1);
+    /// Above this a phone browser runs out of memory or the user gives up waiting: a malicious
+    /// server must not be able to stall a client by announcing huge costs.
+    pub const CEILING: Self = Self::argon2id(256 * 1024, 10, 16);
+
+    pub const fn argon2id(m_kib: u32, t: u32, p: u32) -> Self {
+        Self {
+            alg: KdfAlgorithm::Argon2id,
+            m_kib,
+            t,
+            p,
+        }
+    }
+
+    /// Within [`Self::FLOOR`] and [`Self::CEILING`], and acceptable to Argon2 itself.
+    pub fn check(&self) -> Result<(), EnvelopeError> {
+        let (lo, hi) = (Self::FLOOR, Self::CEILING);
+        let in_range = (lo.m_kib..=hi.m_kib).contains(&self.m_kib)
+            && (lo.t..=hi.t).contains(&self.t)
+            && (lo.p..=hi.p).contains(&self.p)
+            // Argon2 needs at least 8 KiB per lane.
+            && self.m_kib >= 8 * self.p;
+        if in_range {
+            Ok(())
+        } else {
+            Err(EnvelopeError::KdfParamsOutOfRange(*self))
+        }
+    }
+
+    fn aad(&self, pubkey: &PublicKey) -> Vec<u8> {
+        let mut aad = Vec::with_capacity(AAD_DOMAIN.len() + 32 + 12);
+        aad.extend_from_slice(AAD_DOMAIN);
+        aad.extend_from_slice(&pubkey.to_bytes());
+        for n in [self.m_kib, self.t, self.p] {
+            aad.extend_from_slice(&n.to_le_bytes());
+        }
+        aad
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    #[error("wrong password, or the backup was altered")]
+    WrongPasswordOrTampered,
+    #[error("backup envelope version {0} is not supported by this client")]
+    UnsupportedVersion(u8),
+    #[error("key derivation parameters {0:?} are outside the accepted range")]
+    KdfParamsOutOfRange(KdfParams),
+    #[error("backup envelope field `{0}` is malformed")]
+    Malformed(&'static str),
+    #[error("the backup holds a key for a different account")]
+    ForeignKey,
+    #[error("key derivation failed: {0}")]
+    Kdf(String),
+}
+
+/// The backup as stored by the server and kept in the browser: opaque without the password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupEnvelope {
+    pub v: u8,
+    /// Hex x-only public key of the account; bound into the AEAD.
+    pub pubkey: String,
+    pub kdf: KdfParams,
+    /// Hex, 24 bytes.
+    pub nonce: String,
+    /// Hex, 32-byte secret key plus 16-byte tag.
+    pub ciphertext: String,
+}
+
+/// Fields of an envelope after structural checks; what both server and client validate.
+struct Parsed {
+    pubkey: PublicKey,
+    nonce: [u8; NONCE_LEN],
+    ciphertext: [u8; CIPHERTEXT_LEN],
+}
+
+impl BackupEnvelope {
+    /// Encrypts `secret` under a key derived from `password` and `entropy`, with a fresh nonce.
+    pub fn seal(
+        secret: &AccountSecret,
+        password: &Password,
+        entropy: &Entropy,
+        kdf: KdfParams,
+    ) -> Result<Self, EnvelopeError> {
+        Self::seal_with_nonce(secret, password, entropy, kdf, rand::random())
+    }
+
+    /// Deterministic sealing, for known-answer tests. Never reuse a nonce with the same key.
+    pub fn seal_with_nonce(
+        secret: &AccountSecret,
+        password: &Password,
+        entropy: &Entropy,
+        kdf: KdfParams,
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<Self, EnvelopeError> {
+        kdf.check()?;
+        let pubkey = secret.public_key();
+        let key = derive_key(password, entropy, &kdf)?;
+        let cipher = XChaCha20Poly1305::new(key.as_slice().into());
+        let plaintext = secret.expose();
+        let ciphertext = cipher
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext.as_slice(),
+                    aad: &kdf.aad(&pubkey),
+                },
+            )
+            .map_err(|_| EnvelopeError::Kdf("encryption failed".into()))?;
+        Ok(Self {
+            v: ENVELOPE_VERSION,
+            pubkey: pubkey.to_hex(),
+            kdf,
+            nonce: hex::encode(nonce),
+            ciphertext: hex::encode(ciphertext),
+        })
+    }
+
+    /// Structural validation without the password: what the server checks before storing.
+    pub fn validate(&self) -> Result<PublicKey, EnvelopeError> {
+        self.parse().map(|parsed| parsed.pubkey)
+    }
+
+    fn parse(&self) -> Result<Parsed, EnvelopeError> {
+        if self.v != ENVELOPE_VERSION {
+            return Err(EnvelopeError::UnsupportedVersion(self.v));
+        }
+        self.kdf.check()?;
+        let pubkey =
+            PublicKey::from_hex(&self.pubkey).map_err(|_| EnvelopeError::Malformed("pubkey"))?;
+        let mut nonce = [0u8; NONCE_LEN];
+        hex::decode_to_slice(&self.nonce, &mut nonce)
+            .map_err(|_| EnvelopeError::Malformed("nonce"))?;
+        let mut ciphertext = [0u8; CIPHERTEXT_LEN];
+        hex::decode_to_slice(&self.ciphertext, &mut ciphertext)
+            .map_err(|_| EnvelopeError::Malformed("ciphertext"))?;
+        Ok(Parsed {
+            pubkey,
+            nonce,
+            ciphertext,
+        })
+    }
+
+    /// Decrypts the account key. Fails with a typed error on a wrong password, any altered byte,
+    /// parameters outside the floor and ceiling, or a key that does not match the envelope.
+    pub fn open(&self, password: &Password, entropy: &Entropy) -> Result<AccountSecret, EnvelopeError> {
+        let parsed = self.parse()?;
+        let key = derive_key(password, entropy, &self.kdf)?;
+        let cipher = XChaCha20Poly1305::new(key.as_slice().into());
+        let plaintext = Zeroizing::new(
+            cipher
+                .decrypt(
+                    XNonce::from_slice(&parsed.nonce),
+                    Payload {
+                        msg: &parsed.ciphertext,
+                        aad: &self.kdf.aad(&parsed.pubkey),
+                    },
+                )
+                .map_err(|_| EnvelopeError::WrongPasswordOrTampered)?,
+        );
+        let bytes: &[u8; 32] = plaintext
+            .as_slice()
+            .try_into()
+            .map_err(|_| EnvelopeError::Malformed("ciphertext"))?;
+        let secret = AccountSecret::from_bytes(bytes).map_err(|_| EnvelopeError::ForeignKey)?;
+        if secret.public_key() != parsed.pubkey {
+            return Err(EnvelopeError::ForeignKey);
+        }
+        Ok(secret)
+    }
+
+    /// Like [`Self::open`], but also refuses a backup that belongs to another account: what a
+    /// client uses when a server hands it a backup for a key it already knows.
+    pub fn open_for(
+        &self,
+        expected: &PublicKey,
+        password: &Password,
+        entropy: &Entropy,
+    ) -> Result<AccountSecret, EnvelopeError> {
+        if self.validate()? != *expected {
+            return Err(EnvelopeError::ForeignKey);
+        }
+        self.open(password, entropy)
+    }
+}
+
+/// Argon2id over the NFKC password; the slow step (hundreds of milliseconds by design).
+pub fn derive_key(
+    password: &Password,
+    entropy: &Entropy,
+    kdf: &KdfParams,
+) -> Result<Zeroizing<[u8; 32]>, EnvelopeError> {
+    kdf.check()?;
+    let params = Params::new(kdf.m_kib, kdf.t, kdf.p, Some(32))
+        .map_err(|e| EnvelopeError::Kdf(e.to_string()))?;
+    let mut key = Zeroizing::new([0u8; 32]);
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password_into(password.as_bytes(), &entropy.salt(), key.as_mut_slice())
+        .map_err(|e| EnvelopeError::Kdf(e.to_string()))?;
+    Ok(key)
+}

@@ -1,0 +1,81 @@
+//! The well-known document (`GET /.well-known/sigil.json`) and the client's checks on it.
+
+use nostr::key::PublicKey;
+use nostr::nips::nip19::ToBech32;
+use serde::{Deserialize, Serialize};
+
+use crate::envelope::{EnvelopeError, KdfParams};
+
+pub const PROTOCOL_VERSION: u32 = 1;
+pub const WELL_KNOWN_PATH: &str = "/.well-known/sigil.json";
+pub const EVENTS_PATH: &str = "/api/v1/events";
+/// The most work a client will do for one request: 2^28 hashes is minutes in a browser. More
+/// than this would let a hostile server stall its users.
+pub const MAX_POW_DIFFICULTY: u8 = 28;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerInfo {
+    pub protocol_version: u32,
+    /// Hex x-only public key the server signs replies with and decrypts requests for.
+    pub pubkey: String,
+    /// Same key, NIP-19.
+    pub npub: String,
+    /// Required NIP-13 difficulty of request events.
+    pub pow_difficulty: u8,
+    /// Accepted distance of `created_at` from the server clock, seconds.
+    pub created_at_window: u64,
+    /// Largest accepted request event, bytes.
+    pub max_event_bytes: usize,
+    /// Parameters for new backups.
+    pub kdf: KdfParams,
+    /// Relays a new account starts with (published as its NIP-65 list).
+    pub default_relays: Vec<String>,
+    /// Relays the DVM listens on, for the relay transport.
+    pub dvm_relays: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InfoError {
+    #[error("the server speaks protocol version {0}; this client speaks {PROTOCOL_VERSION}")]
+    UnsupportedProtocol(u32),
+    #[error("the server's public key is invalid")]
+    BadPubkey,
+    #[error("the server's npub does not match its public key")]
+    NpubMismatch,
+    #[error("the server asks for {0} bits of proof of work; at most {MAX_POW_DIFFICULTY} is accepted")]
+    PowTooHigh(u8),
+    #[error(transparent)]
+    Kdf(#[from] EnvelopeError),
+}
+
+impl ServerInfo {
+    pub fn new(pubkey: &PublicKey, pow_difficulty: u8, created_at_window: u64, max_event_bytes: usize, kdf: KdfParams) -> Self {
+        Self {
+            protocol_version: PROTOCOL_VERSION,
+            pubkey: pubkey.to_hex(),
+            npub: pubkey.to_bech32().unwrap_or_default(),
+            pow_difficulty,
+            created_at_window,
+            max_event_bytes,
+            kdf,
+            default_relays: Vec::new(),
+            dvm_relays: Vec::new(),
+        }
+    }
+
+    /// What a client checks before trusting a server's announcement; returns the server key.
+    pub fn validate(&self) -> Result<PublicKey, InfoError> {
+        if self.protocol_version != PROTOCOL_VERSION {
+            return Err(InfoError::UnsupportedProtocol(self.protocol_version));
+        }
+        let pubkey = PublicKey::from_hex(&self.pubkey).map_err(|_| InfoError::BadPubkey)?;
+        if pubkey.to_bech32().ok().as_deref() != Some(self.npub.as_str()) {
+            return Err(InfoError::NpubMismatch);
+        }
+        if self.pow_difficulty > MAX_POW_DIFFICULTY {
+            return Err(InfoError::PowTooHigh(self.pow_difficulty));
+        }
+        self.kdf.check()?;
+        Ok(pubkey)
+    }
+}

@@ -1,0 +1,17 @@
+//! Sigil's wire protocol, shared by the server and the browser client.
+//!
+//! Pure logic only: no I/O, no async runtime, no browser APIs, so every rule here is testable
+//! natively and compiles unchanged to `wasm32-unknown-unknown`.
+
+pub mod dvm;
+pub mod email;
+pub mod envelope;
+pub mod error;
+pub mod info;
+pub mod kinds;
+pub mod method;
+pub mod pow;
+pub mod secret;
+pub mod validation;
+
+pub use nostr;

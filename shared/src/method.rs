@@ -1,0 +1,114 @@
+//! The methods a client can call, and what each returns.
+//!
+//! The method name travels inside the NIP-44 ciphertext, so an observer cannot tell the steps of a
+//! signup or login apart.
+
+use serde::{Deserialize, Serialize};
+
+use crate::envelope::BackupEnvelope;
+use crate::error::ErrorBody;
+
+/// Plaintext of a request event's content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "method", content = "params", rename_all = "snake_case")]
+pub enum Request {
+    /// Signed by a fresh ephemeral key. Starts signup and login alike.
+    RequestCode { email: String },
+    /// Same ephemeral key as `request_code`.
+    VerifyCode { code: String },
+    /// Same ephemeral key, after `verify_code` answered `new`.
+    Activate {
+        /// Hex x-only public key of the new account.
+        pubkey: String,
+        backup: BackupEnvelope,
+        /// JSON of a [`crate::kinds::KEY_PROOF`] event signed by `pubkey` that p-tags the
+        /// ephemeral key, so nobody can register a key they do not hold.
+        proof: String,
+    },
+    /// Signed by the account key. Compare-and-swap on `base_version`.
+    UpdateBackup {
+        backup: BackupEnvelope,
+        base_version: u64,
+    },
+    /// Signed by the account key.
+    GetBackup {},
+    /// Signed by the account key. Removes the account and its backup.
+    DeleteAccount {},
+}
+
+impl Request {
+    /// Whether the method must be signed by the account's own key rather than an ephemeral one.
+    pub fn needs_account_key(&self) -> bool {
+        matches!(
+            self,
+            Self::UpdateBackup { .. } | Self::GetBackup {} | Self::DeleteAccount {}
+        )
+    }
+}
+
+/// Plaintext of a reply event's content: exactly one of `result` or `error`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reply {
+    Result(serde_json::Value),
+    Error(ErrorBody),
+}
+
+impl Reply {
+    pub fn ok<T: Serialize>(result: &T) -> Result<Self, serde_json::Error> {
+        Ok(Self::Result(serde_json::to_value(result)?))
+    }
+
+    pub fn into_result<T: for<'de> Deserialize<'de>>(self) -> Result<Result<T, ErrorBody>, serde_json::Error> {
+        match self {
+            Self::Result(value) => serde_json::from_value(value).map(Ok),
+            Self::Error(error) => Ok(Err(error)),
+        }
+    }
+}
+
+/// Result of `request_code`. The same for every address, known or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeSent {
+    /// Seconds until the code expires.
+    pub expires_in: u64,
+    /// Seconds until another code may be requested for this address.
+    pub resend_after: u64,
+}
+
+/// Result of `verify_code`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "account", rename_all = "snake_case")]
+pub enum Verified {
+    /// No account yet: the client creates a key and calls `activate`.
+    New {
+        /// Hex of the 32 bytes of server entropy that salt the password KDF.
+        entropy: String,
+    },
+    /// An account exists: the client unlocks the backup locally.
+    Existing {
+        entropy: String,
+        backup: BackupEnvelope,
+        backup_version: u64,
+    },
+}
+
+/// Result of `activate` and `update_backup`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupStored {
+    pub backup_version: u64,
+}
+
+/// Result of `get_backup`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupRecord {
+    pub entropy: String,
+    pub backup: BackupEnvelope,
+    pub backup_version: u64,
+}
+
+/// Result of `delete_account`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountDeleted {
+    pub deleted: bool,
+}
