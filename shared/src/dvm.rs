@@ -73,7 +73,8 @@ impl RequestDraft {
         difficulty: u8,
         created_at: Timestamp,
     ) -> Result<Self, SealError> {
-        let plaintext = serde_json::to_string(request).map_err(|e| SealError::Serialise(e.to_string()))?;
+        let plaintext =
+            serde_json::to_string(request).map_err(|e| SealError::Serialise(e.to_string()))?;
         let content = nip44::encrypt(signer.secret_key(), server, plaintext, nip44::Version::V2)
             .map_err(|e| SealError::Encrypt(e.to_string()))?;
         Ok(Self {
@@ -86,17 +87,30 @@ impl RequestDraft {
     }
 
     pub fn miner(&self) -> Result<Miner, SealError> {
-        Miner::new(&self.pubkey, self.created_at, kinds::request(), &self.tags, &self.content, self.difficulty)
-            .map_err(|e| SealError::Serialise(e.to_string()))
+        Miner::new(
+            &self.pubkey,
+            self.created_at,
+            kinds::request(),
+            &self.tags,
+            &self.content,
+            self.difficulty,
+        )
+        .map_err(|e| SealError::Serialise(e.to_string()))
     }
 
     /// Adds the found nonce and signs. The signer must be the key the draft was made for.
     pub fn finish(self, signer: &Keys, nonce: u64) -> Result<Event, SealError> {
         let mut tags = self.tags.to_vec();
         tags.push(nonce_tag(nonce, self.difficulty));
-        UnsignedEvent::new(self.pubkey, self.created_at, kinds::request(), tags, self.content)
-            .finalize(signer)
-            .map_err(|e| SealError::Sign(e.to_string()))
+        UnsignedEvent::new(
+            self.pubkey,
+            self.created_at,
+            kinds::request(),
+            tags,
+            self.content,
+        )
+        .finalize(signer)
+        .map_err(|e| SealError::Sign(e.to_string()))
     }
 }
 
@@ -109,7 +123,10 @@ pub fn seal_request(
     created_at: Timestamp,
 ) -> Result<Event, SealError> {
     let draft = RequestDraft::new(signer, server, request, difficulty, created_at)?;
-    let (nonce, _) = draft.miner()?.search(0, u64::MAX).ok_or(SealError::NonceNotFound)?;
+    let (nonce, _) = draft
+        .miner()?
+        .search(0, u64::MAX)
+        .ok_or(SealError::NonceNotFound)?;
     draft.finish(signer, nonce)
 }
 
@@ -122,19 +139,36 @@ pub fn open_request(server: &Keys, event: &Event) -> Result<Request, OpenRequest
 
 /// Encrypts a reply to the sender of `request`, bound to it by an `e` tag.
 pub fn seal_reply(server: &Keys, request: &Event, reply: &Reply) -> Result<Event, SealError> {
-    let plaintext = serde_json::to_string(reply).map_err(|e| SealError::Serialise(e.to_string()))?;
-    let content = nip44::encrypt(server.secret_key(), &request.pubkey, plaintext, nip44::Version::V2)
-        .map_err(|e| SealError::Encrypt(e.to_string()))?;
+    let plaintext =
+        serde_json::to_string(reply).map_err(|e| SealError::Serialise(e.to_string()))?;
+    let content = nip44::encrypt(
+        server.secret_key(),
+        &request.pubkey,
+        plaintext,
+        nip44::Version::V2,
+    )
+    .map_err(|e| SealError::Encrypt(e.to_string()))?;
     let tags = vec![Tag::public_key(request.pubkey), Tag::event(request.id)];
-    UnsignedEvent::new(server.public_key(), Timestamp::now(), kinds::reply(), tags, content)
-        .finalize(server)
-        .map_err(|e| SealError::Sign(e.to_string()))
+    UnsignedEvent::new(
+        server.public_key(),
+        Timestamp::now(),
+        kinds::reply(),
+        tags,
+        content,
+    )
+    .finalize(server)
+    .map_err(|e| SealError::Sign(e.to_string()))
 }
 
 /// Checks that a reply comes from `server`, is for `me`, answers `request_id`, and decrypts it.
 ///
 /// The `e` tag binding means a recorded reply cannot be replayed against a later request.
-pub fn open_reply(me: &Keys, server: &PublicKey, request_id: &EventId, reply_json: &str) -> Result<Reply, ReplyError> {
+pub fn open_reply(
+    me: &Keys,
+    server: &PublicKey,
+    request_id: &EventId,
+    reply_json: &str,
+) -> Result<Reply, ReplyError> {
     let event = Event::from_json(reply_json).map_err(|_| ReplyError::Malformed)?;
     if event.kind != kinds::reply() {
         return Err(ReplyError::WrongKind);
@@ -162,10 +196,20 @@ fn single_tag_is(event: &Event, kind: &str, value: &str) -> bool {
 }
 
 /// Proof that the holder of `account` controls it, made for the ephemeral session key.
-pub fn sign_key_proof(account: &Keys, ephemeral: &PublicKey, created_at: Timestamp) -> Result<Event, SealError> {
-    UnsignedEvent::new(account.public_key(), created_at, kinds::key_proof(), vec![Tag::public_key(*ephemeral)], "")
-        .finalize(account)
-        .map_err(|e| SealError::Sign(e.to_string()))
+pub fn sign_key_proof(
+    account: &Keys,
+    ephemeral: &PublicKey,
+    created_at: Timestamp,
+) -> Result<Event, SealError> {
+    UnsignedEvent::new(
+        account.public_key(),
+        created_at,
+        kinds::key_proof(),
+        vec![Tag::public_key(*ephemeral)],
+        "",
+    )
+    .finalize(account)
+    .map_err(|e| SealError::Sign(e.to_string()))
 }
 
 /// Checks a key proof: signed by `account`, naming `ephemeral`, fresh.

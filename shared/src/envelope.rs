@@ -219,7 +219,11 @@ impl BackupEnvelope {
 
     /// Decrypts the account key. Fails with a typed error on a wrong password, any altered byte,
     /// parameters outside the floor and ceiling, or a key that does not match the envelope.
-    pub fn open(&self, password: &Password, entropy: &Entropy) -> Result<AccountSecret, EnvelopeError> {
+    pub fn open(
+        &self,
+        password: &Password,
+        entropy: &Entropy,
+    ) -> Result<AccountSecret, EnvelopeError> {
         let parsed = self.parse()?;
         let key = derive_key(password, entropy, &self.kdf)?;
         let cipher = XChaCha20Poly1305::new(key.as_slice().into());

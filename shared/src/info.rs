@@ -42,14 +42,22 @@ pub enum InfoError {
     BadPubkey,
     #[error("the server's npub does not match its public key")]
     NpubMismatch,
-    #[error("the server asks for {0} bits of proof of work; at most {MAX_POW_DIFFICULTY} is accepted")]
+    #[error(
+        "the server asks for {0} bits of proof of work; at most {MAX_POW_DIFFICULTY} is accepted"
+    )]
     PowTooHigh(u8),
     #[error(transparent)]
     Kdf(#[from] EnvelopeError),
 }
 
 impl ServerInfo {
-    pub fn new(pubkey: &PublicKey, pow_difficulty: u8, created_at_window: u64, max_event_bytes: usize, kdf: KdfParams) -> Self {
+    pub fn new(
+        pubkey: &PublicKey,
+        pow_difficulty: u8,
+        created_at_window: u64,
+        max_event_bytes: usize,
+        kdf: KdfParams,
+    ) -> Self {
         Self {
             protocol_version: PROTOCOL_VERSION,
             pubkey: pubkey.to_hex(),

@@ -59,7 +59,9 @@ impl Reply {
         Ok(Self::Result(serde_json::to_value(result)?))
     }
 
-    pub fn into_result<T: for<'de> Deserialize<'de>>(self) -> Result<Result<T, ErrorBody>, serde_json::Error> {
+    pub fn into_result<T: for<'de> Deserialize<'de>>(
+        self,
+    ) -> Result<Result<T, ErrorBody>, serde_json::Error> {
         match self {
             Self::Result(value) => serde_json::from_value(value).map(Ok),
             Self::Error(error) => Ok(Err(error)),

@@ -54,7 +54,9 @@ pub struct Miner {
 
 impl std::fmt::Debug for Miner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Miner").field("target", &self.target).finish()
+        f.debug_struct("Miner")
+            .field("target", &self.target)
+            .finish()
     }
 }
 
@@ -142,12 +144,30 @@ mod tests {
         let keys = Keys::generate();
         let content = "content with \"quotes\", unicode ☃ and \u{1} control";
         for tags in [Tags::new(), tags()] {
-            let miner = Miner::new(&keys.public_key(), Timestamp::from_secs(1_700_000_000), Kind::from(25910), &tags, content, 7).unwrap();
+            let miner = Miner::new(
+                &keys.public_key(),
+                Timestamp::from_secs(1_700_000_000),
+                Kind::from(25910),
+                &tags,
+                content,
+                7,
+            )
+            .unwrap();
             for nonce in [0u64, 9, 10, 12345, u64::MAX] {
                 let mut all = tags.clone().to_vec();
                 all.push(nonce_tag(nonce, 7));
-                let unsigned = UnsignedEvent::new(keys.public_key(), Timestamp::from_secs(1_700_000_000), Kind::from(25910), all, content);
-                assert_eq!(miner.id_for(nonce), unsigned.compute_id().to_bytes(), "nonce {nonce}");
+                let unsigned = UnsignedEvent::new(
+                    keys.public_key(),
+                    Timestamp::from_secs(1_700_000_000),
+                    Kind::from(25910),
+                    all,
+                    content,
+                );
+                assert_eq!(
+                    miner.id_for(nonce),
+                    unsigned.compute_id().to_bytes(),
+                    "nonce {nonce}"
+                );
             }
         }
     }
@@ -155,7 +175,15 @@ mod tests {
     #[test]
     fn search_finds_an_id_meeting_the_target() {
         let keys = Keys::generate();
-        let miner = Miner::new(&keys.public_key(), Timestamp::now(), Kind::from(25910), &tags(), "x", 10).unwrap();
+        let miner = Miner::new(
+            &keys.public_key(),
+            Timestamp::now(),
+            Kind::from(25910),
+            &tags(),
+            "x",
+            10,
+        )
+        .unwrap();
         let (nonce, id) = miner.search(0, 1 << 24).unwrap();
         assert!(leading_zero_bits(id.as_bytes()) >= 10);
         assert_eq!(miner.id_for(nonce), id.to_bytes());

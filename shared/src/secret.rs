@@ -117,7 +117,10 @@ mod tests {
     fn passwords_are_nfkc_normalised() {
         // "ﬁ" (U+FB01) folds to "fi"; Å as one code point or as A + ring compose to the same.
         assert_eq!(Password::new("\u{FB01}").as_bytes(), b"fi");
-        assert_eq!(Password::new("A\u{30A}").as_bytes(), Password::new("\u{C5}").as_bytes());
+        assert_eq!(
+            Password::new("A\u{30A}").as_bytes(),
+            Password::new("\u{C5}").as_bytes()
+        );
     }
 
     #[test]

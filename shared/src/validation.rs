@@ -57,7 +57,11 @@ fn check_addressed_to(event: &Event, server: &PublicKey) -> Result<(), RejectCod
     }
 }
 
-pub fn check_fresh(created_at: Timestamp, now: Timestamp, window_secs: u64) -> Result<(), RejectCode> {
+pub fn check_fresh(
+    created_at: Timestamp,
+    now: Timestamp,
+    window_secs: u64,
+) -> Result<(), RejectCode> {
     if created_at.as_secs().abs_diff(now.as_secs()) > window_secs {
         Err(RejectCode::StaleEvent)
     } else {

@@ -1,0 +1,226 @@
+//! Backup envelope: known answers from independent implementations, round trips, tampering.
+
+use serde::Deserialize;
+use sigil_shared::envelope::{BackupEnvelope, Entropy, EnvelopeError, KdfParams, derive_key};
+use sigil_shared::nostr::key::Keys;
+use sigil_shared::secret::{AccountSecret, Password};
+
+#[derive(Deserialize)]
+struct Vector {
+    name: String,
+    password: String,
+    entropy: String,
+    secret_key: String,
+    pubkey: String,
+    kdf: KdfParams,
+    nonce: String,
+    derived_key: String,
+    envelope: BackupEnvelope,
+}
+
+fn vectors() -> Vec<Vector> {
+    serde_json::from_str(include_str!("vectors/backup-v1.json")).expect("vector file parses")
+}
+
+fn secret_from_hex(hex: &str) -> AccountSecret {
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(hex, &mut bytes).expect("hex secret");
+    AccountSecret::from_bytes(&bytes).expect("valid scalar")
+}
+
+#[test]
+fn sealing_reproduces_the_known_answers() {
+    for v in vectors() {
+        let secret = secret_from_hex(&v.secret_key);
+        assert_eq!(secret.public_key().to_hex(), v.pubkey, "{}", v.name);
+        let password = Password::new(&v.password);
+        let entropy = Entropy::from_hex(&v.entropy).expect("entropy");
+        let key = derive_key(&password, &entropy, &v.kdf).expect("kdf");
+        assert_eq!(hex::encode(*key), v.derived_key, "{}: derived key", v.name);
+        let mut nonce = [0u8; 24];
+        hex::decode_to_slice(&v.nonce, &mut nonce).expect("nonce");
+        let sealed = BackupEnvelope::seal_with_nonce(&secret, &password, &entropy, v.kdf, nonce)
+            .expect("seal");
+        assert_eq!(sealed, v.envelope, "{}: envelope", v.name);
+    }
+}
+
+#[test]
+fn opening_the_known_answers_gives_the_secret_key() {
+    for v in vectors() {
+        let entropy = Entropy::from_hex(&v.entropy).expect("entropy");
+        let opened = v
+            .envelope
+            .open(&Password::new(&v.password), &entropy)
+            .expect("open");
+        assert_eq!(opened.public_key().to_hex(), v.pubkey, "{}", v.name);
+    }
+}
+
+struct Fixture {
+    secret: AccountSecret,
+    password: Password,
+    entropy: Entropy,
+    envelope: BackupEnvelope,
+}
+
+fn fixture() -> Fixture {
+    let secret = AccountSecret::generate();
+    let password = Password::new("a long and unusual passphrase");
+    let entropy = Entropy::generate();
+    let envelope =
+        BackupEnvelope::seal(&secret, &password, &entropy, KdfParams::FLOOR).expect("seal");
+    Fixture {
+        secret,
+        password,
+        entropy,
+        envelope,
+    }
+}
+
+#[test]
+fn round_trip_recovers_the_same_key() {
+    let f = fixture();
+    let opened = f.envelope.open(&f.password, &f.entropy).expect("open");
+    assert_eq!(opened.public_key(), f.secret.public_key());
+    assert_eq!(f.envelope.validate(), Ok(f.secret.public_key()));
+}
+
+#[test]
+fn each_seal_uses_a_fresh_nonce() {
+    let f = fixture();
+    let again =
+        BackupEnvelope::seal(&f.secret, &f.password, &f.entropy, KdfParams::FLOOR).expect("seal");
+    assert_ne!(f.envelope.nonce, again.nonce);
+    assert_ne!(f.envelope.ciphertext, again.ciphertext);
+}
+
+fn flip_hex(hex: &str, index: usize) -> String {
+    let mut bytes = hex::decode(hex).expect("hex");
+    bytes[index] ^= 0x01;
+    hex::encode(bytes)
+}
+
+#[test]
+fn tampering_fails_with_a_typed_error() {
+    let f = fixture();
+    let other_pubkey = Keys::generate().public_key().to_hex();
+    type Tamper = fn(&mut BackupEnvelope, &str);
+    let cases: [(&str, Tamper, EnvelopeError); 7] = [
+        (
+            "flipped ciphertext byte",
+            |e, _| e.ciphertext = flip_hex(&e.ciphertext, 3),
+            EnvelopeError::WrongPasswordOrTampered,
+        ),
+        (
+            "flipped tag byte",
+            |e, _| e.ciphertext = flip_hex(&e.ciphertext, 47),
+            EnvelopeError::WrongPasswordOrTampered,
+        ),
+        (
+            "flipped nonce byte",
+            |e, _| e.nonce = flip_hex(&e.nonce, 0),
+            EnvelopeError::WrongPasswordOrTampered,
+        ),
+        (
+            "swapped pubkey",
+            |e, other| e.pubkey = other.to_owned(),
+            EnvelopeError::WrongPasswordOrTampered,
+        ),
+        (
+            "raised iterations",
+            |e, _| e.kdf.t += 1,
+            EnvelopeError::WrongPasswordOrTampered,
+        ),
+        (
+            "future version",
+            |e, _| e.v = 2,
+            EnvelopeError::UnsupportedVersion(2),
+        ),
+        (
+            "truncated ciphertext",
+            |e, _| e.ciphertext.truncate(10),
+            EnvelopeError::Malformed("ciphertext"),
+        ),
+    ];
+    for (name, tamper, expected) in cases {
+        let mut envelope = f.envelope.clone();
+        tamper(&mut envelope, &other_pubkey);
+        assert_eq!(
+            envelope.open(&f.password, &f.entropy).err(),
+            Some(expected),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn wrong_password_and_wrong_entropy_fail() {
+    let f = fixture();
+    let wrong = Password::new("a long and unusual passphrasE");
+    assert_eq!(
+        f.envelope.open(&wrong, &f.entropy).err(),
+        Some(EnvelopeError::WrongPasswordOrTampered)
+    );
+    assert_eq!(
+        f.envelope.open(&f.password, &Entropy::generate()).err(),
+        Some(EnvelopeError::WrongPasswordOrTampered)
+    );
+}
+
+#[test]
+fn parameters_outside_floor_and_ceiling_are_refused_before_any_work() {
+    let f = fixture();
+    let weakened = [
+        KdfParams::argon2id(KdfParams::FLOOR.m_kib - 1, 2, 1),
+        KdfParams::argon2id(64 * 1024, 1, 4),
+        KdfParams::argon2id(64 * 1024, 3, 0),
+        KdfParams::argon2id(KdfParams::CEILING.m_kib + 1, 3, 4),
+        KdfParams::argon2id(64 * 1024, 11, 4),
+    ];
+    for kdf in weakened {
+        let mut envelope = f.envelope.clone();
+        envelope.kdf = kdf;
+        assert_eq!(
+            envelope.open(&f.password, &f.entropy).err(),
+            Some(EnvelopeError::KdfParamsOutOfRange(kdf)),
+            "{kdf:?}"
+        );
+        assert_eq!(
+            BackupEnvelope::seal(&f.secret, &f.password, &f.entropy, kdf).err(),
+            Some(EnvelopeError::KdfParamsOutOfRange(kdf)),
+            "seal {kdf:?}"
+        );
+    }
+}
+
+#[test]
+fn a_backup_for_another_account_is_refused() {
+    let f = fixture();
+    let someone_else = AccountSecret::generate().public_key();
+    assert_eq!(
+        f.envelope
+            .open_for(&someone_else, &f.password, &f.entropy)
+            .err(),
+        Some(EnvelopeError::ForeignKey)
+    );
+    assert!(
+        f.envelope
+            .open_for(&f.secret.public_key(), &f.password, &f.entropy)
+            .is_ok()
+    );
+}
+
+#[test]
+fn envelope_json_is_stable() {
+    let v = &vectors()[0];
+    let json = serde_json::to_value(&v.envelope).expect("json");
+    let keys: Vec<&str> = json
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["ciphertext", "kdf", "nonce", "pubkey", "v"]);
+    assert_eq!(json["kdf"]["alg"], "argon2id");
+}
