@@ -1,1 +1,15 @@
+//! Sigil's client: the vault flows as pure, natively testable logic over a [`Transport`], plus a
+//! thin browser glue module for WebAssembly.
 
+pub mod error;
+pub mod flow;
+pub mod server;
+pub mod transport;
+
+#[cfg(target_arch = "wasm32")]
+mod web;
+
+pub use error::ClientError;
+pub use flow::{CodeSession, Vault};
+pub use server::Server;
+pub use transport::{HttpResponse, Transport};

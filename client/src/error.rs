@@ -1,0 +1,51 @@
+//! The client's one error type: everything a flow can fail with, each with a message for people.
+
+use sigil_shared::dvm::{ReplyError, SealError};
+use sigil_shared::email::EmailError;
+use sigil_shared::envelope::EnvelopeError;
+use sigil_shared::error::{ErrorBody, RejectCode};
+use sigil_shared::info::InfoError;
+
+use crate::transport::TransportError;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The server refused the request envelope before reading it.
+    #[error("the server refused the request: {0}")]
+    Rejected(RejectCode),
+    /// The method failed on the server; the body says why.
+    #[error("{0}")]
+    Server(ErrorBody),
+    #[error("the server's reply was refused: {0}")]
+    Reply(#[from] ReplyError),
+    #[error("the server's reply did not have the expected shape")]
+    UnexpectedReply,
+    #[error("the server answered with HTTP status {0}")]
+    UnexpectedStatus(u16),
+    #[error("this server cannot be used: {0}")]
+    Info(#[from] InfoError),
+    #[error(transparent)]
+    Email(#[from] EmailError),
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    #[error("could not prepare the request: {0}")]
+    Seal(#[from] SealError),
+}
+
+impl ClientError {
+    /// The server's error code, when the method itself failed.
+    pub fn server_code(&self) -> Option<sigil_shared::error::ErrorCode> {
+        match self {
+            Self::Server(body) => Some(body.code),
+            _ => None,
+        }
+    }
+
+    /// Whether the same request may succeed later without the user changing anything.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Transport(_) | Self::UnexpectedStatus(500..=599))
+            || matches!(self, Self::Rejected(RejectCode::Unavailable))
+    }
+}

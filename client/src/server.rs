@@ -1,0 +1,78 @@
+//! A validated connection to one Sigil server: discovery, then sealed request/reply calls.
+
+use serde::de::DeserializeOwned;
+use sigil_shared::dvm::{self};
+use sigil_shared::error::RejectBody;
+use sigil_shared::info::{EVENTS_PATH, ServerInfo, WELL_KNOWN_PATH};
+use sigil_shared::method::Request;
+use sigil_shared::nostr::key::{Keys, PublicKey};
+use sigil_shared::nostr::types::Timestamp;
+
+use crate::error::ClientError;
+use crate::transport::Transport;
+
+#[derive(Debug)]
+pub struct Server<T> {
+    transport: T,
+    info: ServerInfo,
+    pubkey: PublicKey,
+}
+
+impl<T: Transport> Server<T> {
+    /// Fetches and checks the well-known document. A server that announces weak KDF parameters,
+    /// unbounded proof of work or another protocol version is refused here.
+    pub async fn connect(transport: T) -> Result<Self, ClientError> {
+        let response = transport.get(WELL_KNOWN_PATH).await?;
+        if response.status != 200 {
+            return Err(ClientError::UnexpectedStatus(response.status));
+        }
+        let info: ServerInfo =
+            serde_json::from_str(&response.body).map_err(|_| ClientError::UnexpectedReply)?;
+        let pubkey = info.validate()?;
+        Ok(Self {
+            transport,
+            info,
+            pubkey,
+        })
+    }
+
+    pub fn info(&self) -> &ServerInfo {
+        &self.info
+    }
+
+    pub fn pubkey(&self) -> &PublicKey {
+        &self.pubkey
+    }
+
+    /// Seals `request` with `signer`, sends it and opens the reply as `R`.
+    pub async fn call<R: DeserializeOwned>(
+        &self,
+        signer: &Keys,
+        request: &Request,
+    ) -> Result<R, ClientError> {
+        let event = dvm::seal_request(
+            signer,
+            &self.pubkey,
+            request,
+            self.info.pow_difficulty,
+            Timestamp::now(),
+        )?;
+        let response = self
+            .transport
+            .post_json(EVENTS_PATH, event.as_json())
+            .await?;
+        match response.status {
+            200 => {
+                let reply = dvm::open_reply(signer, &self.pubkey, &event.id, &response.body)?;
+                reply
+                    .into_result::<R>()
+                    .map_err(|_| ClientError::UnexpectedReply)?
+                    .map_err(ClientError::Server)
+            }
+            status => match serde_json::from_str::<RejectBody>(&response.body) {
+                Ok(reject) => Err(ClientError::Rejected(reject.error)),
+                Err(_) => Err(ClientError::UnexpectedStatus(status)),
+            },
+        }
+    }
+}

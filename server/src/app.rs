@@ -1,0 +1,137 @@
+//! Building and running the server from a [`Config`].
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sigil_shared::info::ServerInfo;
+use sigil_shared::nostr::key::PublicKey;
+use sigil_shared::nostr::types::Timestamp;
+use sigil_shared::validation::Policy;
+use tokio::net::TcpListener;
+
+use crate::config::{Config, ConfigError};
+use crate::http::{AppState, router};
+use crate::keys::{HashKey, KeyError, server_keys};
+use crate::mail::Mailer;
+use crate::store::{Store, StoreError};
+use crate::vault::Vault;
+
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// Why the server could not start, worded for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("key file: {0}")]
+    Key(#[from] KeyError),
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("database migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    state: Arc<AppState>,
+    web_dir: std::path::PathBuf,
+}
+
+impl Application {
+    pub async fn build(config: &Config) -> Result<Self, StartError> {
+        let keys = server_keys(config.server_key.as_ref(), &config.data_dir)?;
+        let hash_key = HashKey::load(config.email_hash_key.as_ref(), &config.data_dir)?;
+        let store = Store::open(&config.database_url).await?;
+        let mailer = Mailer::new(config.smtp.as_ref(), &config.mail_from)?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+
+        let policy = Policy {
+            server: keys.public_key(),
+            min_difficulty: config.pow_difficulty,
+            window_secs: config.created_at_window,
+            max_bytes: config.max_event_bytes,
+        };
+        let mut info = ServerInfo::new(
+            &keys.public_key(),
+            config.pow_difficulty,
+            config.created_at_window,
+            config.max_event_bytes,
+            config.kdf,
+        );
+        info.default_relays = config.default_relays.clone();
+        info.dvm_relays = config.dvm_relays.clone();
+
+        tracing::info!(npub = %info.npub, mail = mailer.describe(), "server key loaded");
+        if !config.web_dir.join("index.html").exists() {
+            tracing::warn!(web_dir = %config.web_dir.display(), "no web client built there; only the API is served");
+        }
+        let vault = Vault {
+            store,
+            hash_key,
+            mailer,
+            limits: config.codes,
+            window_secs: config.created_at_window,
+        };
+        Ok(Self {
+            listener,
+            state: Arc::new(AppState {
+                keys,
+                policy,
+                info,
+                vault,
+            }),
+            web_dir: config.web_dir.clone(),
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn server_pubkey(&self) -> PublicKey {
+        self.state.keys.public_key()
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests and closes the database.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let store = self.state.vault.store.clone();
+        let pruner = tokio::spawn(prune_forever(store.clone()));
+        let app = router(self.state, &self.web_dir);
+        tracing::info!(addr = %self.listener.local_addr()?, "listening");
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        pruner.abort();
+        store.close().await;
+        tracing::info!("stopped");
+        served
+    }
+}
+
+async fn prune_forever(store: Store) {
+    let mut ticks = tokio::time::interval(PRUNE_EVERY);
+    loop {
+        ticks.tick().await;
+        let now = i64::try_from(Timestamp::now().as_secs()).unwrap_or(i64::MAX);
+        if let Err(error) = store.prune(now).await {
+            tracing::warn!(%error, "pruning expired rows failed");
+        }
+    }
+}

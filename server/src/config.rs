@@ -1,0 +1,481 @@
+//! Typed configuration from flags, `SIGIL_*` environment variables and an optional TOML file, in
+//! that order of precedence. Everything is validated once, at start-up, with a message that names
+//! the option.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use secrecy::SecretString;
+use serde::Deserialize;
+use sigil_shared::envelope::KdfParams;
+use sigil_shared::info::MAX_POW_DIFFICULTY;
+
+/// Options as given; `None` means "not set here". See README for the table of options.
+#[derive(Debug, Default, Clone, Args, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Options {
+    /// TOML file with any of these options (kebab-case keys); flags and environment win over it.
+    #[arg(long, env = "SIGIL_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on. Keep it on loopback behind Tor or a reverse proxy. [default: 127.0.0.1:8080]
+    #[arg(long, env = "SIGIL_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Directory for the server key, the email-hash key and the SQLite database. [default: ./data]
+    #[arg(long, env = "SIGIL_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL. [default: sqlite://<data-dir>/sigil.db]
+    #[arg(long, env = "SIGIL_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Directory of the built web client (Trunk's output). [default: ./dist]
+    #[arg(long, env = "SIGIL_WEB_DIR")]
+    pub web_dir: Option<PathBuf>,
+    /// Server secret key (nsec or hex). [default: generated into <data-dir>/server.key]
+    #[arg(long, env = "SIGIL_SERVER_KEY", hide_env_values = true)]
+    pub server_key: Option<SecretValue>,
+    /// 32-byte hex key for hashing emails and codes; every process of one deployment needs the
+    /// same. [default: generated into <data-dir>/email-hash.key]
+    #[arg(long, env = "SIGIL_EMAIL_HASH_KEY", hide_env_values = true)]
+    pub email_hash_key: Option<SecretValue>,
+    /// Required NIP-13 proof of work of requests, in leading zero bits. [default: 16]
+    #[arg(long, env = "SIGIL_POW_DIFFICULTY")]
+    pub pow_difficulty: Option<u8>,
+    /// Accepted clock difference for request `created_at`, in seconds. [default: 300]
+    #[arg(long, env = "SIGIL_CREATED_AT_WINDOW")]
+    pub created_at_window: Option<u64>,
+    /// Largest accepted request body, in bytes. [default: 65536]
+    #[arg(long, env = "SIGIL_MAX_EVENT_BYTES")]
+    pub max_event_bytes: Option<usize>,
+    /// Argon2id memory for new backups, in KiB. [default: 65536]
+    #[arg(long, env = "SIGIL_KDF_MEMORY_KIB")]
+    pub kdf_memory_kib: Option<u32>,
+    /// Argon2id passes for new backups. [default: 3]
+    #[arg(long, env = "SIGIL_KDF_ITERATIONS")]
+    pub kdf_iterations: Option<u32>,
+    /// Argon2id lanes for new backups. [default: 4]
+    #[arg(long, env = "SIGIL_KDF_PARALLELISM")]
+    pub kdf_parallelism: Option<u32>,
+    /// Relays new accounts start with, comma-separated.
+    /// [default: wss://relay.damus.io,wss://nos.lol,wss://relay.primal.net]
+    #[arg(long, env = "SIGIL_DEFAULT_RELAYS", value_delimiter = ',')]
+    pub default_relays: Option<Vec<String>>,
+    /// Relays the DVM listens on, comma-separated (announced in the well-known document). [default: none]
+    #[arg(long, env = "SIGIL_DVM_RELAYS", value_delimiter = ',')]
+    pub dvm_relays: Option<Vec<String>>,
+    /// Lifetime of an email code, in seconds. [default: 600]
+    #[arg(long, env = "SIGIL_CODE_TTL")]
+    pub code_ttl: Option<u64>,
+    /// Wrong codes allowed per code session. [default: 5]
+    #[arg(long, env = "SIGIL_CODE_ATTEMPTS_PER_SESSION")]
+    pub code_attempts_per_session: Option<u32>,
+    /// Wrong codes allowed per address per hour, across new codes. [default: 6]
+    #[arg(long, env = "SIGIL_CODE_FAILURES_PER_HOUR")]
+    pub code_failures_per_hour: Option<u32>,
+    /// Codes sent per address per hour. [default: 5]
+    #[arg(long, env = "SIGIL_CODES_PER_HOUR")]
+    pub codes_per_hour: Option<u32>,
+    /// Minimum gap between two codes to one address, in seconds. [default: 60]
+    #[arg(long, env = "SIGIL_CODE_RESEND_GAP")]
+    pub code_resend_gap: Option<u64>,
+    /// SMTP server host. Without it, codes are printed to the console (development only).
+    #[arg(long, env = "SIGIL_SMTP_HOST")]
+    pub smtp_host: Option<String>,
+    /// SMTP port. [default: 587 for starttls, 465 for tls, 25 for none]
+    #[arg(long, env = "SIGIL_SMTP_PORT")]
+    pub smtp_port: Option<u16>,
+    /// SMTP transport security: starttls, tls (implicit) or none. [default: starttls]
+    #[arg(long, env = "SIGIL_SMTP_TLS")]
+    pub smtp_tls: Option<SmtpTls>,
+    /// SMTP user name.
+    #[arg(long, env = "SIGIL_SMTP_USERNAME")]
+    pub smtp_username: Option<String>,
+    /// SMTP password.
+    #[arg(long, env = "SIGIL_SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<SecretValue>,
+    /// Sender address of code emails. [default: Sigil <sigil@localhost>]
+    #[arg(long, env = "SIGIL_SMTP_FROM")]
+    pub smtp_from: Option<String>,
+    /// Log filter (tracing's EnvFilter syntax). [default: info]
+    #[arg(long, env = "SIGIL_LOG")]
+    pub log: Option<String>,
+}
+
+/// A secret option value: redacted in `Debug`, zeroized on drop.
+#[derive(Clone)]
+pub struct SecretValue(SecretString);
+
+impl std::str::FromStr for SecretValue {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(SecretString::from(s.to_owned())))
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(|s| Self(SecretString::from(s)))
+    }
+}
+
+impl std::fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    Starttls,
+    Tls,
+    None,
+}
+
+macro_rules! overlay {
+    ($base:ident, $top:ident, $($field:ident),+) => {
+        $( if $top.$field.is_some() { $base.$field = $top.$field; } )+
+    };
+}
+
+impl Options {
+    /// Options from the file named by `config`, if any, overlaid with `self`.
+    pub fn resolve(self) -> Result<Options, ConfigError> {
+        let mut base = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    ConfigError(format!("cannot read config file {}: {e}", path.display()))
+                })?;
+                toml::from_str::<Options>(&text)
+                    .map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))?
+            }
+            None => Options::default(),
+        };
+        let top = self;
+        overlay!(
+            base,
+            top,
+            config,
+            listen,
+            data_dir,
+            database_url,
+            web_dir,
+            server_key,
+            email_hash_key,
+            pow_difficulty,
+            created_at_window,
+            max_event_bytes,
+            kdf_memory_kib,
+            kdf_iterations,
+            kdf_parallelism,
+            default_relays,
+            dvm_relays,
+            code_ttl,
+            code_attempts_per_session,
+            code_failures_per_hour,
+            codes_per_hour,
+            code_resend_gap,
+            smtp_host,
+            smtp_port,
+            smtp_tls,
+            smtp_username,
+            smtp_password,
+            smtp_from,
+            log
+        );
+        Ok(base)
+    }
+}
+
+/// A configuration problem, worded for the operator.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+/// Limits on email codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeLimits {
+    pub ttl: Duration,
+    pub attempts_per_session: u32,
+    pub failures_per_hour: u32,
+    pub codes_per_hour: u32,
+    pub resend_gap: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub credentials: Option<(String, SecretString)>,
+}
+
+/// Validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub web_dir: PathBuf,
+    pub server_key: Option<SecretString>,
+    pub email_hash_key: Option<SecretString>,
+    pub pow_difficulty: u8,
+    pub created_at_window: u64,
+    pub max_event_bytes: usize,
+    pub kdf: KdfParams,
+    pub default_relays: Vec<String>,
+    pub dvm_relays: Vec<String>,
+    pub codes: CodeLimits,
+    pub smtp: Option<SmtpConfig>,
+    pub mail_from: String,
+    pub log: String,
+}
+
+fn ensure(ok: bool, message: impl FnOnce() -> String) -> Result<(), ConfigError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError(message()))
+    }
+}
+
+fn check_relays(option: &str, relays: &[String]) -> Result<(), ConfigError> {
+    for relay in relays {
+        ensure(
+            relay.starts_with("wss://") || relay.starts_with("ws://"),
+            || format!("{option}: `{relay}` is not a ws:// or wss:// relay URL"),
+        )?;
+    }
+    Ok(())
+}
+
+impl Config {
+    pub fn from_options(options: Options) -> Result<Self, ConfigError> {
+        let o = options.resolve()?;
+        let data_dir = o.data_dir.unwrap_or_else(|| PathBuf::from("data"));
+        let database_url = o
+            .database_url
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("sigil.db").display()));
+        ensure(database_url.starts_with("sqlite:"), || {
+            format!("database-url: `{database_url}` is not supported; use sqlite://PATH")
+        })?;
+
+        let pow_difficulty = o.pow_difficulty.unwrap_or(16);
+        ensure(pow_difficulty <= MAX_POW_DIFFICULTY, || {
+            format!(
+                "pow-difficulty: {pow_difficulty} is above {MAX_POW_DIFFICULTY}, which clients refuse"
+            )
+        })?;
+        let created_at_window = o.created_at_window.unwrap_or(300);
+        ensure((30..=3600).contains(&created_at_window), || {
+            format!("created-at-window: {created_at_window} s is outside 30..=3600")
+        })?;
+        let max_event_bytes = o.max_event_bytes.unwrap_or(64 * 1024);
+        ensure((4 * 1024..=1024 * 1024).contains(&max_event_bytes), || {
+            format!("max-event-bytes: {max_event_bytes} is outside 4096..=1048576")
+        })?;
+        let kdf = KdfParams::argon2id(
+            o.kdf_memory_kib.unwrap_or(KdfParams::DEFAULT.m_kib),
+            o.kdf_iterations.unwrap_or(KdfParams::DEFAULT.t),
+            o.kdf_parallelism.unwrap_or(KdfParams::DEFAULT.p),
+        );
+        kdf.check().map_err(|_| {
+            let (lo, hi) = (KdfParams::FLOOR, KdfParams::CEILING);
+            ConfigError(format!(
+                "kdf-*: m={} KiB, t={}, p={} must lie within m {}..={}, t {}..={}, p {}..={} (clients refuse others)",
+                kdf.m_kib, kdf.t, kdf.p, lo.m_kib, hi.m_kib, lo.t, hi.t, lo.p, hi.p
+            ))
+        })?;
+
+        let default_relays = o.default_relays.unwrap_or_else(|| {
+            [
+                "wss://relay.damus.io",
+                "wss://nos.lol",
+                "wss://relay.primal.net",
+            ]
+            .map(String::from)
+            .to_vec()
+        });
+        check_relays("default-relays", &default_relays)?;
+        let dvm_relays = o.dvm_relays.unwrap_or_default();
+        check_relays("dvm-relays", &dvm_relays)?;
+
+        let codes = CodeLimits {
+            ttl: Duration::from_secs(o.code_ttl.unwrap_or(600)),
+            attempts_per_session: o.code_attempts_per_session.unwrap_or(5),
+            failures_per_hour: o.code_failures_per_hour.unwrap_or(6),
+            codes_per_hour: o.codes_per_hour.unwrap_or(5),
+            resend_gap: Duration::from_secs(o.code_resend_gap.unwrap_or(60)),
+        };
+        ensure((60..=3600).contains(&codes.ttl.as_secs()), || {
+            "code-ttl: must be 60..=3600 seconds".into()
+        })?;
+        ensure(codes.attempts_per_session >= 1, || {
+            "code-attempts-per-session: must be at least 1".into()
+        })?;
+        ensure(codes.failures_per_hour >= 1, || {
+            "code-failures-per-hour: must be at least 1".into()
+        })?;
+        ensure(codes.codes_per_hour >= 1, || {
+            "codes-per-hour: must be at least 1".into()
+        })?;
+
+        let smtp = match o.smtp_host {
+            None => {
+                ensure(
+                    o.smtp_username.is_none() && o.smtp_password.is_none(),
+                    || "smtp-username/smtp-password are set but smtp-host is not".into(),
+                )?;
+                None
+            }
+            Some(host) => {
+                let tls = o.smtp_tls.unwrap_or(SmtpTls::Starttls);
+                let port = o.smtp_port.unwrap_or(match tls {
+                    SmtpTls::Starttls => 587,
+                    SmtpTls::Tls => 465,
+                    SmtpTls::None => 25,
+                });
+                let credentials = match (o.smtp_username, o.smtp_password) {
+                    (Some(user), Some(password)) => Some((user, password.0)),
+                    (None, None) => None,
+                    _ => {
+                        return Err(ConfigError(
+                            "smtp-username and smtp-password go together".into(),
+                        ));
+                    }
+                };
+                Some(SmtpConfig {
+                    host,
+                    port,
+                    tls,
+                    credentials,
+                })
+            }
+        };
+        let mail_from = o
+            .smtp_from
+            .unwrap_or_else(|| "Sigil <sigil@localhost>".into());
+        ensure(
+            mail_from.parse::<lettre::message::Mailbox>().is_ok(),
+            || format!("smtp-from: `{mail_from}` is not a valid mailbox"),
+        )?;
+
+        Ok(Self {
+            listen: o
+                .listen
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            data_dir,
+            database_url,
+            web_dir: o.web_dir.unwrap_or_else(|| PathBuf::from("dist")),
+            server_key: o.server_key.map(|s| s.0),
+            email_hash_key: o.email_hash_key.map(|s| s.0),
+            pow_difficulty,
+            created_at_window,
+            max_event_bytes,
+            kdf,
+            default_relays,
+            dvm_relays,
+            codes,
+            smtp,
+            mail_from,
+            log: o.log.unwrap_or_else(|| "info".into()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        let config = Config::from_options(Options::default()).expect("defaults");
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.kdf, KdfParams::DEFAULT);
+        assert!(config.smtp.is_none());
+    }
+
+    #[test]
+    fn bad_values_name_their_option() {
+        let cases: Vec<(Options, &str)> = vec![
+            (
+                Options {
+                    pow_difficulty: Some(40),
+                    ..Default::default()
+                },
+                "pow-difficulty",
+            ),
+            (
+                Options {
+                    kdf_memory_kib: Some(1024),
+                    ..Default::default()
+                },
+                "kdf-*",
+            ),
+            (
+                Options {
+                    created_at_window: Some(5),
+                    ..Default::default()
+                },
+                "created-at-window",
+            ),
+            (
+                Options {
+                    database_url: Some("mysql://x".into()),
+                    ..Default::default()
+                },
+                "database-url",
+            ),
+            (
+                Options {
+                    default_relays: Some(vec!["http://x".into()]),
+                    ..Default::default()
+                },
+                "default-relays",
+            ),
+            (
+                Options {
+                    smtp_username: Some("u".into()),
+                    ..Default::default()
+                },
+                "smtp-host",
+            ),
+            (
+                Options {
+                    smtp_from: Some("not a mailbox".into()),
+                    ..Default::default()
+                },
+                "smtp-from",
+            ),
+        ];
+        for (options, needle) in cases {
+            let error = Config::from_options(options).expect_err(needle);
+            assert!(error.0.contains(needle), "{needle}: {error}");
+        }
+    }
+
+    #[test]
+    fn file_values_are_overridden_by_flags() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sigil.toml");
+        std::fs::write(&path, "pow-difficulty = 12\ncode-ttl = 120\n").expect("write");
+        let options = Options {
+            config: Some(path.clone()),
+            pow_difficulty: Some(10),
+            ..Default::default()
+        };
+        let config = Config::from_options(options).expect("config");
+        assert_eq!(config.pow_difficulty, 10);
+        assert_eq!(config.codes.ttl, Duration::from_secs(120));
+
+        std::fs::write(&path, "no-such-option = 1\n").expect("write");
+        let error = Config::from_options(Options {
+            config: Some(path),
+            ..Default::default()
+        })
+        .expect_err("unknown key");
+        assert!(error.0.contains("no-such-option"), "{error}");
+    }
+}

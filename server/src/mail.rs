@@ -1,0 +1,114 @@
+//! Sending codes: real SMTP through lettre, or the console when no SMTP server is configured.
+
+use std::time::Duration;
+
+use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
+use sigil_shared::email::EmailAddress;
+
+use crate::config::{ConfigError, SmtpConfig, SmtpTls};
+
+const SEND_TIMEOUT: Duration = Duration::from_secs(20);
+
+#[derive(Debug, thiserror::Error)]
+#[error("mail: {0}")]
+pub struct MailError(String);
+
+#[derive(Debug, Clone)]
+pub enum Mailer {
+    /// Development mode: the code is printed on the server's console.
+    Console,
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        from: Mailbox,
+    },
+}
+
+impl Mailer {
+    pub fn new(smtp: Option<&SmtpConfig>, from: &str) -> Result<Self, ConfigError> {
+        let Some(smtp) = smtp else {
+            return Ok(Self::Console);
+        };
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e| ConfigError(format!("smtp-from: {e}")))?;
+        let builder = match smtp.tls {
+            SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
+            SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
+                .map_err(|e| ConfigError(format!("smtp-host: {e}")))?,
+            SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)
+                .map_err(|e| ConfigError(format!("smtp-host: {e}")))?,
+        };
+        let mut builder = builder.port(smtp.port).timeout(Some(SEND_TIMEOUT));
+        if let Some((user, password)) = &smtp.credentials {
+            builder = builder.credentials(Credentials::new(
+                user.clone(),
+                password.expose_secret().to_owned(),
+            ));
+        }
+        Ok(Self::Smtp {
+            transport: builder.build(),
+            from,
+        })
+    }
+
+    /// Whether lettre can address mail to `email`; checked before a code is issued.
+    pub fn can_address(email: &EmailAddress) -> bool {
+        email.as_str().parse::<Mailbox>().is_ok()
+    }
+
+    pub async fn send_code(
+        &self,
+        to: &EmailAddress,
+        code: &str,
+        ttl: Duration,
+    ) -> Result<(), MailError> {
+        let minutes = ttl.as_secs().div_ceil(60);
+        match self {
+            Self::Console => {
+                // Development mode only, announced at start-up: the operator is the mail server.
+                #[allow(clippy::print_stdout)]
+                {
+                    println!(
+                        "\n    Sigil code for {}: {code}   (expires in {minutes} min)\n",
+                        to.masked()
+                    );
+                }
+                Ok(())
+            }
+            Self::Smtp { transport, from } => {
+                let to: Mailbox = to
+                    .as_str()
+                    .parse()
+                    .map_err(|e| MailError(format!("recipient: {e}")))?;
+                let body = format!(
+                    "Your Sigil code is {code}\n\n\
+                     It expires in {minutes} minutes and works once.\n\
+                     If you did not ask for it, ignore this email: without the code nobody can use your address.\n"
+                );
+                let message = Message::builder()
+                    .from(from.clone())
+                    .to(to)
+                    .subject("Your Sigil code")
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(body)
+                    .map_err(|e| MailError(e.to_string()))?;
+                transport
+                    .send(message)
+                    .await
+                    .map_err(|e| MailError(e.to_string()))?;
+                Ok(())
+            }
+        }
+    }
+
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Self::Console => "console (codes are printed here; set --smtp-host for real mail)",
+            Self::Smtp { .. } => "smtp",
+        }
+    }
+}

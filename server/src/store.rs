@@ -1,0 +1,308 @@
+//! Persistence. All SQL lives here; the rules that decide what to write live in `vault`.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+use crate::throttle::Counters;
+
+pub type StoreError = sqlx::Error;
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    /// One connection: SQLite has one writer anyway, and a single connection means a
+    /// read-then-write transaction can never fail on another writer's commit.
+    pool: SqlitePool,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRow {
+    pub email_hash: Vec<u8>,
+    pub pubkey: Option<Vec<u8>>,
+    pub entropy: Vec<u8>,
+    pub backup: Option<String>,
+    pub backup_version: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionRow {
+    pub email_hash: Vec<u8>,
+    pub code_hash: Option<Vec<u8>>,
+    pub attempts: i64,
+    pub verified: bool,
+    pub expires_at: i64,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database and brings its schema up to date.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: an acknowledged backup survives power loss, not just a crash.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(Tx(self.pool.begin().await?))
+    }
+
+    /// Records a request id; false if it was already there (a replay).
+    pub async fn remember_event(&self, id: &[u8; 32], expires_at: i64) -> Result<bool, StoreError> {
+        let result =
+            sqlx::query("INSERT OR IGNORE INTO seen_events (id, expires_at) VALUES ($1, $2)")
+                .bind(id.as_slice())
+                .bind(expires_at)
+                .execute(&self.pool)
+                .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Drops what has expired: seen ids past the window, old sessions, idle counters, and
+    /// verified-but-never-activated addresses after a day.
+    pub async fn prune(&self, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM seen_events WHERE expires_at < $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM throttles WHERE window_start < $1 AND failure_window_start < $1")
+            .bind(now - 3600)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM users WHERE pubkey IS NULL AND created_at < $1")
+            .bind(now - 86_400)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// A write transaction; dropped without `commit`, nothing is written.
+#[derive(Debug)]
+pub struct Tx(Transaction<'static, Sqlite>);
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.0.commit().await
+    }
+
+    pub async fn counters(&mut self, email_hash: &[u8]) -> Result<Option<Counters>, StoreError> {
+        let row: Option<(i64, i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT window_start, codes_sent, last_sent_at, failures, failure_window_start
+             FROM throttles WHERE email_hash = $1",
+        )
+        .bind(email_hash)
+        .fetch_optional(&mut *self.0)
+        .await?;
+        Ok(row.map(
+            |(window_start, codes_sent, last_sent_at, failures, failure_window_start)| Counters {
+                window_start,
+                codes_sent,
+                last_sent_at,
+                failures,
+                failure_window_start,
+            },
+        ))
+    }
+
+    pub async fn save_counters(
+        &mut self,
+        email_hash: &[u8],
+        c: &Counters,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO throttles (email_hash, window_start, codes_sent, last_sent_at, failures, failure_window_start)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (email_hash) DO UPDATE SET window_start = $2, codes_sent = $3,
+                 last_sent_at = $4, failures = $5, failure_window_start = $6",
+        )
+        .bind(email_hash)
+        .bind(c.window_start)
+        .bind(c.codes_sent)
+        .bind(c.last_sent_at)
+        .bind(c.failures)
+        .bind(c.failure_window_start)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn session(&mut self, ephemeral: &[u8]) -> Result<Option<SessionRow>, StoreError> {
+        sqlx::query_as(
+            "SELECT email_hash, code_hash, attempts, verified, expires_at FROM sessions WHERE ephemeral_pubkey = $1",
+        )
+        .bind(ephemeral)
+        .fetch_optional(&mut *self.0)
+        .await
+    }
+
+    /// Starts (or restarts) the session of an ephemeral key with a new code.
+    pub async fn put_session(
+        &mut self,
+        ephemeral: &[u8],
+        email_hash: &[u8],
+        code_hash: &[u8],
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (ephemeral_pubkey, email_hash, code_hash, attempts, verified, expires_at)
+             VALUES ($1, $2, $3, 0, 0, $4)
+             ON CONFLICT (ephemeral_pubkey) DO UPDATE SET email_hash = $2, code_hash = $3,
+                 attempts = 0, verified = 0, expires_at = $4",
+        )
+        .bind(ephemeral)
+        .bind(email_hash)
+        .bind(code_hash)
+        .bind(expires_at)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn count_failed_attempt(&mut self, ephemeral: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET attempts = attempts + 1 WHERE ephemeral_pubkey = $1")
+            .bind(ephemeral)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+
+    /// Consumes the code: the session is verified until `expires_at` and the code hash is gone.
+    pub async fn mark_verified(
+        &mut self,
+        ephemeral: &[u8],
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET verified = 1, code_hash = NULL, expires_at = $2 WHERE ephemeral_pubkey = $1")
+            .bind(ephemeral)
+            .bind(expires_at)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_session(&mut self, ephemeral: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE ephemeral_pubkey = $1")
+            .bind(ephemeral)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+
+    const USER_COLUMNS: &str = "email_hash, pubkey, entropy, backup, backup_version";
+
+    pub async fn user_by_email(
+        &mut self,
+        email_hash: &[u8],
+    ) -> Result<Option<UserRow>, StoreError> {
+        sqlx::query_as(&format!(
+            "SELECT {} FROM users WHERE email_hash = $1",
+            Self::USER_COLUMNS
+        ))
+        .bind(email_hash)
+        .fetch_optional(&mut *self.0)
+        .await
+    }
+
+    pub async fn user_by_pubkey(&mut self, pubkey: &[u8]) -> Result<Option<UserRow>, StoreError> {
+        sqlx::query_as(&format!(
+            "SELECT {} FROM users WHERE pubkey = $1",
+            Self::USER_COLUMNS
+        ))
+        .bind(pubkey)
+        .fetch_optional(&mut *self.0)
+        .await
+    }
+
+    /// A verified address without an account yet, with the entropy its backup will be salted by.
+    pub async fn create_pending_user(
+        &mut self,
+        email_hash: &[u8],
+        entropy: &[u8],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO users (email_hash, entropy, created_at, updated_at) VALUES ($1, $2, $3, $3)",
+        )
+        .bind(email_hash)
+        .bind(entropy)
+        .bind(now)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    /// Turns a pending user into an account at version 1; false if it is no longer pending.
+    pub async fn activate(
+        &mut self,
+        email_hash: &[u8],
+        pubkey: &[u8],
+        backup: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE users SET pubkey = $2, backup = $3, backup_version = 1, updated_at = $4
+             WHERE email_hash = $1 AND pubkey IS NULL",
+        )
+        .bind(email_hash)
+        .bind(pubkey)
+        .bind(backup)
+        .bind(now)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Replaces the backup only if it is still at `base_version`; the new version, or None.
+    pub async fn swap_backup(
+        &mut self,
+        pubkey: &[u8],
+        backup: &str,
+        base_version: i64,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let result = sqlx::query(
+            "UPDATE users SET backup = $2, backup_version = backup_version + 1, updated_at = $4
+             WHERE pubkey = $1 AND backup_version = $3",
+        )
+        .bind(pubkey)
+        .bind(backup)
+        .bind(base_version)
+        .bind(now)
+        .execute(&mut *self.0)
+        .await?;
+        Ok((result.rows_affected() == 1).then_some(base_version + 1))
+    }
+
+    /// Removes the account and any sessions of its address.
+    pub async fn delete_user(&mut self, email_hash: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE email_hash = $1")
+            .bind(email_hash)
+            .execute(&mut *self.0)
+            .await?;
+        sqlx::query("DELETE FROM users WHERE email_hash = $1")
+            .bind(email_hash)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+}

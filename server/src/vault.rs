@@ -1,0 +1,347 @@
+//! The methods: what each checks and writes. Every outcome is a [`Reply`]; store failures become
+//! `internal` after the cause is logged.
+
+use sigil_shared::dvm::verify_key_proof;
+use sigil_shared::email::EmailAddress;
+use sigil_shared::envelope::{BackupEnvelope, Entropy};
+use sigil_shared::error::{ErrorBody, ErrorCode};
+use sigil_shared::method::{
+    AccountDeleted, BackupRecord, BackupStored, CodeSent, Reply, Request, Verified,
+};
+use sigil_shared::nostr::key::PublicKey;
+use sigil_shared::nostr::types::Timestamp;
+
+use crate::codes;
+use crate::config::CodeLimits;
+use crate::keys::HashKey;
+use crate::mail::Mailer;
+use crate::store::{Store, StoreError, UserRow};
+use crate::throttle::{Counters, Refusal};
+
+/// Why a method did not succeed: a protocol answer for the client, or a fault of ours.
+#[derive(Debug, thiserror::Error)]
+pub enum MethodError {
+    #[error("{0}")]
+    Protocol(ErrorBody),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<ErrorCode> for MethodError {
+    fn from(code: ErrorCode) -> Self {
+        Self::Protocol(ErrorBody::new(code))
+    }
+}
+
+impl From<Refusal> for MethodError {
+    fn from(refusal: Refusal) -> Self {
+        let body = match refusal {
+            Refusal::TooManyCodes { retry_after } => {
+                ErrorBody::new(ErrorCode::RateLimited).retry_after(retry_after)
+            }
+            Refusal::TooManyFailures { retry_after } => {
+                ErrorBody::new(ErrorCode::TooManyAttempts).retry_after(retry_after)
+            }
+        };
+        Self::Protocol(body)
+    }
+}
+
+type MethodResult<T> = Result<T, MethodError>;
+
+#[derive(Debug)]
+pub struct Vault {
+    pub store: Store,
+    pub hash_key: HashKey,
+    pub mailer: Mailer,
+    pub limits: CodeLimits,
+    /// Freshness window for key proofs, as for requests.
+    pub window_secs: u64,
+}
+
+fn secs(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+fn version(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+impl Vault {
+    /// Runs one method for `signer` and turns the outcome into a reply.
+    pub async fn handle(&self, signer: &PublicKey, request: Request) -> Reply {
+        let now = i64::try_from(Timestamp::now().as_secs()).unwrap_or(i64::MAX);
+        let method = method_name(&request);
+        let outcome = match request {
+            Request::RequestCode { email } => {
+                self.request_code(signer, &email, now).await.and_then(ok)
+            }
+            Request::VerifyCode { code } => self.verify_code(signer, &code, now).await.and_then(ok),
+            Request::Activate {
+                pubkey,
+                backup,
+                proof,
+            } => self
+                .activate(signer, &pubkey, &backup, &proof, now)
+                .await
+                .and_then(ok),
+            Request::UpdateBackup {
+                backup,
+                base_version,
+            } => self
+                .update_backup(signer, &backup, base_version, now)
+                .await
+                .and_then(ok),
+            Request::GetBackup {} => self.get_backup(signer).await.and_then(ok),
+            Request::DeleteAccount {} => self.delete_account(signer).await.and_then(ok),
+        };
+        match outcome {
+            Ok(reply) => {
+                tracing::info!(method, outcome = "ok");
+                reply
+            }
+            Err(MethodError::Protocol(body)) => {
+                tracing::info!(method, outcome = ?body.code);
+                Reply::Error(body)
+            }
+            Err(error) => {
+                tracing::error!(method, %error, "method failed");
+                Reply::Error(ErrorBody::new(ErrorCode::Internal))
+            }
+        }
+    }
+
+    async fn request_code(
+        &self,
+        session: &PublicKey,
+        email: &str,
+        now: i64,
+    ) -> MethodResult<CodeSent> {
+        let email = EmailAddress::parse(email).map_err(|_| ErrorCode::InvalidEmail)?;
+        if !Mailer::can_address(&email) {
+            return Err(ErrorCode::InvalidEmail.into());
+        }
+        let email_hash = self.hash_key.email(&email);
+        let code = codes::generate().map_err(|e| MethodError::Internal(format!("rng: {e}")))?;
+
+        let mut tx = self.store.begin().await?;
+        let mut counters = tx
+            .counters(&email_hash)
+            .await?
+            .unwrap_or_else(|| Counters::fresh(now))
+            .at(now);
+        counters.check_send(&self.limits, now)?;
+        counters.record_send(now);
+        tx.save_counters(&email_hash, &counters).await?;
+        let code_hash = self.hash_key.code(session, &code);
+        tx.put_session(
+            &session.to_bytes(),
+            &email_hash,
+            &code_hash,
+            now + secs(self.limits.ttl),
+        )
+        .await?;
+        tx.commit().await?;
+
+        // Known and unknown addresses take exactly this path: the reply cannot tell them apart.
+        self.mailer
+            .send_code(&email, &code, self.limits.ttl)
+            .await
+            .map_err(|error| {
+                tracing::warn!(%error, "code email not sent");
+                MethodError::Protocol(ErrorBody::new(ErrorCode::MailFailed))
+            })?;
+        Ok(CodeSent {
+            expires_in: self.limits.ttl.as_secs(),
+            resend_after: self.limits.resend_gap.as_secs(),
+        })
+    }
+
+    async fn verify_code(
+        &self,
+        session: &PublicKey,
+        code: &str,
+        now: i64,
+    ) -> MethodResult<Verified> {
+        let key = session.to_bytes();
+        let mut tx = self.store.begin().await?;
+        let row = tx.session(&key).await?.ok_or(ErrorCode::CodeExpired)?;
+        if row.expires_at < now {
+            return Err(ErrorCode::CodeExpired.into());
+        }
+        if !row.verified {
+            let mut counters = tx
+                .counters(&row.email_hash)
+                .await?
+                .unwrap_or_else(|| Counters::fresh(now))
+                .at(now);
+            counters.check_failures(&self.limits, now)?;
+            if row.attempts >= i64::from(self.limits.attempts_per_session) {
+                return Err(ErrorCode::TooManyAttempts.into());
+            }
+            let Some(stored) = row.code_hash.as_deref() else {
+                return Err(ErrorCode::CodeExpired.into());
+            };
+            let matches = codes::is_well_formed(code)
+                && codes::hashes_match(stored, &self.hash_key.code(session, code));
+            if !matches {
+                counters.record_failure();
+                tx.save_counters(&row.email_hash, &counters).await?;
+                tx.count_failed_attempt(&key).await?;
+                tx.commit().await?;
+                return Err(ErrorCode::InvalidCode.into());
+            }
+            counters.record_success();
+            tx.save_counters(&row.email_hash, &counters).await?;
+            // The verified session lasts one more code lifetime: time to choose a password.
+            tx.mark_verified(&key, now + secs(self.limits.ttl)).await?;
+        }
+        // A verified session answers again the same way, so a client whose reply was lost can retry.
+        let verified = match tx.user_by_email(&row.email_hash).await? {
+            Some(UserRow {
+                pubkey: Some(_),
+                backup: Some(backup),
+                entropy,
+                backup_version,
+                ..
+            }) => Verified::Existing {
+                entropy: hex::encode(entropy),
+                backup: parse_stored_backup(&backup)?,
+                backup_version: version(backup_version),
+            },
+            Some(user) => Verified::New {
+                entropy: hex::encode(user.entropy),
+            },
+            None => {
+                let entropy = Entropy::generate();
+                tx.create_pending_user(&row.email_hash, &entropy.0, now)
+                    .await?;
+                Verified::New {
+                    entropy: entropy.to_hex(),
+                }
+            }
+        };
+        tx.commit().await?;
+        Ok(verified)
+    }
+
+    async fn activate(
+        &self,
+        session: &PublicKey,
+        pubkey: &str,
+        backup: &BackupEnvelope,
+        proof: &str,
+        now: i64,
+    ) -> MethodResult<BackupStored> {
+        let pubkey = PublicKey::from_hex(pubkey).map_err(|_| ErrorCode::InvalidRequest)?;
+        let timestamp = Timestamp::from_secs(u64::try_from(now).unwrap_or(0));
+        if !verify_key_proof(proof, &pubkey, session, timestamp, self.window_secs) {
+            return Err(ErrorCode::InvalidProof.into());
+        }
+        if backup.validate().ok() != Some(pubkey) {
+            return Err(ErrorCode::InvalidBackup.into());
+        }
+        let backup_json =
+            serde_json::to_string(backup).map_err(|e| MethodError::Internal(e.to_string()))?;
+
+        let mut tx = self.store.begin().await?;
+        let row = tx
+            .session(&session.to_bytes())
+            .await?
+            .ok_or(ErrorCode::NotVerified)?;
+        if !row.verified || row.expires_at < now {
+            return Err(ErrorCode::NotVerified.into());
+        }
+        if tx.user_by_pubkey(&pubkey.to_bytes()).await?.is_some() {
+            return Err(ErrorCode::AccountExists.into());
+        }
+        if !tx
+            .activate(&row.email_hash, &pubkey.to_bytes(), &backup_json, now)
+            .await?
+        {
+            return Err(ErrorCode::AccountExists.into());
+        }
+        tx.delete_session(&session.to_bytes()).await?;
+        tx.commit().await?;
+        Ok(BackupStored { backup_version: 1 })
+    }
+
+    async fn update_backup(
+        &self,
+        signer: &PublicKey,
+        backup: &BackupEnvelope,
+        base_version: u64,
+        now: i64,
+    ) -> MethodResult<BackupStored> {
+        if backup.validate().ok() != Some(*signer) {
+            return Err(ErrorCode::InvalidBackup.into());
+        }
+        let backup_json =
+            serde_json::to_string(backup).map_err(|e| MethodError::Internal(e.to_string()))?;
+        let base = i64::try_from(base_version).map_err(|_| ErrorCode::InvalidRequest)?;
+        let key = signer.to_bytes();
+        let mut tx = self.store.begin().await?;
+        let user = tx
+            .user_by_pubkey(&key)
+            .await?
+            .ok_or(ErrorCode::UnknownAccount)?;
+        match tx.swap_backup(&key, &backup_json, base, now).await? {
+            Some(new_version) => {
+                tx.commit().await?;
+                Ok(BackupStored {
+                    backup_version: version(new_version),
+                })
+            }
+            None => Err(MethodError::Protocol(
+                ErrorBody::new(ErrorCode::VersionConflict)
+                    .current_version(version(user.backup_version)),
+            )),
+        }
+    }
+
+    async fn get_backup(&self, signer: &PublicKey) -> MethodResult<BackupRecord> {
+        let mut tx = self.store.begin().await?;
+        let user = tx
+            .user_by_pubkey(&signer.to_bytes())
+            .await?
+            .ok_or(ErrorCode::UnknownAccount)?;
+        let backup = user.backup.as_deref().ok_or(ErrorCode::UnknownAccount)?;
+        Ok(BackupRecord {
+            entropy: hex::encode(&user.entropy),
+            backup: parse_stored_backup(backup)?,
+            backup_version: version(user.backup_version),
+        })
+    }
+
+    async fn delete_account(&self, signer: &PublicKey) -> MethodResult<AccountDeleted> {
+        let mut tx = self.store.begin().await?;
+        let user = tx
+            .user_by_pubkey(&signer.to_bytes())
+            .await?
+            .ok_or(ErrorCode::UnknownAccount)?;
+        tx.delete_user(&user.email_hash).await?;
+        tx.commit().await?;
+        Ok(AccountDeleted { deleted: true })
+    }
+}
+
+fn ok<T: serde::Serialize>(result: T) -> MethodResult<Reply> {
+    Reply::ok(&result).map_err(|e| MethodError::Internal(e.to_string()))
+}
+
+fn parse_stored_backup(json: &str) -> MethodResult<BackupEnvelope> {
+    serde_json::from_str(json).map_err(|e| MethodError::Internal(format!("stored backup: {e}")))
+}
+
+fn method_name(request: &Request) -> &'static str {
+    match request {
+        Request::RequestCode { .. } => "request_code",
+        Request::VerifyCode { .. } => "verify_code",
+        Request::Activate { .. } => "activate",
+        Request::UpdateBackup { .. } => "update_backup",
+        Request::GetBackup {} => "get_backup",
+        Request::DeleteAccount {} => "delete_account",
+    }
+}
