@@ -118,7 +118,7 @@ mod tests {
         c.record_send(1120);
         assert_eq!(
             c.check_send(&LIMITS, 1200),
-            Err(Refusal::TooManyCodes { retry_after: 2400 })
+            Err(Refusal::TooManyCodes { retry_after: 3400 })
         );
         let c = c.at(1000 + HOUR);
         assert_eq!(c.check_send(&LIMITS, 1000 + HOUR), Ok(()));

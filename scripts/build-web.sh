@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Builds the web client into dist/ with Trunk. Run scripts/setup.sh first.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+[ -f "$TOOLS/wasm-route" ] || die "run scripts/setup.sh first"
+export PATH="$TOOLS/node/node_modules/.bin:$PATH"
+# Apart from native builds: the two routes may use different compilers.
+export CARGO_TARGET_DIR="$ROOT/target/web"
+
+if [ "$(cat "$TOOLS/wasm-route")" = debian ]; then
+  # Debian's rustc-web ships the standard library as source only: build it with -Zbuild-std,
+  # linking with the rust-lld of the rustup toolchain (Debian's rustc has none).
+  host="$(rustc -vV | sed -n 's/^host: //p')"
+  lld="$(rustc --print sysroot)/lib/rustlib/$host/bin/rust-lld"
+  [ -x "$lld" ] || lld="$(command -v wasm-ld || true)"
+  [ -n "$lld" ] || die "no wasm linker: neither rust-lld nor wasm-ld found"
+  export PATH="$TOOLS/node/node_modules/.bin:/usr/bin:$PATH"
+  export RUSTC_BOOTSTRAP=1
+  export CARGO_UNSTABLE_BUILD_STD=std,panic_abort
+  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER="$lld"
+fi
+
+say "building the web client (dist/)"
+trunk build --release "$@"

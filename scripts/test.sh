@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Sets up what is missing and runs every test: protocol, client, server integration (real SMTP
+# on loopback, fresh SQLite per test) and the browser check in headless Chromium.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+"$ROOT/scripts/setup.sh" --test
+"$ROOT/scripts/build-web.sh"
+say "cargo test"
+cargo test --workspace --locked
+say "browser check"
+"$ROOT/e2e/smoke.sh"

@@ -1,0 +1,255 @@
+use sigil_client::flow::{AfterVerify, CodeSession};
+use sigil_shared::dvm;
+use sigil_shared::error::ErrorCode;
+use sigil_shared::method::{CodeSent, Request};
+use sigil_shared::nostr::event::Event;
+use sigil_shared::nostr::key::Keys;
+use sigil_shared::nostr::types::Timestamp;
+
+use crate::helpers::{TEST_POW, spawn_app, spawn_app_with};
+
+fn wrong(code: &str) -> String {
+    format!(
+        "{:06}",
+        (code.parse::<u32>().expect("digits") + 1) % 1_000_000
+    )
+}
+
+#[tokio::test]
+async fn the_seventh_wrong_code_is_refused_even_after_a_new_code() {
+    let app = spawn_app().await;
+    let server = app.client().await;
+    let email = "eve@example.org";
+
+    let first = CodeSession::request(&server, email).await.expect("code");
+    let code = app.smtp.code_for(email).await;
+    for attempt in 1..=5 {
+        let error = first
+            .verify(&server, &wrong(&code))
+            .await
+            .expect_err("wrong code");
+        assert_eq!(
+            error.server_code(),
+            Some(ErrorCode::InvalidCode),
+            "attempt {attempt}"
+        );
+    }
+    // Five per session: the sixth try on this session is refused without being checked.
+    let error = first
+        .verify(&server, &code)
+        .await
+        .expect_err("session exhausted");
+    assert_eq!(error.server_code(), Some(ErrorCode::TooManyAttempts));
+
+    // A new code does not reset the per-address count: one more failure makes six.
+    let second = first.resend(&server).await.expect("new code");
+    let code = app.smtp.code_for(email).await;
+    let error = second
+        .verify(&server, &wrong(&code))
+        .await
+        .expect_err("sixth wrong code");
+    assert_eq!(error.server_code(), Some(ErrorCode::InvalidCode));
+    // The seventh attempt is refused even with the right code.
+    let error = second.verify(&server, &code).await.expect_err("locked");
+    let crate_error = error.server_code();
+    assert_eq!(crate_error, Some(ErrorCode::TooManyAttempts));
+    let sigil_client::ClientError::Server(body) = error else {
+        unreachable!()
+    };
+    assert!(body.retry_after.unwrap_or(0) > 0, "says when to retry");
+    // And no new code is sent while locked.
+    let before = app.smtp.message_count();
+    let refused = second.resend(&server).await.expect_err("locked address");
+    assert_eq!(refused.server_code(), Some(ErrorCode::TooManyAttempts));
+    assert_eq!(app.smtp.message_count(), before);
+}
+
+#[tokio::test]
+async fn a_code_works_once() {
+    let app = spawn_app().await;
+    let server = app.client().await;
+    let session = CodeSession::request(&server, "frank@example.org")
+        .await
+        .expect("code");
+    let code = app.smtp.code_for("frank@example.org").await;
+    let AfterVerify::NewAccount { entropy } = session.verify(&server, &code).await.expect("verify")
+    else {
+        panic!("new account expected");
+    };
+    // The verified session answers a retry the same way (a lost reply must not strand the user)...
+    let AfterVerify::NewAccount { entropy: again } =
+        session.verify(&server, &code).await.expect("idempotent")
+    else {
+        panic!("new account expected");
+    };
+    assert_eq!(entropy, again);
+    // ...but once the account is activated the session is gone and the code with it.
+    let _vault = session_create(&server, session, entropy).await;
+}
+
+async fn session_create(
+    server: &sigil_client::Server<crate::helpers::HttpTransport>,
+    session: CodeSession,
+    entropy: sigil_shared::envelope::Entropy,
+) -> sigil_client::Vault {
+    session
+        .create_account(
+            server,
+            entropy,
+            &sigil_shared::secret::Password::new("pw for frank"),
+        )
+        .await
+        .expect("activate")
+}
+
+#[tokio::test]
+async fn sending_is_throttled_per_address() {
+    let app = spawn_app_with(|o| o.code_resend_gap = Some(60)).await;
+    let server = app.client().await;
+    CodeSession::request(&server, "gina@example.org")
+        .await
+        .expect("first code");
+    let error = CodeSession::request(&server, "gina@example.org")
+        .await
+        .expect_err("too soon");
+    assert_eq!(error.server_code(), Some(ErrorCode::RateLimited));
+    // Another address is not affected.
+    CodeSession::request(&server, "hank@example.org")
+        .await
+        .expect("other address");
+}
+
+#[tokio::test]
+async fn an_activation_needs_proof_of_the_new_key() {
+    let app = spawn_app().await;
+    let server = app.client().await;
+    let ephemeral = Keys::generate();
+    let email = "ivy@example.org";
+    let _: CodeSent = server
+        .call(
+            &ephemeral,
+            &Request::RequestCode {
+                email: email.into(),
+            },
+        )
+        .await
+        .expect("code");
+    let code = app.smtp.code_for(email).await;
+    let verified: sigil_shared::method::Verified = server
+        .call(&ephemeral, &Request::VerifyCode { code })
+        .await
+        .expect("verify");
+    let sigil_shared::method::Verified::New { entropy } = verified else {
+        panic!("new")
+    };
+    let entropy = sigil_shared::envelope::Entropy::from_hex(&entropy).expect("entropy");
+
+    let account = sigil_shared::secret::AccountSecret::generate();
+    let backup = sigil_shared::envelope::BackupEnvelope::seal(
+        &account,
+        &sigil_shared::secret::Password::new("pw"),
+        &entropy,
+        server.info().kdf,
+    )
+    .expect("seal");
+    // A proof signed by some other key, and one naming another session, are both refused.
+    let forged = dvm::sign_key_proof(&Keys::generate(), &ephemeral.public_key(), Timestamp::now())
+        .expect("proof");
+    let misdirected = dvm::sign_key_proof(
+        account.keys(),
+        &Keys::generate().public_key(),
+        Timestamp::now(),
+    )
+    .expect("proof");
+    for proof in [forged, misdirected] {
+        let request = Request::Activate {
+            pubkey: account.public_key().to_hex(),
+            backup: backup.clone(),
+            proof: proof.as_json(),
+        };
+        let error = server
+            .call::<serde_json::Value>(&ephemeral, &request)
+            .await
+            .expect_err("refused");
+        assert_eq!(error.server_code(), Some(ErrorCode::InvalidProof));
+    }
+    // A backup for another key is refused too.
+    let other = sigil_shared::secret::AccountSecret::generate();
+    let foreign = sigil_shared::envelope::BackupEnvelope::seal(
+        &other,
+        &sigil_shared::secret::Password::new("pw"),
+        &entropy,
+        server.info().kdf,
+    )
+    .expect("seal");
+    let proof = dvm::sign_key_proof(account.keys(), &ephemeral.public_key(), Timestamp::now())
+        .expect("proof");
+    let request = Request::Activate {
+        pubkey: account.public_key().to_hex(),
+        backup: foreign,
+        proof: proof.as_json(),
+    };
+    let error = server
+        .call::<serde_json::Value>(&ephemeral, &request)
+        .await
+        .expect_err("refused");
+    assert_eq!(error.server_code(), Some(ErrorCode::InvalidBackup));
+}
+
+/// Sends `request_code` for `email` from a fresh key and returns the raw reply event.
+async fn raw_request_code(
+    app: &crate::helpers::TestApp,
+    server_key: &sigil_shared::nostr::key::PublicKey,
+    email: &str,
+) -> (Keys, Event, Event) {
+    let keys = Keys::generate();
+    let event = dvm::seal_request(
+        &keys,
+        server_key,
+        &Request::RequestCode {
+            email: email.into(),
+        },
+        TEST_POW,
+        Timestamp::now(),
+    )
+    .expect("seal");
+    let response = app.post_event(event.as_json()).await;
+    assert_eq!(response.status(), 200);
+    let reply = Event::from_json(response.text().await.expect("body")).expect("reply event");
+    (keys, event, reply)
+}
+
+#[tokio::test]
+async fn known_and_unknown_addresses_get_replies_of_the_same_shape() {
+    let app = spawn_app().await;
+    app.sign_up("known@example.org", "pw known").await;
+    let server = app.client().await;
+    let (known_keys, known_request, known) =
+        raw_request_code(&app, server.pubkey(), "known@example.org").await;
+    let (unknown_keys, unknown_request, unknown) =
+        raw_request_code(&app, server.pubkey(), "unknown@example.org").await;
+
+    assert_eq!(known.kind, unknown.kind);
+    assert_eq!(
+        known.content.len(),
+        unknown.content.len(),
+        "ciphertext lengths differ"
+    );
+    let tag_names = |e: &Event| {
+        e.tags
+            .iter()
+            .map(|t| t.kind().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(tag_names(&known), tag_names(&unknown));
+
+    let open = |keys: &Keys, request: &Event, reply: &Event| {
+        dvm::open_reply(keys, server.pubkey(), &request.id, &reply.as_json()).expect("open")
+    };
+    assert_eq!(
+        open(&known_keys, &known_request, &known),
+        open(&unknown_keys, &unknown_request, &unknown)
+    );
+    // Both addresses were mailed.
+    app.smtp.code_for("unknown@example.org").await;
+}

@@ -1,0 +1,197 @@
+use sigil_shared::dvm;
+use sigil_shared::error::{RejectBody, RejectCode};
+use sigil_shared::method::Request;
+use sigil_shared::nostr::key::Keys;
+use sigil_shared::nostr::types::Timestamp;
+
+use crate::helpers::{TEST_POW, TestApp, spawn_app};
+
+fn request() -> Request {
+    Request::RequestCode {
+        email: "zoe@example.org".into(),
+    }
+}
+
+async fn expect_reject(
+    app: &TestApp,
+    body: impl Into<reqwest::Body>,
+    status: u16,
+    code: RejectCode,
+) {
+    let response = app.post_event(body).await;
+    assert_eq!(response.status(), status, "status for {code:?}");
+    let body: RejectBody = response.json().await.expect("JSON error body");
+    assert_eq!(body.error, code);
+}
+
+#[tokio::test]
+async fn a_replayed_event_is_refused() {
+    let app = spawn_app().await;
+    let server = app.client().await;
+    let event = dvm::seal_request(
+        &Keys::generate(),
+        server.pubkey(),
+        &request(),
+        TEST_POW,
+        Timestamp::now(),
+    )
+    .expect("seal");
+    assert_eq!(app.post_event(event.as_json()).await.status(), 200);
+    expect_reject(&app, event.as_json(), 409, RejectCode::Replayed).await;
+}
+
+#[tokio::test]
+async fn too_little_proof_of_work_is_refused() {
+    let app = spawn_app().await;
+    let server = app.client().await;
+    let event = dvm::seal_request(
+        &Keys::generate(),
+        server.pubkey(),
+        &request(),
+        TEST_POW - 1,
+        Timestamp::now(),
+    )
+    .expect("seal");
+    expect_reject(&app, event.as_json(), 400, RejectCode::InsufficientPow).await;
+}
+
+#[tokio::test]
+async fn a_stale_or_future_created_at_is_refused() {
+    let app = spawn_app().await;
+    let server = app.client().await;
+    let now = Timestamp::now().as_secs();
+    for created_at in [now - 301, now + 301] {
+        let event = dvm::seal_request(
+            &Keys::generate(),
+            server.pubkey(),
+            &request(),
+            TEST_POW,
+            Timestamp::from_secs(created_at),
+        )
+        .expect("seal");
+        expect_reject(&app, event.as_json(), 400, RejectCode::StaleEvent).await;
+    }
+}
+
+#[tokio::test]
+async fn oversize_and_malformed_bodies_get_a_clean_4xx() {
+    let app = spawn_app().await;
+    let server = app.client().await;
+    let undecryptable = {
+        let keys = Keys::generate();
+        let draft = dvm::RequestDraft::new(
+            &keys,
+            server.pubkey(),
+            &request(),
+            TEST_POW,
+            Timestamp::now(),
+        )
+        .expect("draft");
+        let mut draft = draft;
+        draft.content = "not nip44".into();
+        let (nonce, _) = draft
+            .miner()
+            .expect("miner")
+            .search(0, u64::MAX)
+            .expect("nonce");
+        draft.finish(&keys, nonce).expect("finish").as_json()
+    };
+    let cases: Vec<(&str, Vec<u8>, u16, RejectCode)> = vec![
+        (
+            "1 MiB",
+            vec![b'{'; 1024 * 1024],
+            413,
+            RejectCode::PayloadTooLarge,
+        ),
+        (
+            "one byte over the cap",
+            vec![b' '; 64 * 1024 + 1],
+            413,
+            RejectCode::PayloadTooLarge,
+        ),
+        ("empty", vec![], 400, RejectCode::MalformedEvent),
+        (
+            "truncated JSON",
+            br#"{"id":"#.to_vec(),
+            400,
+            RejectCode::MalformedEvent,
+        ),
+        (
+            "JSON array",
+            b"[1,2,3]".to_vec(),
+            400,
+            RejectCode::MalformedEvent,
+        ),
+        (
+            "binary",
+            vec![0xff, 0xfe, 0x00, 0x01],
+            400,
+            RejectCode::MalformedEvent,
+        ),
+        (
+            "not NIP-44",
+            undecryptable.into_bytes(),
+            400,
+            RejectCode::Undecryptable,
+        ),
+    ];
+    for (name, body, status, code) in cases {
+        let response = app.post_event(body).await;
+        assert_eq!(response.status(), status, "{name}");
+        let body: RejectBody = response
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(body.error, code, "{name}");
+    }
+    // A GET on the events endpoint is not a crash either.
+    let response = app
+        .http
+        .get(format!("{}/api/v1/events", app.base))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(response.status(), 405);
+}
+
+#[tokio::test]
+async fn an_unknown_method_gets_an_encrypted_invalid_request() {
+    let app = spawn_app().await;
+    let server = app.client().await;
+    let keys = Keys::generate();
+    let mut draft = dvm::RequestDraft::new(
+        &keys,
+        server.pubkey(),
+        &request(),
+        TEST_POW,
+        Timestamp::now(),
+    )
+    .expect("draft");
+    draft.content = sigil_shared::nostr::nips::nip44::encrypt(
+        keys.secret_key(),
+        server.pubkey(),
+        r#"{"method":"steal_everything","params":{}}"#,
+        sigil_shared::nostr::nips::nip44::Version::V2,
+    )
+    .expect("encrypt");
+    let (nonce, _) = draft
+        .miner()
+        .expect("miner")
+        .search(0, u64::MAX)
+        .expect("nonce");
+    let event = draft.finish(&keys, nonce).expect("finish");
+    let response = app.post_event(event.as_json()).await;
+    assert_eq!(response.status(), 200);
+    let reply = dvm::open_reply(
+        &keys,
+        server.pubkey(),
+        &event.id,
+        &response.text().await.expect("body"),
+    )
+    .expect("open");
+    let result = reply.into_result::<serde_json::Value>().expect("shape");
+    assert_eq!(
+        result.expect_err("error").code,
+        sigil_shared::error::ErrorCode::InvalidRequest
+    );
+}

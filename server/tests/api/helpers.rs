@@ -1,0 +1,309 @@
+//! Test harness: the real server on port 0 with a fresh SQLite database, a real SMTP server
+//! (aiosmtpd) on loopback capturing mail into a Maildir, and the real client over HTTP.
+
+use std::collections::HashSet;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use sigil_client::flow::{AfterVerify, CodeSession};
+use sigil_client::transport::TransportError;
+use sigil_client::{HttpResponse, Server, Transport, Vault};
+use sigil_server::config::SmtpTls;
+use sigil_server::{Application, Config, Options};
+use sigil_shared::envelope::KdfParams;
+use sigil_shared::secret::Password;
+use tokio::sync::oneshot;
+
+/// Difficulty the test server requires: low, so tests are quick, but not zero.
+pub const TEST_POW: u8 = 8;
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// aiosmtpd on loopback, delivering into a Maildir the test reads.
+pub struct SmtpCapture {
+    child: Child,
+    pub port: u16,
+    maildir: tempfile::TempDir,
+    read: Mutex<HashSet<PathBuf>>,
+}
+
+impl SmtpCapture {
+    pub fn start() -> Self {
+        let python = std::env::var_os("SIGIL_TEST_PYTHON")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace_root().join(".tools/venv/bin/python"));
+        assert!(
+            python.exists(),
+            "{} not found: run scripts/setup.sh --test (installs aiosmtpd)",
+            python.display()
+        );
+        let maildir = tempfile::tempdir().expect("maildir");
+        for sub in ["tmp", "new", "cur"] {
+            std::fs::create_dir(maildir.path().join(sub)).expect("maildir layout");
+        }
+        let port = free_port();
+        let child = Command::new(&python)
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(maildir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start aiosmtpd");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "aiosmtpd did not start listening on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            child,
+            port,
+            maildir,
+            read: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Every captured message not read before, oldest first.
+    fn new_messages(&self) -> Vec<String> {
+        let dir = self.maildir.path().join("new");
+        let mut paths: Vec<_> = std::fs::read_dir(&dir)
+            .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        paths.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+        let mut read = self.read.lock().expect("lock");
+        paths
+            .into_iter()
+            .filter(|p| read.insert(p.clone()))
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .collect()
+    }
+
+    /// The code from the next unread message to `email`.
+    pub async fn code_for(&self, email: &str) -> String {
+        let normalised = sigil_shared::email::EmailAddress::parse(email).expect("valid email");
+        let email = normalised.as_str();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            for message in self.new_messages() {
+                let to_line = message
+                    .lines()
+                    .find(|l| l.to_ascii_lowercase().starts_with("to:"))
+                    .unwrap_or("");
+                if to_line.to_ascii_lowercase().contains(email) {
+                    let start = message.find("Your Sigil code is ").expect("code line")
+                        + "Your Sigil code is ".len();
+                    return message[start..start + 6].to_owned();
+                }
+            }
+            assert!(Instant::now() < deadline, "no mail for {email}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    pub fn message_count(&self) -> usize {
+        std::fs::read_dir(self.maildir.path().join("new"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for SmtpCapture {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// reqwest behind the client's transport trait.
+#[derive(Debug, Clone)]
+pub struct HttpTransport {
+    client: reqwest::Client,
+    base: String,
+}
+
+impl Transport for HttpTransport {
+    async fn get(&self, path: &str) -> Result<HttpResponse, TransportError> {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .map_err(|e| TransportError(e.to_string()))?;
+        let status = response.status().as_u16();
+        let body = response
+            .text()
+            .await
+            .map_err(|e| TransportError(e.to_string()))?;
+        Ok(HttpResponse { status, body })
+    }
+
+    async fn post_json(&self, path: &str, body: String) -> Result<HttpResponse, TransportError> {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| TransportError(e.to_string()))?;
+        let status = response.status().as_u16();
+        let body = response
+            .text()
+            .await
+            .map_err(|e| TransportError(e.to_string()))?;
+        Ok(HttpResponse { status, body })
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub smtp: SmtpCapture,
+    pub data_dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts a server with test defaults, adjusted by `adjust`.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Options)) -> TestApp {
+    // Server logs go to each test's captured output (shown when it fails).
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter("sigil_server=debug")
+        .try_init();
+    let smtp = SmtpCapture::start();
+    let data_dir = tempfile::tempdir().expect("data dir");
+    let mut options = Options {
+        listen: Some("127.0.0.1:0".parse().expect("addr")),
+        data_dir: Some(data_dir.path().to_owned()),
+        web_dir: Some(data_dir.path().join("no-web")),
+        pow_difficulty: Some(TEST_POW),
+        kdf_memory_kib: Some(KdfParams::FLOOR.m_kib),
+        kdf_iterations: Some(KdfParams::FLOOR.t),
+        kdf_parallelism: Some(KdfParams::FLOOR.p),
+        code_resend_gap: Some(0),
+        codes_per_hour: Some(100),
+        smtp_host: Some("127.0.0.1".into()),
+        smtp_port: Some(smtp.port),
+        smtp_tls: Some(SmtpTls::None),
+        smtp_from: Some("Sigil Test <sigil@test.invalid>".into()),
+        ..Options::default()
+    };
+    adjust(&mut options);
+    let config = Config::from_options(options).expect("test config");
+    let app = Application::build(&config).await.expect("server starts");
+    let addr = app.local_addr().expect("addr");
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(app.run_until(async {
+        let _ = rx.await;
+    }));
+    TestApp {
+        base: format!("http://{addr}"),
+        smtp,
+        data_dir,
+        http: reqwest::Client::new(),
+        shutdown: Some(tx),
+        task: Some(task),
+    }
+}
+
+impl TestApp {
+    /// A fresh client connection, as a new browser would make.
+    pub async fn client(&self) -> Server<HttpTransport> {
+        Server::connect(HttpTransport {
+            client: reqwest::Client::new(),
+            base: self.base.clone(),
+        })
+        .await
+        .expect("client connects")
+    }
+
+    pub async fn post_event(&self, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/v1/events", self.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("post")
+    }
+
+    /// Email code step for `email`; returns the session and what verification answered.
+    pub async fn verify_email(
+        &self,
+        server: &Server<HttpTransport>,
+        email: &str,
+    ) -> (CodeSession, AfterVerify) {
+        let session = CodeSession::request(server, email)
+            .await
+            .expect("request code");
+        let code = self.smtp.code_for(email).await;
+        let after = session.verify(server, &code).await.expect("verify code");
+        (session, after)
+    }
+
+    /// A whole signup; returns the unlocked vault.
+    pub async fn sign_up(&self, email: &str, password: &str) -> Vault {
+        let server = self.client().await;
+        let (session, after) = self.verify_email(&server, email).await;
+        let AfterVerify::NewAccount { entropy } = after else {
+            panic!("{email} should be new");
+        };
+        session
+            .create_account(&server, entropy, &Password::new(password))
+            .await
+            .expect("activate")
+    }
+
+    /// Raw bytes of the database and its write-ahead log.
+    pub fn database_bytes(&self) -> Vec<u8> {
+        ["sigil.db", "sigil.db-wal"]
+            .iter()
+            .filter_map(|name| std::fs::read(self.data_dir.path().join(name)).ok())
+            .flatten()
+            .collect()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("join").expect("clean shutdown");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

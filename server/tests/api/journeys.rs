@@ -1,0 +1,136 @@
+use sigil_client::ClientError;
+use sigil_client::Vault;
+use sigil_client::flow::{AfterVerify, StoredBackup};
+use sigil_shared::envelope::{EnvelopeError, KdfParams};
+use sigil_shared::error::ErrorCode;
+use sigil_shared::secret::Password;
+
+use crate::helpers::spawn_app;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn log_in_elsewhere(app: &crate::helpers::TestApp, email: &str) -> StoredBackup {
+    let server = app.client().await;
+    let (_session, after) = app.verify_email(&server, email).await;
+    match after {
+        AfterVerify::Existing(backup) => backup,
+        AfterVerify::NewAccount { .. } => panic!("{email} should have an account"),
+    }
+}
+
+#[tokio::test]
+async fn signup_creates_an_account_whose_backup_the_server_returns() {
+    let app = spawn_app().await;
+    let vault = app.sign_up("alice@example.org", PASSWORD).await;
+    assert_eq!(vault.backup().version, 1);
+
+    let server = app.client().await;
+    let stored = vault.fetch_backup(&server).await.expect("get_backup");
+    assert_eq!(stored, *vault.backup());
+    assert_eq!(stored.envelope.validate(), Ok(vault.public_key()));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn login_from_a_second_fresh_client_unlocks_the_same_key() {
+    let app = spawn_app().await;
+    let vault = app.sign_up("Alice@Example.org", PASSWORD).await;
+    // Another address spelling normalises to the same account.
+    let backup = log_in_elsewhere(&app, "  alice@example.ORG").await;
+    let unlocked = Vault::unlock(backup, &Password::new(PASSWORD)).expect("unlock");
+    assert_eq!(unlocked.public_key(), vault.public_key());
+}
+
+#[tokio::test]
+async fn a_wrong_password_fails_locally_and_can_be_retried() {
+    let app = spawn_app().await;
+    app.sign_up("bob@example.org", PASSWORD).await;
+    let backup = log_in_elsewhere(&app, "bob@example.org").await;
+    let wrong = Vault::unlock(
+        backup.clone(),
+        &Password::new("correct horse battery stapler"),
+    );
+    assert!(
+        matches!(
+            wrong,
+            Err(ClientError::Envelope(
+                EnvelopeError::WrongPasswordOrTampered
+            ))
+        ),
+        "{wrong:?}"
+    );
+    assert!(Vault::unlock(backup, &Password::new(PASSWORD)).is_ok());
+}
+
+#[tokio::test]
+async fn a_stale_update_is_refused_and_nothing_is_lost() {
+    let app = spawn_app().await;
+    let server = app.client().await;
+    let mut laptop = app.sign_up("carol@example.org", PASSWORD).await;
+    let mut phone = Vault::unlock(
+        log_in_elsewhere(&app, "carol@example.org").await,
+        &Password::new(PASSWORD),
+    )
+    .expect("unlock");
+
+    // The laptop changes the password and syncs: version 2.
+    let new_password = Password::new("a brand new passphrase");
+    let envelope = laptop
+        .change_password(&Password::new(PASSWORD), &new_password, KdfParams::FLOOR)
+        .expect("re-encrypt");
+    assert_eq!(
+        laptop
+            .push_backup(&server, envelope.clone(), 1)
+            .await
+            .expect("push"),
+        2
+    );
+
+    // The phone changed it offline from version 1; its push must not overwrite version 2.
+    let stale = phone
+        .change_password(
+            &Password::new(PASSWORD),
+            &Password::new("phone password"),
+            KdfParams::FLOOR,
+        )
+        .expect("re-encrypt");
+    let conflict = phone
+        .push_backup(&server, stale, 1)
+        .await
+        .expect_err("stale push");
+    let ClientError::Server(body) = conflict else {
+        panic!("expected a server error, got {conflict:?}")
+    };
+    assert_eq!(body.code, ErrorCode::VersionConflict);
+    assert_eq!(body.current_version, Some(2));
+
+    let stored = laptop.fetch_backup(&server).await.expect("get_backup");
+    assert_eq!(stored.version, 2);
+    assert_eq!(stored.envelope, envelope);
+    // The old password no longer opens it; the new one does.
+    assert!(Vault::unlock(stored.clone(), &Password::new(PASSWORD)).is_err());
+    assert_eq!(
+        Vault::unlock(stored, &new_password)
+            .expect("unlock")
+            .public_key(),
+        laptop.public_key()
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_account_is_gone_and_the_address_can_sign_up_again() {
+    let app = spawn_app().await;
+    let server = app.client().await;
+    let vault = app.sign_up("dave@example.org", PASSWORD).await;
+    let old_key = vault.public_key();
+    let probe = Vault::unlock(vault.backup().clone(), &Password::new(PASSWORD)).expect("unlock");
+    vault.delete_account(&server).await.expect("delete");
+
+    let gone = probe
+        .fetch_backup(&server)
+        .await
+        .expect_err("no backup after delete");
+    assert_eq!(gone.server_code(), Some(ErrorCode::UnknownAccount));
+    let again = app.sign_up("dave@example.org", PASSWORD).await;
+    assert_ne!(again.public_key(), old_key);
+}

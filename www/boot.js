@@ -1,0 +1,14 @@
+// Loads the WebAssembly client. Kept as a file, not inline, so the CSP can forbid inline script.
+import init from "./sigil-client.js";
+
+const status = document.getElementById("status");
+
+if (typeof WebAssembly !== "object") {
+  status.textContent = "This browser cannot run WebAssembly, which Sigil needs to keep your key on your device.";
+  status.classList.add("error");
+} else {
+  init({ module_or_path: "./sigil-client_bg.wasm" }).catch((error) => {
+    status.textContent = `Sigil could not start: ${error}`;
+    status.classList.add("error");
+  });
+}
