@@ -31,6 +31,11 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("database migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -47,6 +52,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: &Config) -> Result<Self, StartError> {
+        create_private_dir(&config.data_dir)?;
         let keys = server_keys(config.server_key.as_ref(), &config.data_dir)?;
         let hash_key = HashKey::load(config.email_hash_key.as_ref(), &config.data_dir)?;
         let store = Store::open(&config.database_url).await?;
@@ -114,7 +120,11 @@ impl Application {
         let store = self.state.vault.store.clone();
         let pruner = tokio::spawn(prune_forever(store.clone()));
         let app = router(self.state, &self.web_dir);
-        tracing::info!(addr = %self.listener.local_addr()?, "listening");
+        let addr = self.listener.local_addr()?;
+        tracing::info!(%addr, "listening");
+        if self.web_dir.join("index.html").exists() {
+            tracing::info!("open http://{addr}/ in a browser");
+        }
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
@@ -123,6 +133,19 @@ impl Application {
         tracing::info!("stopped");
         served
     }
+}
+
+/// The data directory holds the server's keys and database: only its owner may enter it.
+fn create_private_dir(path: &std::path::Path) -> Result<(), StartError> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(|source| StartError::DataDir {
+            path: path.to_owned(),
+            source,
+        })
 }
 
 async fn prune_forever(store: Store) {

@@ -22,7 +22,7 @@ pub enum Mailer {
     /// Development mode: the code is printed on the server's console.
     Console,
     Smtp {
-        transport: AsyncSmtpTransport<Tokio1Executor>,
+        transport: Box<AsyncSmtpTransport<Tokio1Executor>>,
         from: Mailbox,
     },
 }
@@ -50,7 +50,7 @@ impl Mailer {
             ));
         }
         Ok(Self::Smtp {
-            transport: builder.build(),
+            transport: Box::new(builder.build()),
             from,
         })
     }

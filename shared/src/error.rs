@@ -33,24 +33,6 @@ pub enum RejectCode {
     Unavailable,
 }
 
-impl RejectCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::MalformedEvent => "malformed_event",
-            Self::WrongKind => "wrong_kind",
-            Self::WrongRecipient => "wrong_recipient",
-            Self::StaleEvent => "stale_event",
-            Self::InvalidId => "invalid_id",
-            Self::InsufficientPow => "insufficient_pow",
-            Self::InvalidSignature => "invalid_signature",
-            Self::Replayed => "replayed",
-            Self::Undecryptable => "undecryptable",
-            Self::Unavailable => "unavailable",
-        }
-    }
-}
-
 /// Body of a plain 4xx/5xx answer to a refused envelope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RejectBody {

@@ -1,4 +1,5 @@
 //! Backup envelope: known answers from independent implementations, round trips, tampering.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use serde::Deserialize;
 use sigil_shared::envelope::{BackupEnvelope, Entropy, EnvelopeError, KdfParams, derive_key};

@@ -1,4 +1,5 @@
 //! Request validation rules and the request/reply round trip.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use sigil_shared::dvm::{self, OpenRequestError, ReplyError, RequestDraft};
 use sigil_shared::error::{ErrorBody, ErrorCode, RejectCode};

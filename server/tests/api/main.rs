@@ -1,4 +1,5 @@
 //! Integration tests: the real server, a real SMTP server, the real client.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 mod codes;
 mod envelope_checks;
