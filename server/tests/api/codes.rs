@@ -1,12 +1,15 @@
-use sigil_client::flow::{AfterVerify, CodeSession};
+use sigil_client::Server;
+use sigil_client::flow::CodeSession;
 use sigil_shared::dvm;
+use sigil_shared::envelope::{BackupEnvelope, Entropy, KdfParams};
 use sigil_shared::error::ErrorCode;
-use sigil_shared::method::{CodeSent, Request};
+use sigil_shared::method::{BackupStored, CodeSent, Request, Verified};
 use sigil_shared::nostr::event::Event;
 use sigil_shared::nostr::key::Keys;
 use sigil_shared::nostr::types::Timestamp;
+use sigil_shared::secret::{AccountSecret, Password};
 
-use crate::helpers::{TEST_POW, spawn_app, spawn_app_with};
+use crate::helpers::{HttpTransport, TEST_POW, TestApp, spawn_app, spawn_app_with};
 
 fn wrong(code: &str) -> String {
     format!(
@@ -51,8 +54,7 @@ async fn the_seventh_wrong_code_is_refused_even_after_a_new_code() {
     assert_eq!(error.server_code(), Some(ErrorCode::InvalidCode));
     // The seventh attempt is refused even with the right code.
     let error = second.verify(&server, &code).await.expect_err("locked");
-    let crate_error = error.server_code();
-    assert_eq!(crate_error, Some(ErrorCode::TooManyAttempts));
+    assert_eq!(error.server_code(), Some(ErrorCode::TooManyAttempts));
     let sigil_client::ClientError::Server(body) = error else {
         unreachable!()
     };
@@ -65,41 +67,106 @@ async fn the_seventh_wrong_code_is_refused_even_after_a_new_code() {
 }
 
 #[tokio::test]
+async fn a_code_expires_after_ten_minutes() {
+    let app = spawn_app().await;
+    let server = app.client().await;
+    let session = CodeSession::request(&server, "olga@example.org")
+        .await
+        .expect("code");
+    assert_eq!(session.sent.expires_in, 600);
+    let code = app.smtp.code_for("olga@example.org").await;
+    app.expire_codes().await;
+    let error = session.verify(&server, &code).await.expect_err("expired");
+    assert_eq!(error.server_code(), Some(ErrorCode::CodeExpired));
+}
+
+/// A code session driven with a key the test holds, so it can retry after activation.
+async fn raw_verified_session(
+    app: &TestApp,
+    server: &Server<HttpTransport>,
+    email: &str,
+) -> (Keys, String, Entropy) {
+    let ephemeral = Keys::generate();
+    let _: CodeSent = server
+        .call(
+            &ephemeral,
+            &Request::RequestCode {
+                email: email.into(),
+            },
+        )
+        .await
+        .expect("code");
+    let code = app.smtp.code_for(email).await;
+    let verified: Verified = server
+        .call(&ephemeral, &Request::VerifyCode { code: code.clone() })
+        .await
+        .expect("verify");
+    let Verified::New { entropy } = verified else {
+        panic!("{email} should be new")
+    };
+    (
+        ephemeral,
+        code,
+        Entropy::from_hex(&entropy).expect("entropy"),
+    )
+}
+
+fn activation(
+    account: &AccountSecret,
+    ephemeral: &Keys,
+    entropy: &Entropy,
+    kdf: KdfParams,
+) -> Request {
+    let backup = BackupEnvelope::seal(account, &Password::new("pw"), entropy, kdf).expect("seal");
+    let proof = dvm::sign_key_proof(account.keys(), &ephemeral.public_key(), Timestamp::now())
+        .expect("proof");
+    Request::Activate {
+        pubkey: account.public_key().to_hex(),
+        backup,
+        proof: proof.as_json(),
+    }
+}
+
+#[tokio::test]
 async fn a_code_works_once() {
     let app = spawn_app().await;
     let server = app.client().await;
-    let session = CodeSession::request(&server, "frank@example.org")
+    let (ephemeral, code, entropy) = raw_verified_session(&app, &server, "frank@example.org").await;
+    // A verified session answers a retry the same way: a lost reply must not strand the user.
+    let again: Verified = server
+        .call(&ephemeral, &Request::VerifyCode { code: code.clone() })
         .await
-        .expect("code");
-    let code = app.smtp.code_for("frank@example.org").await;
-    let AfterVerify::NewAccount { entropy } = session.verify(&server, &code).await.expect("verify")
-    else {
-        panic!("new account expected");
-    };
-    // The verified session answers a retry the same way (a lost reply must not strand the user)...
-    let AfterVerify::NewAccount { entropy: again } =
-        session.verify(&server, &code).await.expect("idempotent")
-    else {
-        panic!("new account expected");
-    };
-    assert_eq!(entropy, again);
-    // ...but once the account is activated the session is gone and the code with it.
-    let _vault = session_create(&server, session, entropy).await;
-}
-
-async fn session_create(
-    server: &sigil_client::Server<crate::helpers::HttpTransport>,
-    session: CodeSession,
-    entropy: sigil_shared::envelope::Entropy,
-) -> sigil_client::Vault {
-    session
-        .create_account(
-            server,
-            entropy,
-            &sigil_shared::secret::Password::new("pw for frank"),
+        .expect("retry");
+    assert_eq!(
+        again,
+        Verified::New {
+            entropy: entropy.to_hex()
+        }
+    );
+    // Once the account is activated, the session and its code are gone.
+    let account = AccountSecret::generate();
+    let _: BackupStored = server
+        .call(
+            &ephemeral,
+            &activation(&account, &ephemeral, &entropy, server.info().kdf),
         )
         .await
-        .expect("activate")
+        .expect("activate");
+    let error = server
+        .call::<Verified>(&ephemeral, &Request::VerifyCode { code })
+        .await
+        .expect_err("used");
+    assert_eq!(error.server_code(), Some(ErrorCode::CodeExpired));
+    // And the same session cannot activate a second key.
+    let second = AccountSecret::generate();
+    let error = server
+        .call::<BackupStored>(
+            &ephemeral,
+            &activation(&second, &ephemeral, &entropy, server.info().kdf),
+        )
+        .await
+        .expect_err("ended");
+    assert_eq!(error.server_code(), Some(ErrorCode::NotVerified));
 }
 
 #[tokio::test]
@@ -123,36 +190,15 @@ async fn sending_is_throttled_per_address() {
 async fn an_activation_needs_proof_of_the_new_key() {
     let app = spawn_app().await;
     let server = app.client().await;
-    let ephemeral = Keys::generate();
-    let email = "ivy@example.org";
-    let _: CodeSent = server
-        .call(
-            &ephemeral,
-            &Request::RequestCode {
-                email: email.into(),
-            },
-        )
-        .await
-        .expect("code");
-    let code = app.smtp.code_for(email).await;
-    let verified: sigil_shared::method::Verified = server
-        .call(&ephemeral, &Request::VerifyCode { code })
-        .await
-        .expect("verify");
-    let sigil_shared::method::Verified::New { entropy } = verified else {
-        panic!("new")
+    let (ephemeral, _, entropy) = raw_verified_session(&app, &server, "ivy@example.org").await;
+    let kdf = server.info().kdf;
+    let account = AccountSecret::generate();
+    let good = activation(&account, &ephemeral, &entropy, kdf);
+    let Request::Activate { pubkey, backup, .. } = good.clone() else {
+        unreachable!()
     };
-    let entropy = sigil_shared::envelope::Entropy::from_hex(&entropy).expect("entropy");
 
-    let account = sigil_shared::secret::AccountSecret::generate();
-    let backup = sigil_shared::envelope::BackupEnvelope::seal(
-        &account,
-        &sigil_shared::secret::Password::new("pw"),
-        &entropy,
-        server.info().kdf,
-    )
-    .expect("seal");
-    // A proof signed by some other key, and one naming another session, are both refused.
+    // A proof signed by some other key, or naming another session, is refused.
     let forged = dvm::sign_key_proof(&Keys::generate(), &ephemeral.public_key(), Timestamp::now())
         .expect("proof");
     let misdirected = dvm::sign_key_proof(
@@ -163,37 +209,39 @@ async fn an_activation_needs_proof_of_the_new_key() {
     .expect("proof");
     for proof in [forged, misdirected] {
         let request = Request::Activate {
-            pubkey: account.public_key().to_hex(),
+            pubkey: pubkey.clone(),
             backup: backup.clone(),
             proof: proof.as_json(),
         };
         let error = server
-            .call::<serde_json::Value>(&ephemeral, &request)
+            .call::<BackupStored>(&ephemeral, &request)
             .await
             .expect_err("refused");
         assert_eq!(error.server_code(), Some(ErrorCode::InvalidProof));
     }
-    // A backup for another key is refused too.
-    let other = sigil_shared::secret::AccountSecret::generate();
-    let foreign = sigil_shared::envelope::BackupEnvelope::seal(
-        &other,
-        &sigil_shared::secret::Password::new("pw"),
-        &entropy,
-        server.info().kdf,
-    )
-    .expect("seal");
-    let proof = dvm::sign_key_proof(account.keys(), &ephemeral.public_key(), Timestamp::now())
-        .expect("proof");
+    // A backup of another key is refused too.
+    let Request::Activate {
+        backup: foreign, ..
+    } = activation(&AccountSecret::generate(), &ephemeral, &entropy, kdf)
+    else {
+        unreachable!()
+    };
+    let Request::Activate { proof, .. } = good.clone() else {
+        unreachable!()
+    };
     let request = Request::Activate {
-        pubkey: account.public_key().to_hex(),
+        pubkey,
         backup: foreign,
-        proof: proof.as_json(),
+        proof,
     };
     let error = server
-        .call::<serde_json::Value>(&ephemeral, &request)
+        .call::<BackupStored>(&ephemeral, &request)
         .await
         .expect_err("refused");
     assert_eq!(error.server_code(), Some(ErrorCode::InvalidBackup));
+    // Nothing was stored by the refusals: the honest activation still works.
+    let stored: BackupStored = server.call(&ephemeral, &good).await.expect("activate");
+    assert_eq!(stored.backup_version, 1);
 }
 
 /// Sends `request_code` for `email` from a fresh key and returns the raw reply event.

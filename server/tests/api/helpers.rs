@@ -281,6 +281,22 @@ impl TestApp {
             .expect("activate")
     }
 
+    /// Moves every pending code's expiry into the past, as if ten minutes had gone by.
+    pub async fn expire_codes(&self) {
+        let url = format!(
+            "sqlite://{}",
+            self.data_dir.path().join("sigil.db").display()
+        );
+        let pool = sqlx::SqlitePool::connect(&url)
+            .await
+            .expect("open test database");
+        sqlx::query("UPDATE sessions SET expires_at = 1")
+            .execute(&pool)
+            .await
+            .expect("expire");
+        pool.close().await;
+    }
+
     /// Raw bytes of the database and its write-ahead log.
     pub fn database_bytes(&self) -> Vec<u8> {
         ["sigil.db", "sigil.db-wal"]
