@@ -1,7 +1,9 @@
 use sigil_shared::dvm;
-use sigil_shared::error::{RejectBody, RejectCode};
+use sigil_shared::error::{ErrorCode, RejectBody, RejectCode};
 use sigil_shared::method::Request;
-use sigil_shared::nostr::key::Keys;
+use sigil_shared::nostr::event::Event;
+use sigil_shared::nostr::key::{Keys, PublicKey};
+use sigil_shared::nostr::nips::nip44;
 use sigil_shared::nostr::types::Timestamp;
 
 use crate::helpers::{TEST_POW, TestApp, spawn_app};
@@ -10,6 +12,33 @@ fn request() -> Request {
     Request::RequestCode {
         email: "zoe@example.org".into(),
     }
+}
+
+/// A request sealed with the given work and timestamp.
+fn sealed(server: &PublicKey, difficulty: u8, created_at: Timestamp) -> Event {
+    dvm::seal_request(
+        &Keys::generate(),
+        server,
+        &request(),
+        difficulty,
+        created_at,
+    )
+    .expect("seal")
+}
+
+/// A valid envelope around arbitrary content, from a fresh key.
+fn sealed_with_content(server: &PublicKey, content: impl FnOnce(&Keys) -> String) -> (Keys, Event) {
+    let keys = Keys::generate();
+    let mut draft = dvm::RequestDraft::new(&keys, server, &request(), TEST_POW, Timestamp::now())
+        .expect("draft");
+    draft.content = content(&keys);
+    let (nonce, _) = draft
+        .miner()
+        .expect("miner")
+        .search(0, u64::MAX)
+        .expect("nonce");
+    let event = draft.finish(&keys, nonce).expect("finish");
+    (keys, event)
 }
 
 async fn expect_reject(
@@ -28,14 +57,7 @@ async fn expect_reject(
 async fn a_replayed_event_is_refused() {
     let app = spawn_app().await;
     let server = app.client().await;
-    let event = dvm::seal_request(
-        &Keys::generate(),
-        server.pubkey(),
-        &request(),
-        TEST_POW,
-        Timestamp::now(),
-    )
-    .expect("seal");
+    let event = sealed(server.pubkey(), TEST_POW, Timestamp::now());
     assert_eq!(app.post_event(event.as_json()).await.status(), 200);
     expect_reject(&app, event.as_json(), 409, RejectCode::Replayed).await;
 }
@@ -44,14 +66,7 @@ async fn a_replayed_event_is_refused() {
 async fn too_little_proof_of_work_is_refused() {
     let app = spawn_app().await;
     let server = app.client().await;
-    let event = dvm::seal_request(
-        &Keys::generate(),
-        server.pubkey(),
-        &request(),
-        TEST_POW - 1,
-        Timestamp::now(),
-    )
-    .expect("seal");
+    let event = sealed(server.pubkey(), TEST_POW - 1, Timestamp::now());
     expect_reject(&app, event.as_json(), 400, RejectCode::InsufficientPow).await;
 }
 
@@ -61,14 +76,7 @@ async fn a_stale_or_future_created_at_is_refused() {
     let server = app.client().await;
     let now = Timestamp::now().as_secs();
     for created_at in [now - 301, now + 301] {
-        let event = dvm::seal_request(
-            &Keys::generate(),
-            server.pubkey(),
-            &request(),
-            TEST_POW,
-            Timestamp::from_secs(created_at),
-        )
-        .expect("seal");
+        let event = sealed(server.pubkey(), TEST_POW, Timestamp::from_secs(created_at));
         expect_reject(&app, event.as_json(), 400, RejectCode::StaleEvent).await;
     }
 }
@@ -77,25 +85,7 @@ async fn a_stale_or_future_created_at_is_refused() {
 async fn oversize_and_malformed_bodies_get_a_clean_4xx() {
     let app = spawn_app().await;
     let server = app.client().await;
-    let undecryptable = {
-        let keys = Keys::generate();
-        let draft = dvm::RequestDraft::new(
-            &keys,
-            server.pubkey(),
-            &request(),
-            TEST_POW,
-            Timestamp::now(),
-        )
-        .expect("draft");
-        let mut draft = draft;
-        draft.content = "not nip44".into();
-        let (nonce, _) = draft
-            .miner()
-            .expect("miner")
-            .search(0, u64::MAX)
-            .expect("nonce");
-        draft.finish(&keys, nonce).expect("finish").as_json()
-    };
+    let (_, undecryptable) = sealed_with_content(server.pubkey(), |_| "not nip44".into());
     let cases: Vec<(&str, Vec<u8>, u16, RejectCode)> = vec![
         (
             "1 MiB",
@@ -130,7 +120,7 @@ async fn oversize_and_malformed_bodies_get_a_clean_4xx() {
         ),
         (
             "not NIP-44",
-            undecryptable.into_bytes(),
+            undecryptable.as_json().into_bytes(),
             400,
             RejectCode::Undecryptable,
         ),
@@ -158,40 +148,20 @@ async fn oversize_and_malformed_bodies_get_a_clean_4xx() {
 async fn an_unknown_method_gets_an_encrypted_invalid_request() {
     let app = spawn_app().await;
     let server = app.client().await;
-    let keys = Keys::generate();
-    let mut draft = dvm::RequestDraft::new(
-        &keys,
-        server.pubkey(),
-        &request(),
-        TEST_POW,
-        Timestamp::now(),
-    )
-    .expect("draft");
-    draft.content = sigil_shared::nostr::nips::nip44::encrypt(
-        keys.secret_key(),
-        server.pubkey(),
-        r#"{"method":"steal_everything","params":{}}"#,
-        sigil_shared::nostr::nips::nip44::Version::V2,
-    )
-    .expect("encrypt");
-    let (nonce, _) = draft
-        .miner()
-        .expect("miner")
-        .search(0, u64::MAX)
-        .expect("nonce");
-    let event = draft.finish(&keys, nonce).expect("finish");
+    let (keys, event) = sealed_with_content(server.pubkey(), |keys| {
+        let plaintext = r#"{"method":"steal_everything","params":{}}"#;
+        nip44::encrypt(
+            keys.secret_key(),
+            server.pubkey(),
+            plaintext,
+            nip44::Version::V2,
+        )
+        .expect("encrypt")
+    });
     let response = app.post_event(event.as_json()).await;
     assert_eq!(response.status(), 200);
-    let reply = dvm::open_reply(
-        &keys,
-        server.pubkey(),
-        &event.id,
-        &response.text().await.expect("body"),
-    )
-    .expect("open");
+    let body = response.text().await.expect("body");
+    let reply = dvm::open_reply(&keys, server.pubkey(), &event.id, &body).expect("open");
     let result = reply.into_result::<serde_json::Value>().expect("shape");
-    assert_eq!(
-        result.expect_err("error").code,
-        sigil_shared::error::ErrorCode::InvalidRequest
-    );
+    assert_eq!(result.expect_err("error").code, ErrorCode::InvalidRequest);
 }

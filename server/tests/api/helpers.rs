@@ -143,37 +143,26 @@ pub struct HttpTransport {
     base: String,
 }
 
+async fn exchange(request: reqwest::RequestBuilder) -> Result<HttpResponse, TransportError> {
+    let failed = |e: reqwest::Error| TransportError(e.to_string());
+    let response = request.send().await.map_err(failed)?;
+    let status = response.status().as_u16();
+    let body = response.text().await.map_err(failed)?;
+    Ok(HttpResponse { status, body })
+}
+
 impl Transport for HttpTransport {
     async fn get(&self, path: &str) -> Result<HttpResponse, TransportError> {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .map_err(|e| TransportError(e.to_string()))?;
-        let status = response.status().as_u16();
-        let body = response
-            .text()
-            .await
-            .map_err(|e| TransportError(e.to_string()))?;
-        Ok(HttpResponse { status, body })
+        exchange(self.client.get(format!("{}{path}", self.base))).await
     }
 
     async fn post_json(&self, path: &str, body: String) -> Result<HttpResponse, TransportError> {
-        let response = self
+        let request = self
             .client
             .post(format!("{}{path}", self.base))
             .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| TransportError(e.to_string()))?;
-        let status = response.status().as_u16();
-        let body = response
-            .text()
-            .await
-            .map_err(|e| TransportError(e.to_string()))?;
-        Ok(HttpResponse { status, body })
+            .body(body);
+        exchange(request).await
     }
 }
 
