@@ -13,9 +13,33 @@ use crate::config::{ConfigError, SmtpConfig, SmtpTls};
 
 const SEND_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// Why a code email was not sent. Worded without the SMTP server's reply text, which may quote
+/// the recipient's address: this ends up in logs.
 #[derive(Debug, thiserror::Error)]
 #[error("mail: {0}")]
 pub struct MailError(String);
+
+impl From<&lettre::transport::smtp::Error> for MailError {
+    fn from(error: &lettre::transport::smtp::Error) -> Self {
+        let class = if error.is_timeout() {
+            "timeout"
+        } else if error.is_tls() {
+            "TLS failure"
+        } else if error.is_permanent() {
+            "permanent SMTP error"
+        } else if error.is_transient() {
+            "transient SMTP error"
+        } else if error.is_client() {
+            "SMTP client error"
+        } else {
+            "SMTP connection error"
+        };
+        match error.status() {
+            Some(code) => Self(format!("{class} (status {code})")),
+            None => Self(class.to_owned()),
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub enum Mailer {
@@ -83,7 +107,7 @@ impl Mailer {
                 let to: Mailbox = to
                     .as_str()
                     .parse()
-                    .map_err(|e| MailError(format!("recipient: {e}")))?;
+                    .map_err(|_| MailError("recipient address not accepted".into()))?;
                 let body = format!(
                     "Your Sigil code is {code}\n\n\
                      It expires in {minutes} minutes and works once.\n\
@@ -95,11 +119,11 @@ impl Mailer {
                     .subject("Your Sigil code")
                     .header(ContentType::TEXT_PLAIN)
                     .body(body)
-                    .map_err(|e| MailError(e.to_string()))?;
+                    .map_err(|_| MailError("could not build the message".into()))?;
                 transport
                     .send(message)
                     .await
-                    .map_err(|e| MailError(e.to_string()))?;
+                    .map_err(|e| MailError::from(&e))?;
                 Ok(())
             }
         }
