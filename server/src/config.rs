@@ -457,6 +457,18 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_is_valid() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../sigil.example.toml");
+        let config = Config::from_options(Options {
+            config: Some(path),
+            ..Default::default()
+        })
+        .expect("example config");
+        assert_eq!(config.smtp.as_ref().map(|s| s.port), Some(587));
+        assert_eq!(config.data_dir, PathBuf::from("/var/lib/sigil"));
+    }
+
+    #[test]
     fn file_values_are_overridden_by_flags() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("sigil.toml");
