@@ -1,0 +1,93 @@
+// Starts what a test needs: a real SMTP server (aiosmtpd) capturing mail into a Maildir, and the
+// real sigil-server with a fresh SQLite database serving the built web client.
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(check, what, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch {
+      // not ready yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function startSigil({ serverArgs = [] } = {}) {
+  const work = mkdtempSync(join(tmpdir(), "sigil-e2e-"));
+  const maildir = join(work, "mail");
+  for (const sub of ["tmp", "new", "cur"]) mkdirSync(join(maildir, sub), { recursive: true });
+  const logs = [];
+  const children = [];
+  const run = (command, args) => {
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.on("data", (d) => logs.push(d.toString()));
+    child.stderr.on("data", (d) => logs.push(d.toString()));
+    children.push(child);
+    return child;
+  };
+
+  const smtpPort = await freePort();
+  const python = process.env.SIGIL_TEST_PYTHON ?? join(ROOT, ".tools/venv/bin/python");
+  run(python, ["-m", "aiosmtpd", "-n", "-l", `127.0.0.1:${smtpPort}`, "-c", "aiosmtpd.handlers.Mailbox", maildir]);
+
+  const port = await freePort();
+  const baseURL = `http://127.0.0.1:${port}`;
+  run(join(ROOT, "target/debug/sigil-server"), [
+    "--listen", `127.0.0.1:${port}`,
+    "--data-dir", join(work, "data"),
+    "--web-dir", join(ROOT, "dist"),
+    "--smtp-host", "127.0.0.1",
+    "--smtp-port", String(smtpPort),
+    "--smtp-tls", "none",
+    "--code-resend-gap", "0",
+    ...serverArgs,
+  ]);
+  const info = await waitFor(async () => (await fetch(`${baseURL}/.well-known/sigil.json`)).json(), "sigil-server");
+
+  const read = new Set();
+  return {
+    baseURL,
+    info,
+    logs,
+    /** The code in the next unread mail to `email`. */
+    async codeFor(email) {
+      return waitFor(() => {
+        for (const name of readdirSync(join(maildir, "new")).sort()) {
+          if (read.has(name)) continue;
+          const message = readFileSync(join(maildir, "new", name), "utf8");
+          const to = message.split("\n").find((l) => l.toLowerCase().startsWith("to:")) ?? "";
+          if (!to.toLowerCase().includes(email.toLowerCase())) continue;
+          read.add(name);
+          return message.match(/Your Sigil code is (\d{6})/)?.[1];
+        }
+        return undefined;
+      }, `mail to ${email}`);
+    },
+    async stop() {
+      for (const child of children) child.kill("SIGTERM");
+      rmSync(work, { recursive: true, force: true });
+    },
+  };
+}
