@@ -96,9 +96,10 @@ impl CodeSession {
     }
 
     /// Generates the account key, seals it under the password and registers it. The key never
-    /// leaves this function except inside the sealed envelope and the returned [`Vault`].
+    /// leaves this function except inside the sealed envelope and the returned [`Vault`]. On
+    /// success the caller drops this session: its ephemeral key has no further use.
     pub async fn create_account<T: Transport>(
-        self,
+        &self,
         server: &Server<T>,
         entropy: Entropy,
         password: &Password,
@@ -120,7 +121,6 @@ impl CodeSession {
                 },
             )
             .await?;
-        // `self` (and with it the ephemeral key) is dropped here: the session is over.
         Ok(Vault {
             secret,
             backup: StoredBackup {

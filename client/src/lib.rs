@@ -4,6 +4,7 @@
 pub mod error;
 pub mod flow;
 pub mod server;
+pub mod session;
 pub mod transport;
 
 #[cfg(target_arch = "wasm32")]

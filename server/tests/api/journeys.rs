@@ -134,3 +134,65 @@ async fn a_deleted_account_is_gone_and_the_address_can_sign_up_again() {
     let again = app.sign_up("dave@example.org", PASSWORD).await;
     assert_ne!(again.public_key(), old_key);
 }
+
+#[tokio::test]
+async fn a_browser_session_walks_signup_then_login_on_a_second_device() {
+    use sigil_client::session::{Session, SessionError, Step};
+
+    let app = spawn_app().await;
+    let email = "session@example.org";
+    let password = Password::new(PASSWORD);
+
+    let mut first = Session::new(app.client().await);
+    assert_eq!(first.step(), Step::Email);
+    assert!(matches!(
+        first.verify_code("123456").await,
+        Err(SessionError::OutOfStep(_))
+    ));
+    first.request_code(email).await.expect("code");
+    assert_eq!(first.step(), Step::Code);
+    let code = app.smtp.code_for(email).await;
+    assert_eq!(
+        first.verify_code(&code).await.expect("verify"),
+        Step::ChoosePassword
+    );
+    let mismatch = first
+        .create_account(&password, &Password::new("something else"))
+        .await;
+    assert_eq!(mismatch.err(), Some(SessionError::PasswordsDiffer));
+    let short = first
+        .create_account(&Password::new("short"), &Password::new("short"))
+        .await;
+    assert_eq!(short.err(), Some(SessionError::PasswordTooShort));
+    assert_eq!(first.step(), Step::ChoosePassword, "refusals keep the step");
+    let pubkey = first
+        .create_account(&password, &password)
+        .await
+        .expect("activate");
+    assert_eq!(first.step(), Step::Unlocked);
+
+    let mut second = Session::new(app.client().await);
+    second.request_code(email).await.expect("code");
+    let code = app.smtp.code_for(email).await;
+    assert_eq!(
+        second.verify_code(&code).await.expect("verify"),
+        Step::Unlock
+    );
+    let wrong = second.unlock(&Password::new("not the password"));
+    assert!(matches!(
+        wrong,
+        Err(SessionError::Client(ClientError::Envelope(
+            EnvelopeError::WrongPasswordOrTampered
+        )))
+    ));
+    assert_eq!(
+        second.step(),
+        Step::Unlock,
+        "a wrong password can be retried"
+    );
+    assert_eq!(second.unlock(&password).expect("unlock"), pubkey);
+
+    second.lock();
+    assert_eq!(second.step(), Step::Email);
+    assert!(second.vault().is_none());
+}

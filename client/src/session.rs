@@ -1,0 +1,163 @@
+//! One browser tab's vault session: the steps of signup and login as a state machine over
+//! [`crate::flow`]. The web worker holds one of these; everything secret stays inside it and only
+//! public values (npub, expiry times, error codes) come out.
+
+use sigil_shared::email::EmailAddress;
+use sigil_shared::method::CodeSent;
+use sigil_shared::nostr::key::PublicKey;
+use sigil_shared::secret::Password;
+
+use crate::error::ClientError;
+use crate::flow::{AfterVerify, CodeSession, StoredBackup, Vault};
+use crate::server::Server;
+use crate::transport::Transport;
+
+/// Where the user is in the journey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Enter an email address.
+    Email,
+    /// Enter the emailed code.
+    Code,
+    /// New account: choose a password.
+    ChoosePassword,
+    /// Existing account: enter the password to unlock the downloaded backup.
+    Unlock,
+    /// The vault is open.
+    Unlocked,
+}
+
+/// A request that does not fit the current step (a UI bug, or a double submit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("this action is not possible at this step ({0:?})")]
+pub struct OutOfStep(pub Step);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    OutOfStep(#[from] OutOfStep),
+    #[error("the two passwords do not match")]
+    PasswordsDiffer,
+    #[error("choose a password of at least {MIN_PASSWORD_CHARS} characters")]
+    PasswordTooShort,
+}
+
+/// Shorter passwords fall to a GPU in days even behind Argon2id; the strength meter pushes higher.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+#[derive(Debug)]
+pub struct Session<T> {
+    server: Server<T>,
+    code: Option<CodeSession>,
+    after_verify: Option<AfterVerify>,
+    vault: Option<Vault>,
+}
+
+impl<T: Transport> Session<T> {
+    pub fn new(server: Server<T>) -> Self {
+        Self {
+            server,
+            code: None,
+            after_verify: None,
+            vault: None,
+        }
+    }
+
+    pub fn server(&self) -> &Server<T> {
+        &self.server
+    }
+
+    pub fn step(&self) -> Step {
+        match (&self.vault, &self.after_verify, &self.code) {
+            (Some(_), _, _) => Step::Unlocked,
+            (None, Some(AfterVerify::NewAccount { .. }), _) => Step::ChoosePassword,
+            (None, Some(AfterVerify::Existing(_)), _) => Step::Unlock,
+            (None, None, Some(_)) => Step::Code,
+            (None, None, None) => Step::Email,
+        }
+    }
+
+    fn expect_step(&self, allowed: &[Step]) -> Result<(), OutOfStep> {
+        let step = self.step();
+        if allowed.contains(&step) {
+            Ok(())
+        } else {
+            Err(OutOfStep(step))
+        }
+    }
+
+    /// Sends a code to `email`; also used to change the address or resend.
+    pub async fn request_code(&mut self, email: &str) -> Result<CodeSent, SessionError> {
+        self.expect_step(&[Step::Email, Step::Code])?;
+        let code = CodeSession::request(&self.server, email).await?;
+        let sent = code.sent.clone();
+        self.code = Some(code);
+        Ok(sent)
+    }
+
+    pub fn email(&self) -> Option<&EmailAddress> {
+        self.code.as_ref().map(|c| &c.email)
+    }
+
+    pub async fn verify_code(&mut self, code: &str) -> Result<Step, SessionError> {
+        self.expect_step(&[Step::Code])?;
+        let session = self.code.as_ref().ok_or(OutOfStep(Step::Email))?;
+        self.after_verify = Some(session.verify(&self.server, code).await?);
+        Ok(self.step())
+    }
+
+    /// New account: checks the two entries, then generates, seals and registers the key.
+    pub async fn create_account(
+        &mut self,
+        password: &Password,
+        repeated: &Password,
+    ) -> Result<PublicKey, SessionError> {
+        self.expect_step(&[Step::ChoosePassword])?;
+        if password.as_bytes() != repeated.as_bytes() {
+            return Err(SessionError::PasswordsDiffer);
+        }
+        if password.as_str().chars().count() < MIN_PASSWORD_CHARS {
+            return Err(SessionError::PasswordTooShort);
+        }
+        let Some(AfterVerify::NewAccount { entropy }) = self.after_verify.as_ref() else {
+            return Err(OutOfStep(self.step()).into());
+        };
+        let code = self.code.as_ref().ok_or(OutOfStep(Step::Email))?;
+        // On failure the step stays the same, so the user can retry (e.g. after a network drop).
+        let vault = code
+            .create_account(&self.server, *entropy, password)
+            .await?;
+        let pubkey = vault.public_key();
+        self.code = None;
+        self.after_verify = None;
+        self.vault = Some(vault);
+        Ok(pubkey)
+    }
+
+    /// Existing account: opens the downloaded backup locally. A wrong password can be retried.
+    pub fn unlock(&mut self, password: &Password) -> Result<PublicKey, SessionError> {
+        self.expect_step(&[Step::Unlock])?;
+        let Some(AfterVerify::Existing(backup)) = self.after_verify.as_ref() else {
+            return Err(OutOfStep(self.step()).into());
+        };
+        let vault = Vault::unlock(StoredBackup::clone(backup), password)?;
+        let pubkey = vault.public_key();
+        self.after_verify = None;
+        self.code = None;
+        self.vault = Some(vault);
+        Ok(pubkey)
+    }
+
+    pub fn vault(&self) -> Option<&Vault> {
+        self.vault.as_ref()
+    }
+
+    /// Forgets every secret and returns to the first step.
+    pub fn lock(&mut self) {
+        self.vault = None;
+        self.after_verify = None;
+        self.code = None;
+    }
+}
