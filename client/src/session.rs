@@ -161,3 +161,54 @@ impl<T: Transport> Session<T> {
         self.code = None;
     }
 }
+
+impl SessionError {
+    /// Stable code for the UI to key on.
+    pub fn code(&self) -> String {
+        use sigil_shared::envelope::EnvelopeError;
+        match self {
+            Self::Client(ClientError::Server(body)) => serde_json::to_value(body.code)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            Self::Client(ClientError::Envelope(EnvelopeError::WrongPasswordOrTampered)) => {
+                "wrong_password".into()
+            }
+            Self::Client(ClientError::Transport(_)) => "network".into(),
+            Self::Client(ClientError::Email(_)) => "invalid_email".into(),
+            Self::Client(_) => "client_error".into(),
+            Self::OutOfStep(_) => "out_of_step".into(),
+            Self::PasswordsDiffer => "passwords_differ".into(),
+            Self::PasswordTooShort => "password_too_short".into(),
+        }
+    }
+
+    /// What to tell the person at the keyboard.
+    pub fn user_message(&self) -> String {
+        use sigil_shared::envelope::EnvelopeError;
+        match self {
+            Self::Client(ClientError::Server(body)) => match body.retry_after {
+                Some(seconds) => format!(
+                    "{} (try again in {})",
+                    body.message,
+                    human_duration(seconds)
+                ),
+                None => body.message.clone(),
+            },
+            Self::Client(ClientError::Envelope(EnvelopeError::WrongPasswordOrTampered)) => {
+                "That password does not unlock this vault. Check it and try again.".into()
+            }
+            Self::Client(ClientError::Transport(_)) => {
+                "The server could not be reached. Check your connection and try again.".into()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+fn human_duration(seconds: u64) -> String {
+    match seconds {
+        0..=90 => format!("{seconds} s"),
+        _ => format!("{} min", seconds.div_ceil(60)),
+    }
+}

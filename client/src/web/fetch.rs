@@ -1,24 +1,27 @@
-//! Browser glue: converts between JS and the pure client, nothing more. For now it proves the
-//! pipeline: it connects to the serving origin and shows the server's npub.
+//! `fetch` against the page's own origin (the CSP allows no other), from a window or a worker.
 
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{JsFuture, spawn_local};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, RequestInit, Response};
 
-use crate::server::Server;
 use crate::transport::{HttpResponse, Transport, TransportError};
 
-/// `fetch` against the page's own origin; the CSP allows no other.
 #[derive(Debug, Clone, Copy)]
-struct FetchTransport;
+pub struct FetchTransport;
 
 fn js_error(value: JsValue) -> TransportError {
     TransportError(value.as_string().unwrap_or_else(|| format!("{value:?}")))
 }
 
 async fn fetch(path: &str, init: &RequestInit) -> Result<HttpResponse, TransportError> {
-    let window = web_sys::window().ok_or_else(|| TransportError("no window".into()))?;
-    let response: Response = JsFuture::from(window.fetch_with_str_and_init(path, init))
+    let global = js_sys::global();
+    let promise = match global.dyn_ref::<web_sys::Window>() {
+        Some(window) => window.fetch_with_str_and_init(path, init),
+        None => global
+            .unchecked_ref::<web_sys::WorkerGlobalScope>()
+            .fetch_with_str_and_init(path, init),
+    };
+    let response: Response = JsFuture::from(promise)
         .await
         .map_err(js_error)?
         .dyn_into()
@@ -52,27 +55,4 @@ impl Transport for FetchTransport {
         init.set_body(&JsValue::from_str(&body));
         fetch(path, &init).await
     }
-}
-
-fn set_text(id: &str, text: &str) {
-    if let Some(element) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id(id))
-    {
-        element.set_text_content(Some(text));
-    }
-}
-
-#[wasm_bindgen(start)]
-pub fn start() {
-    set_text("status", "Connecting to the server…");
-    spawn_local(async {
-        match Server::connect(FetchTransport).await {
-            Ok(server) => {
-                set_text("server-npub", &server.info().npub);
-                set_text("status", "Connected. This server's identity:");
-            }
-            Err(error) => set_text("status", &format!("Could not connect: {error}")),
-        }
-    });
 }

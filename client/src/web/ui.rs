@@ -1,0 +1,350 @@
+//! The page: screens, forms and the channel to the vault worker. It never holds a secret beyond
+//! the input event that carries a password straight to the worker.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{JsFuture, spawn_local};
+use web_sys::{
+    Document, Element, Event, HtmlButtonElement, HtmlInputElement, MessageEvent, Worker,
+    WorkerOptions, WorkerType,
+};
+use zeroize::Zeroize;
+
+/// An error from the worker (`{code, message}`); the page shows the message.
+#[derive(Debug, Clone)]
+struct Failure {
+    message: String,
+}
+
+impl Failure {
+    fn new(message: &str) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+
+    fn from_js(value: &JsValue) -> Self {
+        let parsed = value
+            .as_string()
+            .and_then(|text| serde_json::from_str::<Value>(&text).ok());
+        match parsed.as_ref().and_then(|v| v["message"].as_str()) {
+            Some(message) => Self::new(message),
+            None => Self::new("Something went wrong."),
+        }
+    }
+}
+
+type Pending = Rc<RefCell<HashMap<u32, (Function, Function)>>>;
+
+/// Request/response over `postMessage` to `vault-worker.js`.
+struct VaultWorker {
+    worker: Worker,
+    pending: Pending,
+    next_id: Cell<u32>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(Event)>,
+}
+
+fn get(object: &JsValue, key: &str) -> JsValue {
+    Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+impl VaultWorker {
+    fn spawn() -> Result<Self, JsValue> {
+        let options = WorkerOptions::new();
+        options.set_type(WorkerType::Module);
+        let worker = Worker::new_with_options("/vault-worker.js", &options)?;
+        let pending: Pending = Rc::default();
+
+        let answered = pending.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let data = event.data();
+            let Some(id) = get(&data, "id").as_f64() else {
+                return;
+            };
+            let Some((resolve, reject)) = answered.borrow_mut().remove(&(id as u32)) else {
+                return;
+            };
+            if get(&data, "ok").as_bool() == Some(true) {
+                let _ = resolve.call1(&JsValue::NULL, &get(&data, "result"));
+            } else {
+                let _ = reject.call1(&JsValue::NULL, &get(&data, "error"));
+            }
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+
+        // A worker that fails to load must not leave the page waiting forever.
+        let stranded = pending.clone();
+        let on_error = Closure::<dyn FnMut(Event)>::new(move |_event: Event| {
+            let failure = serde_json::json!({"code": "worker", "message": "The vault could not start in this browser."}).to_string();
+            for (_, (_, reject)) in stranded.borrow_mut().drain() {
+                let _ = reject.call1(&JsValue::NULL, &JsValue::from_str(&failure));
+            }
+        });
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+
+        Ok(Self {
+            worker,
+            pending,
+            next_id: Cell::new(1),
+            _on_message: on_message,
+            _on_error: on_error,
+        })
+    }
+
+    /// Sends a command; `secrets` are transferred, so the page keeps no copy of them.
+    async fn call(&self, op: &str, arg: &str, secrets: &[Uint8Array]) -> Result<Value, Failure> {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        let pending = self.pending.clone();
+        let promise = Promise::new(&mut |resolve, reject| {
+            pending.borrow_mut().insert(id, (resolve, reject));
+        });
+        let message = Object::new();
+        let secret_list: Array = secrets.iter().collect();
+        let transfer: Array = secrets.iter().map(|s| s.buffer()).collect();
+        for (key, value) in [
+            ("id", JsValue::from(id)),
+            ("op", op.into()),
+            ("arg", arg.into()),
+            ("secrets", secret_list.into()),
+        ] {
+            let _ = Reflect::set(&message, &JsValue::from_str(key), &value);
+        }
+        if self
+            .worker
+            .post_message_with_transfer(&message, &transfer)
+            .is_err()
+        {
+            self.pending.borrow_mut().remove(&id);
+            return Err(Failure::new("The vault is not available."));
+        }
+        match JsFuture::from(promise).await {
+            Ok(result) => Ok(result
+                .as_string()
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or(Value::Null)),
+            Err(error) => Err(Failure::from_js(&error)),
+        }
+    }
+}
+
+struct Ui {
+    document: Document,
+    worker: VaultWorker,
+}
+
+impl Ui {
+    fn element(&self, id: &str) -> Option<Element> {
+        self.document.get_element_by_id(id)
+    }
+
+    fn input(&self, id: &str) -> Option<HtmlInputElement> {
+        self.element(id).and_then(|e| e.dyn_into().ok())
+    }
+
+    fn set_text(&self, id: &str, text: &str) {
+        if let Some(element) = self.element(id) {
+            element.set_text_content(Some(text));
+        }
+    }
+
+    fn show(&self, screen: &str) {
+        let screens = self.document.query_selector_all("section.screen");
+        let Ok(screens) = screens else { return };
+        for i in 0..screens.length() {
+            let Some(section) = screens.item(i).and_then(|n| n.dyn_into::<Element>().ok()) else {
+                continue;
+            };
+            if section.id() == screen {
+                let _ = section.remove_attribute("hidden");
+                // Move focus to the first field, for keyboard and screen-reader users.
+                if let Ok(Some(first)) = section.query_selector("input:not([readonly]), button") {
+                    if let Ok(first) = first.dyn_into::<web_sys::HtmlElement>() {
+                        let _ = first.focus();
+                    }
+                }
+            } else {
+                let _ = section.set_attribute("hidden", "");
+            }
+        }
+    }
+
+    /// Disables a form's buttons and says what is happening while the worker runs.
+    fn busy(&self, form: &str, message: Option<&str>) {
+        if let Ok(buttons) = self.document.query_selector_all(&format!("#{form} button")) {
+            for i in 0..buttons.length() {
+                if let Some(button) = buttons
+                    .item(i)
+                    .and_then(|n| n.dyn_into::<HtmlButtonElement>().ok())
+                {
+                    button.set_disabled(message.is_some());
+                }
+            }
+        }
+        self.set_text("status", message.unwrap_or(""));
+    }
+
+    /// Reads a password field as bytes for the worker and clears it.
+    fn take_password(&self, id: &str) -> Uint8Array {
+        let Some(input) = self.input(id) else {
+            return Uint8Array::new_with_length(0);
+        };
+        let mut value = input.value();
+        input.set_value("");
+        let bytes = Uint8Array::from(value.as_bytes());
+        value.zeroize();
+        bytes
+    }
+
+    fn value(&self, id: &str) -> String {
+        self.input(id).map(|i| i.value()).unwrap_or_default()
+    }
+
+    fn show_vault(&self, result: &Value) {
+        self.set_text("npub", result["npub"].as_str().unwrap_or_default());
+        self.show("screen-vault");
+    }
+
+    async fn submit(self: Rc<Self>, form: String) {
+        let (error_id, outcome) = match form.as_str() {
+            "email-form" => ("email-error", self.clone().on_email().await),
+            "code-form" => ("code-error", self.clone().on_code().await),
+            "password-form" => ("password-error", self.clone().on_new_password().await),
+            "unlock-form" => ("unlock-error", self.clone().on_unlock().await),
+            _ => return,
+        };
+        self.busy(&form, None);
+        self.set_text(
+            error_id,
+            outcome.err().map(|f| f.message).as_deref().unwrap_or(""),
+        );
+    }
+
+    async fn on_email(self: Rc<Self>) -> Result<(), Failure> {
+        let email = self.value("email");
+        self.busy("email-form", Some("Sending a code…"));
+        let sent = self.worker.call("request_code", &email, &[]).await?;
+        let minutes = sent["expires_in"].as_u64().unwrap_or(600).div_ceil(60);
+        self.set_text(
+            "code-sent",
+            &format!(
+                "We sent a 6-digit code to {}. It expires in {minutes} minutes.",
+                email.trim()
+            ),
+        );
+        for field in ["password-username", "unlock-username"] {
+            if let Some(input) = self.input(field) {
+                input.set_value(email.trim());
+            }
+        }
+        self.show("screen-code");
+        Ok(())
+    }
+
+    async fn on_code(self: Rc<Self>) -> Result<(), Failure> {
+        let code = self.value("code");
+        self.busy("code-form", Some("Checking the code…"));
+        let verified = self.worker.call("verify_code", &code, &[]).await?;
+        match verified["step"].as_str() {
+            Some("choose_password") => self.show("screen-password"),
+            Some("unlock") => self.show("screen-unlock"),
+            _ => return Err(Failure::new("Unexpected answer from the vault.")),
+        }
+        Ok(())
+    }
+
+    async fn on_new_password(self: Rc<Self>) -> Result<(), Failure> {
+        let secrets = [
+            self.take_password("new-password"),
+            self.take_password("repeat-password"),
+        ];
+        self.busy(
+            "password-form",
+            Some("Creating and sealing your key… this takes a few seconds."),
+        );
+        let created = self.worker.call("create_account", "", &secrets).await?;
+        self.show_vault(&created);
+        Ok(())
+    }
+
+    async fn on_unlock(self: Rc<Self>) -> Result<(), Failure> {
+        let secrets = [self.take_password("password")];
+        self.busy("unlock-form", Some("Unlocking…"));
+        let unlocked = self.worker.call("unlock", "", &secrets).await?;
+        self.show_vault(&unlocked);
+        Ok(())
+    }
+}
+
+fn listen(target: &Element, event: &str, handler: impl FnMut(Event) + 'static) {
+    let closure = Closure::<dyn FnMut(Event)>::new(handler);
+    let _ = target.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
+    // Listeners live as long as the page.
+    closure.forget();
+}
+
+pub fn start() {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let status = |text: &str| {
+        if let Some(el) = document.get_element_by_id("status") {
+            el.set_text_content(Some(text));
+        }
+    };
+    let worker = match VaultWorker::spawn() {
+        Ok(worker) => worker,
+        Err(_) => {
+            status("This browser cannot start the vault (module workers are needed).");
+            return;
+        }
+    };
+    status("Connecting to the server…");
+    let ui = Rc::new(Ui {
+        document: document.clone(),
+        worker,
+    });
+
+    for form in ["email-form", "code-form", "password-form", "unlock-form"] {
+        let Some(element) = ui.element(form) else {
+            continue;
+        };
+        let ui = ui.clone();
+        listen(&element, "submit", move |event: Event| {
+            event.prevent_default();
+            spawn_local(ui.clone().submit(form.to_owned()));
+        });
+    }
+    if let Some(lock) = ui.element("lock") {
+        let ui = ui.clone();
+        listen(&lock, "click", move |_| {
+            let ui = ui.clone();
+            spawn_local(async move {
+                let _ = ui.worker.call("lock", "", &[]).await;
+                // A reload drops the worker and with it every secret it held.
+                if let Some(window) = web_sys::window() {
+                    let _ = window.location().reload();
+                }
+            });
+        });
+    }
+
+    spawn_local(async move {
+        match ui.worker.call("connect", "", &[]).await {
+            Ok(info) => {
+                ui.set_text("server-npub", info["npub"].as_str().unwrap_or_default());
+                ui.set_text("status", "");
+                ui.show("screen-email");
+            }
+            Err(failure) => {
+                ui.set_text("status", &format!("Could not connect: {}", failure.message))
+            }
+        }
+    });
+}

@@ -1,0 +1,75 @@
+import { expect, test } from "@playwright/test";
+import { startSigil } from "../harness.mjs";
+
+const PASSWORD = "correct horse battery staple";
+
+let sigil;
+test.beforeAll(async () => {
+  // The KDF floor keeps each unlock quick; the parameters themselves are tested natively.
+  sigil = await startSigil({ serverArgs: ["--kdf-memory-kib", "19456", "--kdf-iterations", "2", "--kdf-parallelism", "1"] });
+});
+test.afterAll(async () => {
+  await sigil?.stop();
+});
+
+async function enterEmailAndCode(page, email) {
+  await page.goto(sigil.baseURL);
+  await page.getByLabel("Email address").fill(email);
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expect(page.getByRole("heading", { name: "Check your email" })).toBeVisible();
+  await page.getByLabel("6-digit code").fill(await sigil.codeFor(email));
+  await page.getByRole("button", { name: "Verify" }).click();
+}
+
+test("sign up, then log in on a new device with the same key", async ({ page, browser }, testInfo) => {
+  const email = "alice@example.org";
+  await enterEmailAndCode(page, email);
+
+  await expect(page.getByRole("heading", { name: "Choose a password" })).toBeVisible();
+  await expect(page.getByText("it cannot be reset")).toBeVisible();
+  await page.screenshot({ path: testInfo.outputPath("choose-password.png") });
+  await page.getByLabel("Password (at least 10 characters)").fill(PASSWORD);
+  await page.getByLabel("Repeat the password").fill("not the same password");
+  await page.getByRole("button", { name: "Create my key" }).click();
+  await expect(page.locator("#password-error")).toHaveText("the two passwords do not match");
+
+  await page.getByLabel("Password (at least 10 characters)").fill(PASSWORD);
+  await page.getByLabel("Repeat the password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create my key" }).click();
+  const npub = page.getByTestId("npub");
+  await expect(npub).toHaveText(/^npub1[02-9ac-hj-np-z]{58}$/, { timeout: 30_000 });
+  const created = await npub.textContent();
+  await page.screenshot({ path: testInfo.outputPath("vault.png") });
+
+  // A new device: a fresh browser context with no storage.
+  const device = await browser.newContext();
+  const second = await device.newPage();
+  await enterEmailAndCode(second, email);
+  await expect(second.getByRole("heading", { name: "Unlock your vault" })).toBeVisible();
+  await second.getByLabel("Password", { exact: true }).fill("a wrong password");
+  await second.getByRole("button", { name: "Unlock" }).click();
+  await expect(second.locator("#unlock-error")).toContainText("does not unlock this vault");
+  await second.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await second.getByRole("button", { name: "Unlock" }).click();
+  await expect(second.getByTestId("npub")).toHaveText(created, { timeout: 30_000 });
+
+  // Locking wipes the vault: the page starts over.
+  await second.getByRole("button", { name: "Lock" }).click();
+  await expect(second.getByRole("heading", { name: "Sign up or log in" })).toBeVisible();
+  await device.close();
+});
+
+test("a wrong code says so and can be corrected", async ({ page }) => {
+  const email = "bob@example.org";
+  await page.goto(sigil.baseURL);
+  await page.getByLabel("Email address").fill(email);
+  await page.getByRole("button", { name: "Continue" }).click();
+  const code = await sigil.codeFor(email);
+  const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, "0");
+  await page.getByLabel("6-digit code").fill(wrong);
+  await page.getByRole("button", { name: "Verify" }).click();
+  await expect(page.locator("#code-error")).toHaveText("That code is not correct.");
+  await page.getByLabel("6-digit code").fill(code);
+  await page.getByRole("button", { name: "Verify" }).click();
+  await expect(page.getByRole("heading", { name: "Choose a password" })).toBeVisible();
+});
