@@ -49,12 +49,13 @@ export async function startSigil({ serverArgs = [] } = {}) {
   };
 
   const smtpPort = await freePort();
+  let server;
   const python = process.env.SIGIL_TEST_PYTHON ?? join(ROOT, ".tools/venv/bin/python");
   run(python, ["-m", "aiosmtpd", "-n", "-l", `127.0.0.1:${smtpPort}`, "-c", "aiosmtpd.handlers.Mailbox", maildir]);
 
   const port = await freePort();
   const baseURL = `http://127.0.0.1:${port}`;
-  run(join(ROOT, "target/debug/sigil-server"), [
+  server = run(join(ROOT, "target/debug/sigil-server"), [
     "--listen", `127.0.0.1:${port}`,
     "--data-dir", join(work, "data"),
     "--web-dir", join(ROOT, "dist"),
@@ -84,6 +85,12 @@ export async function startSigil({ serverArgs = [] } = {}) {
         }
         return undefined;
       }, `mail to ${email}`);
+    },
+    /** Stops only the server, as if the network went away. */
+    async stopServer() {
+      const exited = new Promise((resolve) => server.once("exit", resolve));
+      server.kill("SIGTERM");
+      await exited;
     },
     async stop() {
       for (const child of children) child.kill("SIGTERM");
