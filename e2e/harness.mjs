@@ -34,7 +34,7 @@ async function waitFor(check, what, timeoutMs = 15_000) {
   }
 }
 
-export async function startSigil({ serverArgs = [] } = {}) {
+export async function startSigil({ serverArgs = [], resendGap = 0 } = {}) {
   const work = mkdtempSync(join(tmpdir(), "sigil-e2e-"));
   const maildir = join(work, "mail");
   for (const sub of ["tmp", "new", "cur"]) mkdirSync(join(maildir, sub), { recursive: true });
@@ -62,7 +62,7 @@ export async function startSigil({ serverArgs = [] } = {}) {
     "--smtp-host", "127.0.0.1",
     "--smtp-port", String(smtpPort),
     "--smtp-tls", "none",
-    "--code-resend-gap", "0",
+    "--code-resend-gap", String(resendGap),
     ...serverArgs,
   ]);
   const info = await waitFor(async () => (await fetch(`${baseURL}/.well-known/sigil.json`)).json(), "sigil-server");

@@ -213,7 +213,10 @@ impl Vault {
         Ok(stored)
     }
 
-    pub async fn delete_account<T: Transport>(self, server: &Server<T>) -> Result<(), ClientError> {
+    pub async fn delete_account<T: Transport>(
+        &self,
+        server: &Server<T>,
+    ) -> Result<(), ClientError> {
         let _: AccountDeleted = server
             .call(self.secret.keys(), &Request::DeleteAccount {})
             .await?;

@@ -97,6 +97,16 @@ impl<T: Transport> Session<T> {
         Ok(sent)
     }
 
+    /// A fresh code to the address already entered (new ephemeral key, same throttles).
+    pub async fn resend_code(&mut self) -> Result<CodeSent, SessionError> {
+        self.expect_step(&[Step::Code])?;
+        let email = self
+            .email()
+            .map(|e| e.as_str().to_owned())
+            .ok_or(OutOfStep(Step::Email))?;
+        self.request_code(&email).await
+    }
+
     pub fn email(&self) -> Option<&EmailAddress> {
         self.code.as_ref().map(|c| &c.email)
     }
@@ -152,6 +162,16 @@ impl<T: Transport> Session<T> {
 
     pub fn vault(&self) -> Option<&Vault> {
         self.vault.as_ref()
+    }
+
+    /// Deletes the account on the server, then forgets everything locally.
+    pub async fn delete_account(&mut self) -> Result<(), SessionError> {
+        self.expect_step(&[Step::Unlocked])?;
+        let vault = self.vault.as_ref().ok_or(OutOfStep(Step::Email))?;
+        // On failure the vault stays open: nothing was deleted, the user may retry.
+        vault.delete_account(&self.server).await?;
+        self.lock();
+        Ok(())
     }
 
     /// Forgets every secret and returns to the first step.

@@ -137,6 +137,10 @@ impl VaultWorker {
 struct Ui {
     document: Document,
     worker: VaultWorker,
+    /// Relays announced by the server; a new account starts with them.
+    relays: RefCell<Vec<String>>,
+    /// The running resend countdown: interval handle and its callback.
+    countdown: RefCell<Option<(i32, Closure<dyn FnMut()>)>>,
 }
 
 impl Ui {
@@ -208,7 +212,131 @@ impl Ui {
 
     fn show_vault(&self, result: &Value) {
         self.set_text("npub", result["npub"].as_str().unwrap_or_default());
+        if let Some(list) = self.element("relays") {
+            list.set_text_content(None);
+            for relay in self.relays.borrow().iter() {
+                if let Ok(item) = self.document.create_element("li") {
+                    item.set_text_content(Some(relay));
+                    let _ = list.append_child(&item);
+                }
+            }
+        }
         self.show("screen-vault");
+    }
+
+    /// Says when the code expires and keeps the resend button disabled until it may be used.
+    fn code_sent(self: &Rc<Self>, email: &str, sent: &Value) {
+        let expires_in = sent["expires_in"].as_u64().unwrap_or(600);
+        let at = js_sys::Date::new(&JsValue::from_f64(
+            js_sys::Date::now() + expires_in as f64 * 1000.0,
+        ));
+        let at = String::from(at.to_locale_time_string("default"));
+        self.set_text(
+            "code-sent",
+            &format!(
+                "We sent a 6-digit code to {email}. It expires in {} minutes, at {at}.",
+                expires_in.div_ceil(60)
+            ),
+        );
+        self.start_countdown(sent["resend_after"].as_u64().unwrap_or(60));
+    }
+
+    fn start_countdown(self: &Rc<Self>, seconds: u64) {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        if let Some((handle, _)) = self.countdown.borrow_mut().take() {
+            window.clear_interval_with_handle(handle);
+        }
+        let remaining = Cell::new(seconds);
+        let ui = Rc::downgrade(self);
+        let tick = move || {
+            let Some(ui) = ui.upgrade() else { return };
+            let Some(button) = ui
+                .element("resend")
+                .and_then(|e| e.dyn_into::<HtmlButtonElement>().ok())
+            else {
+                return;
+            };
+            let left = remaining.get();
+            button.set_disabled(left > 0);
+            button.set_text_content(Some(&if left > 0 {
+                format!("Send a new code ({left} s)")
+            } else {
+                "Send a new code".into()
+            }));
+            if left == 0 {
+                if let (Some(window), Some((handle, _))) =
+                    (web_sys::window(), ui.countdown.borrow().as_ref())
+                {
+                    window.clear_interval_with_handle(*handle);
+                }
+            }
+            remaining.set(left.saturating_sub(1));
+        };
+        tick();
+        let callback = Closure::<dyn FnMut()>::new(tick);
+        if let Ok(handle) = window.set_interval_with_callback_and_timeout_and_arguments_0(
+            callback.as_ref().unchecked_ref(),
+            1000,
+        ) {
+            *self.countdown.borrow_mut() = Some((handle, callback));
+        }
+    }
+
+    async fn on_resend(self: Rc<Self>) {
+        self.busy("code-form", Some("Sending a new code…"));
+        let outcome = self.worker.call("resend_code", "", &[]).await;
+        self.busy("code-form", None);
+        match outcome {
+            Ok(sent) => {
+                let email = self.value("email");
+                self.code_sent(email.trim(), &sent);
+                self.set_text("code-error", "");
+            }
+            Err(failure) => {
+                self.set_text("code-error", &failure.message);
+                self.start_countdown(0);
+            }
+        }
+    }
+
+    async fn on_copy(self: Rc<Self>) {
+        let npub = self
+            .element("npub")
+            .and_then(|e| e.text_content())
+            .unwrap_or_default();
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let copied = JsFuture::from(window.navigator().clipboard().write_text(&npub)).await;
+        self.set_text(
+            "status",
+            if copied.is_ok() {
+                "Copied your npub."
+            } else {
+                "Copying was refused by the browser."
+            },
+        );
+    }
+
+    async fn on_delete(self: Rc<Self>) {
+        let confirmed = web_sys::window()
+            .and_then(|w| w.confirm_with_message("Delete your account on this server? Your backup there is removed; without another copy of your key (export it first) the identity is lost.").ok())
+            .unwrap_or(false);
+        if !confirmed {
+            return;
+        }
+        self.busy("screen-vault", Some("Deleting your account…"));
+        let outcome = self.worker.call("delete_account", "", &[]).await;
+        self.busy("screen-vault", None);
+        match outcome {
+            Ok(_) => {
+                self.show("screen-email");
+                self.set_text("status", "Your account was deleted.");
+            }
+            Err(failure) => self.set_text("vault-error", &failure.message),
+        }
     }
 
     async fn submit(self: Rc<Self>, form: String) {
@@ -230,14 +358,7 @@ impl Ui {
         let email = self.value("email");
         self.busy("email-form", Some("Sending a code…"));
         let sent = self.worker.call("request_code", &email, &[]).await?;
-        let minutes = sent["expires_in"].as_u64().unwrap_or(600).div_ceil(60);
-        self.set_text(
-            "code-sent",
-            &format!(
-                "We sent a 6-digit code to {}. It expires in {minutes} minutes.",
-                email.trim()
-            ),
-        );
+        self.code_sent(email.trim(), &sent);
         for field in ["password-username", "unlock-username"] {
             if let Some(input) = self.input(field) {
                 input.set_value(email.trim());
@@ -309,6 +430,8 @@ pub fn start() {
     let ui = Rc::new(Ui {
         document: document.clone(),
         worker,
+        relays: RefCell::default(),
+        countdown: RefCell::default(),
     });
 
     for form in ["email-form", "code-form", "password-form", "unlock-form"] {
@@ -319,6 +442,20 @@ pub fn start() {
         listen(&element, "submit", move |event: Event| {
             event.prevent_default();
             spawn_local(ui.clone().submit(form.to_owned()));
+        });
+    }
+    for (id, action) in [("resend", 0), ("copy-npub", 1), ("delete-account", 2)] {
+        let Some(element) = ui.element(id) else {
+            continue;
+        };
+        let ui = ui.clone();
+        listen(&element, "click", move |_| {
+            let ui = ui.clone();
+            match action {
+                0 => spawn_local(ui.on_resend()),
+                1 => spawn_local(ui.on_copy()),
+                _ => spawn_local(ui.on_delete()),
+            }
         });
     }
     if let Some(lock) = ui.element("lock") {
@@ -339,6 +476,10 @@ pub fn start() {
         match ui.worker.call("connect", "", &[]).await {
             Ok(info) => {
                 ui.set_text("server-npub", info["npub"].as_str().unwrap_or_default());
+                let relays = info["default_relays"].as_array().into_iter().flatten();
+                *ui.relays.borrow_mut() = relays
+                    .filter_map(|r| r.as_str().map(str::to_owned))
+                    .collect();
                 ui.set_text("status", "");
                 ui.show("screen-email");
             }

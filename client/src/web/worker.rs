@@ -89,6 +89,20 @@ async fn run(
                 .map_err(|e| session_failure(&e))?;
             json!({ "expires_in": sent.expires_in, "resend_after": sent.resend_after })
         }
+        "resend_code" => {
+            let sent = session
+                .resend_code()
+                .await
+                .map_err(|e| session_failure(&e))?;
+            json!({ "expires_in": sent.expires_in, "resend_after": sent.resend_after })
+        }
+        "delete_account" => {
+            session
+                .delete_account()
+                .await
+                .map_err(|e| session_failure(&e))?;
+            json!({})
+        }
         "verify_code" => {
             let step = session
                 .verify_code(arg)

@@ -1,0 +1,68 @@
+import { expect, test } from "@playwright/test";
+import { startSigil } from "../harness.mjs";
+
+const PASSWORD = "correct horse battery staple";
+const FAST_KDF = ["--kdf-memory-kib", "19456", "--kdf-iterations", "2", "--kdf-parallelism", "1"];
+
+let sigil;
+test.beforeAll(async () => {
+  sigil = await startSigil({ serverArgs: FAST_KDF });
+});
+test.afterAll(async () => {
+  await sigil?.stop();
+});
+
+test("a new code can be requested after the cooldown, and the newest code works", async ({ page }) => {
+  // Its own server, with a cooldown long enough to observe.
+  const sigil = await startSigil({ resendGap: 5, serverArgs: FAST_KDF });
+  const email = "carol@example.org";
+  await page.goto(sigil.baseURL);
+  await page.getByLabel("Email address").fill(email);
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expect(page.locator("#code-sent")).toContainText(`We sent a 6-digit code to ${email}. It expires in 10 minutes`);
+  await sigil.codeFor(email);
+  const resend = page.locator("#resend");
+  await expect(resend).toBeDisabled();
+  await expect(resend).toHaveText(/Send a new code \(\d s\)/);
+  await expect(resend).toBeEnabled({ timeout: 10_000 });
+  await resend.click();
+  const newest = await sigil.codeFor(email);
+  await page.getByLabel("6-digit code").fill(newest);
+  await page.getByRole("button", { name: "Verify" }).click();
+  await expect(page.getByRole("heading", { name: "Choose a password" })).toBeVisible();
+  await sigil.stop();
+});
+
+test("the vault shows the default relays, copies the npub and can delete the account", async ({ page, context }, testInfo) => {
+  await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+  const email = "dave@example.org";
+  const signUp = async () => {
+    await page.goto(sigil.baseURL);
+    await page.getByLabel("Email address").fill(email);
+    await page.getByRole("button", { name: "Continue" }).click();
+    await page.getByLabel("6-digit code").fill(await sigil.codeFor(email));
+    await page.getByRole("button", { name: "Verify" }).click();
+    await expect(page.getByRole("heading", { name: "Choose a password" })).toBeVisible();
+    await page.getByLabel("Password (at least 10 characters)").fill(PASSWORD);
+    await page.getByLabel("Repeat the password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Create my key" }).click();
+    await expect(page.getByTestId("npub")).toHaveText(/^npub1/, { timeout: 30_000 });
+  };
+  await signUp();
+
+  await expect(page.getByTestId("relays").getByRole("listitem")).toHaveText(sigil.info.default_relays);
+  await page.getByRole("button", { name: "Copy npub" }).click();
+  await expect(page.getByRole("status")).toHaveText("Copied your npub.");
+  const npub = await page.getByTestId("npub").textContent();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(npub);
+  await page.screenshot({ path: testInfo.outputPath("vault.png"), fullPage: true });
+
+  page.once("dialog", (dialog) => dialog.accept());
+  await page.getByRole("button", { name: "Delete account…" }).click();
+  await expect(page.getByRole("status")).toHaveText("Your account was deleted.");
+  await expect(page.getByRole("heading", { name: "Sign up or log in" })).toBeVisible();
+
+  // The address is free again: signing up gives a new key.
+  await signUp();
+  expect(await page.getByTestId("npub").textContent()).not.toBe(npub);
+});
