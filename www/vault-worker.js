@@ -7,7 +7,7 @@ const ready = init({ module_or_path: "./sigil-client_bg.wasm" });
 self.onmessage = async ({ data: { id, op, arg, secrets } }) => {
   try {
     await ready;
-    const result = await vault_call(op, arg, secrets[0], secrets[1]);
+    const result = await vault_call(op, arg, secrets[0], secrets[1], secrets[2]);
     self.postMessage({ id, ok: true, result });
   } catch (error) {
     self.postMessage({ id, ok: false, error: typeof error === "string" ? error : JSON.stringify({ code: "worker", message: String(error) }) });

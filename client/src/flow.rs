@@ -173,6 +173,11 @@ impl Vault {
         Ok(envelope)
     }
 
+    /// Puts back a backup saved before [`Vault::change_password`], when its upload failed.
+    pub fn restore_backup(&mut self, backup: StoredBackup) {
+        self.backup = backup;
+    }
+
     /// Uploads `envelope` if the server still holds `base_version` (compare-and-swap). On a
     /// conflict the server's copy is untouched and the error names its version.
     pub async fn push_backup<T: Transport>(

@@ -42,6 +42,21 @@ pub enum SessionError {
     PasswordsDiffer,
     #[error("choose a password of at least {MIN_PASSWORD_CHARS} characters")]
     PasswordTooShort,
+    #[error("the key could not be exported: {0}")]
+    Export(String),
+}
+
+/// scrypt cost of exported `ncryptsec` keys: 2^16 (64 MiB), NIP-49's suggested level.
+const NCRYPTSEC_LOG_N: u8 = 16;
+
+fn check_new_password(password: &Password, repeated: &Password) -> Result<(), SessionError> {
+    if password.as_bytes() != repeated.as_bytes() {
+        return Err(SessionError::PasswordsDiffer);
+    }
+    if password.as_str().chars().count() < MIN_PASSWORD_CHARS {
+        return Err(SessionError::PasswordTooShort);
+    }
+    Ok(())
 }
 
 /// Shorter passwords fall to a GPU in days even behind Argon2id; the strength meter pushes higher.
@@ -125,12 +140,7 @@ impl<T: Transport> Session<T> {
         repeated: &Password,
     ) -> Result<PublicKey, SessionError> {
         self.expect_step(&[Step::ChoosePassword])?;
-        if password.as_bytes() != repeated.as_bytes() {
-            return Err(SessionError::PasswordsDiffer);
-        }
-        if password.as_str().chars().count() < MIN_PASSWORD_CHARS {
-            return Err(SessionError::PasswordTooShort);
-        }
+        check_new_password(password, repeated)?;
         let Some(AfterVerify::NewAccount { entropy }) = self.after_verify.as_ref() else {
             return Err(OutOfStep(self.step()).into());
         };
@@ -162,6 +172,66 @@ impl<T: Transport> Session<T> {
 
     pub fn vault(&self) -> Option<&Vault> {
         self.vault.as_ref()
+    }
+
+    /// The open vault, after checking that `password` unlocks its backup: exporting or showing
+    /// the key needs the password again, so an unattended open screen is not enough.
+    fn confirmed_vault(&self, password: &Password) -> Result<&Vault, SessionError> {
+        self.expect_step(&[Step::Unlocked])?;
+        let vault = self.vault.as_ref().ok_or(OutOfStep(Step::Email))?;
+        let backup = vault.backup();
+        backup
+            .envelope
+            .open(password, &backup.entropy)
+            .map_err(ClientError::from)?;
+        Ok(vault)
+    }
+
+    /// NIP-49 `ncryptsec` of the key, encrypted under the same password (scrypt, log_n 16).
+    pub fn export_ncryptsec(&self, password: &Password) -> Result<String, SessionError> {
+        let vault = self.confirmed_vault(password)?;
+        vault
+            .secret()
+            .export_ncryptsec(password, NCRYPTSEC_LOG_N)
+            .map_err(|e| SessionError::Export(e.to_string()))
+    }
+
+    /// The raw `nsec`, for the user who explicitly asks to see it.
+    pub fn reveal_nsec(&self, password: &Password) -> Result<String, SessionError> {
+        use sigil_shared::nostr::nips::nip19::ToBech32;
+        let vault = self.confirmed_vault(password)?;
+        vault
+            .secret()
+            .keys()
+            .secret_key()
+            .to_bech32()
+            .map_err(|e| SessionError::Export(e.to_string()))
+    }
+
+    /// Re-encrypts the key under a new password and uploads it with compare-and-swap. If the
+    /// upload fails the vault keeps its previous backup, so local and server copies never diverge.
+    pub async fn change_password(
+        &mut self,
+        old: &Password,
+        new: &Password,
+        repeated: &Password,
+    ) -> Result<u64, SessionError> {
+        self.expect_step(&[Step::Unlocked])?;
+        check_new_password(new, repeated)?;
+        let kdf = self.server.info().kdf;
+        let vault = self.vault.as_mut().ok_or(OutOfStep(Step::Email))?;
+        let previous = vault.backup().clone();
+        let envelope = vault.change_password(old, new, kdf)?;
+        match vault
+            .push_backup(&self.server, envelope, previous.version)
+            .await
+        {
+            Ok(version) => Ok(version),
+            Err(error) => {
+                vault.restore_backup(previous);
+                Err(error.into())
+            }
+        }
     }
 
     /// Deletes the account on the server, then forgets everything locally.
@@ -200,6 +270,7 @@ impl SessionError {
             Self::OutOfStep(_) => "out_of_step".into(),
             Self::PasswordsDiffer => "passwords_differ".into(),
             Self::PasswordTooShort => "password_too_short".into(),
+            Self::Export(_) => "export_failed".into(),
         }
     }
 

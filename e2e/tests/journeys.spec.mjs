@@ -28,12 +28,12 @@ test("sign up, then log in on a new device with the same key", async ({ page, br
   await expect(page.getByRole("heading", { name: "Choose a password" })).toBeVisible();
   await expect(page.getByText("it cannot be reset")).toBeVisible();
   await page.screenshot({ path: testInfo.outputPath("choose-password.png") });
-  await page.getByLabel("Password (at least 10 characters)").fill(PASSWORD);
+  await page.getByLabel("Password (at least 10 characters)", { exact: true }).fill(PASSWORD);
   await page.getByLabel("Repeat the password").fill("not the same password");
   await page.getByRole("button", { name: "Create my key" }).click();
   await expect(page.locator("#password-error")).toHaveText("the two passwords do not match");
 
-  await page.getByLabel("Password (at least 10 characters)").fill(PASSWORD);
+  await page.getByLabel("Password (at least 10 characters)", { exact: true }).fill(PASSWORD);
   await page.getByLabel("Repeat the password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create my key" }).click();
   const npub = page.getByTestId("npub");

@@ -30,7 +30,7 @@ test("no request or response carries the password or the email address in clear"
     await page.getByRole("button", { name: "Verify" }).click();
   };
   await signIn(page);
-  await page.getByLabel("Password (at least 10 characters)").fill(PASSWORD);
+  await page.getByLabel("Password (at least 10 characters)", { exact: true }).fill(PASSWORD);
   await page.getByLabel("Repeat the password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create my key" }).click();
   await expect(page.getByTestId("npub")).toHaveText(/^npub1/, { timeout: 30_000 });

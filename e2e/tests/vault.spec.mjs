@@ -43,7 +43,7 @@ test("the vault shows the default relays, copies the npub and can delete the acc
     await page.getByLabel("6-digit code").fill(await sigil.codeFor(email));
     await page.getByRole("button", { name: "Verify" }).click();
     await expect(page.getByRole("heading", { name: "Choose a password" })).toBeVisible();
-    await page.getByLabel("Password (at least 10 characters)").fill(PASSWORD);
+    await page.getByLabel("Password (at least 10 characters)", { exact: true }).fill(PASSWORD);
     await page.getByLabel("Repeat the password").fill(PASSWORD);
     await page.getByRole("button", { name: "Create my key" }).click();
     await expect(page.getByTestId("npub")).toHaveText(/^npub1/, { timeout: 30_000 });
@@ -65,4 +65,57 @@ test("the vault shows the default relays, copies the npub and can delete the acc
   // The address is free again: signing up gives a new key.
   await signUp();
   expect(await page.getByTestId("npub").textContent()).not.toBe(npub);
+});
+
+test("change the password, then export and show the key with it", async ({ page, browser }, testInfo) => {
+  const email = "erin@example.org";
+  const NEW_PASSWORD = "a different passphrase entirely";
+  await page.goto(sigil.baseURL);
+  await page.getByLabel("Email address").fill(email);
+  await page.getByRole("button", { name: "Continue" }).click();
+  await page.getByLabel("6-digit code").fill(await sigil.codeFor(email));
+  await page.getByRole("button", { name: "Verify" }).click();
+  await page.getByLabel("Password (at least 10 characters)", { exact: true }).fill(PASSWORD);
+  await page.getByLabel("Repeat the password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create my key" }).click();
+  await expect(page.getByTestId("npub")).toHaveText(/^npub1/, { timeout: 30_000 });
+  const npub = await page.getByTestId("npub").textContent();
+
+  await page.locator("summary", { hasText: "Change password" }).click();
+  await page.getByLabel("Current password").fill("not my password");
+  await page.getByLabel("New password (at least 10 characters)").fill(NEW_PASSWORD);
+  await page.getByLabel("Repeat the new password").fill(NEW_PASSWORD);
+  await page.getByRole("button", { name: "Change password" }).click();
+  await expect(page.locator("#change-error")).toContainText("does not unlock this vault");
+  await page.getByLabel("Current password").fill(PASSWORD);
+  await page.getByLabel("New password (at least 10 characters)").fill(NEW_PASSWORD);
+  await page.getByLabel("Repeat the new password").fill(NEW_PASSWORD);
+  await page.getByRole("button", { name: "Change password" }).click();
+  await expect(page.getByRole("status")).toHaveText("Your password was changed.", { timeout: 30_000 });
+
+  await page.locator("summary", { hasText: "Export or show your key" }).click();
+  await page.locator("#export-password").fill(NEW_PASSWORD);
+  await page.getByRole("button", { name: "Export encrypted key (NIP-49)" }).click();
+  await expect(page.getByTestId("key-output")).toHaveText(/^ncryptsec1/, { timeout: 30_000 });
+  page.once("dialog", (dialog) => dialog.accept());
+  await page.locator("#export-password").fill(NEW_PASSWORD);
+  await page.getByRole("button", { name: "Show nsec…" }).click();
+  await expect(page.getByTestId("key-output")).toHaveText(/^nsec1/);
+  await page.screenshot({ path: testInfo.outputPath("vault-actions.png"), fullPage: true });
+
+  // Another device: the old password is refused, the new one opens the same key.
+  const device = await browser.newContext();
+  const second = await device.newPage();
+  await second.goto(sigil.baseURL);
+  await second.getByLabel("Email address").fill(email);
+  await second.getByRole("button", { name: "Continue" }).click();
+  await second.getByLabel("6-digit code").fill(await sigil.codeFor(email));
+  await second.getByRole("button", { name: "Verify" }).click();
+  await second.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await second.getByRole("button", { name: "Unlock" }).click();
+  await expect(second.locator("#unlock-error")).toContainText("does not unlock this vault");
+  await second.getByLabel("Password", { exact: true }).fill(NEW_PASSWORD);
+  await second.getByRole("button", { name: "Unlock" }).click();
+  await expect(second.getByTestId("npub")).toHaveText(npub, { timeout: 30_000 });
+  await device.close();
 });

@@ -10,8 +10,8 @@ use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{
-    Document, Element, Event, HtmlButtonElement, HtmlInputElement, MessageEvent, Worker,
-    WorkerOptions, WorkerType,
+    Document, Element, Event, HtmlButtonElement, HtmlInputElement, MessageEvent, SubmitEvent,
+    Worker, WorkerOptions, WorkerType,
 };
 use zeroize::Zeroize;
 
@@ -191,7 +191,19 @@ impl Ui {
                 }
             }
         }
-        self.set_text("status", message.unwrap_or(""));
+        match message {
+            Some(message) => self.set_text("status", message),
+            // Clear only our own progress message, not a result a handler has put there since.
+            None => {
+                let shown = self
+                    .element("status")
+                    .and_then(|e| e.text_content())
+                    .unwrap_or_default();
+                if shown.ends_with('…') {
+                    self.set_text("status", "");
+                }
+            }
+        }
     }
 
     /// Reads a password field as bytes for the worker and clears it.
@@ -284,6 +296,35 @@ impl Ui {
         }
     }
 
+    async fn on_change_password(self: Rc<Self>) -> Result<(), Failure> {
+        let secrets =
+            ["change-old", "change-new", "change-repeat"].map(|id| self.take_password(id));
+        self.busy("change-form", Some("Re-encrypting your key and saving it…"));
+        self.worker.call("change_password", "", &secrets).await?;
+        self.set_text("status", "Your password was changed.");
+        Ok(())
+    }
+
+    async fn on_export(self: Rc<Self>, action: &str) -> Result<(), Failure> {
+        self.set_text("key-output", "");
+        let op = if action == "reveal" {
+            let confirmed = web_sys::window()
+                .and_then(|w| w.confirm_with_message("Show your secret key (nsec) on screen? Anyone who sees it controls your identity.").ok())
+                .unwrap_or(false);
+            if !confirmed {
+                return Ok(());
+            }
+            "reveal_nsec"
+        } else {
+            "export_ncryptsec"
+        };
+        let secrets = [self.take_password("export-password")];
+        self.busy("export-form", Some("Checking your password…"));
+        let exported = self.worker.call(op, "", &secrets).await?;
+        self.set_text("key-output", exported["key"].as_str().unwrap_or_default());
+        Ok(())
+    }
+
     async fn on_resend(self: Rc<Self>) {
         self.busy("code-form", Some("Sending a new code…"));
         let outcome = self.worker.call("resend_code", "", &[]).await;
@@ -339,8 +380,10 @@ impl Ui {
         }
     }
 
-    async fn submit(self: Rc<Self>, form: String) {
+    async fn submit(self: Rc<Self>, form: String, action: String) {
         let (error_id, outcome) = match form.as_str() {
+            "change-form" => ("change-error", self.clone().on_change_password().await),
+            "export-form" => ("export-error", self.clone().on_export(&action).await),
             "email-form" => ("email-error", self.clone().on_email().await),
             "code-form" => ("code-error", self.clone().on_code().await),
             "password-form" => ("password-error", self.clone().on_new_password().await),
@@ -359,7 +402,12 @@ impl Ui {
         self.busy("email-form", Some("Sending a code…"));
         let sent = self.worker.call("request_code", &email, &[]).await?;
         self.code_sent(email.trim(), &sent);
-        for field in ["password-username", "unlock-username"] {
+        for field in [
+            "password-username",
+            "unlock-username",
+            "change-username",
+            "export-username",
+        ] {
             if let Some(input) = self.input(field) {
                 input.set_value(email.trim());
             }
@@ -387,7 +435,7 @@ impl Ui {
         ];
         self.busy(
             "password-form",
-            Some("Creating and sealing your key… this takes a few seconds."),
+            Some("Creating and sealing your key, which takes a few seconds…"),
         );
         let created = self.worker.call("create_account", "", &secrets).await?;
         self.show_vault(&created);
@@ -434,14 +482,28 @@ pub fn start() {
         countdown: RefCell::default(),
     });
 
-    for form in ["email-form", "code-form", "password-form", "unlock-form"] {
+    let forms = [
+        "email-form",
+        "code-form",
+        "password-form",
+        "unlock-form",
+        "change-form",
+        "export-form",
+    ];
+    for form in forms {
         let Some(element) = ui.element(form) else {
             continue;
         };
         let ui = ui.clone();
         listen(&element, "submit", move |event: Event| {
             event.prevent_default();
-            spawn_local(ui.clone().submit(form.to_owned()));
+            // Which submit button was pressed, for forms with more than one action.
+            let action = event
+                .dyn_ref::<SubmitEvent>()
+                .and_then(SubmitEvent::submitter)
+                .and_then(|button| button.get_attribute("value"))
+                .unwrap_or_default();
+            spawn_local(ui.clone().submit(form.to_owned(), action));
         });
     }
     for (id, action) in [("resend", 0), ("copy-npub", 1), ("delete-account", 2)] {

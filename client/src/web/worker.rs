@@ -44,14 +44,15 @@ fn npub(pubkey: &sigil_shared::nostr::key::PublicKey) -> String {
     pubkey.to_bech32().unwrap_or_default()
 }
 
-/// Runs one command. `secret` and `repeated` carry password bytes (copied into this module's
-/// memory, zeroized after use); the caller wipes its own copies.
+/// Runs one command. `first`, `second` and `third` carry password bytes (copied into this
+/// module's memory, zeroized after use); the caller wipes its own copies.
 #[wasm_bindgen]
 pub async fn vault_call(
     op: String,
     arg: String,
-    secret: Option<Vec<u8>>,
-    repeated: Option<Vec<u8>>,
+    first: Option<Vec<u8>>,
+    second: Option<Vec<u8>>,
+    third: Option<Vec<u8>>,
 ) -> Result<String, JsValue> {
     if op == "connect" {
         let server = Server::connect(FetchTransport)
@@ -69,7 +70,7 @@ pub async fn vault_call(
             "Another action is still running, or the server is not connected yet.",
         )
     })?;
-    let result = run(&mut session, &op, &arg, secret, repeated).await;
+    let result = run(&mut session, &op, &arg, [first, second, third]).await;
     SESSION.with(|s| *s.borrow_mut() = Some(session));
     result
 }
@@ -78,9 +79,9 @@ async fn run(
     session: &mut Session<FetchTransport>,
     op: &str,
     arg: &str,
-    secret: Option<Vec<u8>>,
-    repeated: Option<Vec<u8>>,
+    secrets: [Option<Vec<u8>>; 3],
 ) -> Result<String, JsValue> {
+    let [secret, repeated, third] = secrets;
     let reply = match op {
         "request_code" => {
             let sent = session
@@ -123,6 +124,27 @@ async fn run(
                 .unlock(&password(secret)?)
                 .map_err(|e| session_failure(&e))?;
             json!({ "npub": npub(&pubkey) })
+        }
+        "change_password" => {
+            let (old, new, again) = (password(secret)?, password(repeated)?, password(third)?);
+            let version = session
+                .change_password(&old, &new, &again)
+                .await
+                .map_err(|e| session_failure(&e))?;
+            json!({ "backup_version": version })
+        }
+        "export_ncryptsec" => {
+            let exported = session
+                .export_ncryptsec(&password(secret)?)
+                .map_err(|e| session_failure(&e))?;
+            json!({ "key": exported })
+        }
+        "reveal_nsec" => {
+            // The user asked to see the raw key: the one place a secret leaves the worker.
+            let nsec = session
+                .reveal_nsec(&password(secret)?)
+                .map_err(|e| session_failure(&e))?;
+            json!({ "key": nsec })
         }
         "lock" => {
             session.lock();

@@ -196,3 +196,80 @@ async fn a_browser_session_walks_signup_then_login_on_a_second_device() {
     assert_eq!(second.step(), Step::Email);
     assert!(second.vault().is_none());
 }
+
+#[tokio::test]
+async fn a_session_changes_the_password_and_exports_the_key() {
+    use sigil_client::session::{Session, SessionError, Step};
+    use sigil_shared::nostr::nips::nip19::FromBech32;
+    use sigil_shared::nostr::nips::nip49::EncryptedSecretKey;
+
+    let app = spawn_app().await;
+    let email = "grace@example.org";
+    let old = Password::new(PASSWORD);
+    let new = Password::new("an entirely new passphrase");
+
+    let mut session = Session::new(app.client().await);
+    session.request_code(email).await.expect("code");
+    session
+        .verify_code(&app.smtp.code_for(email).await)
+        .await
+        .expect("verify");
+    let pubkey = session.create_account(&old, &old).await.expect("activate");
+
+    // A wrong old password changes nothing, locally or on the server.
+    let refused = session
+        .change_password(&Password::new("wrong old password"), &new, &new)
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(SessionError::Client(ClientError::Envelope(
+                EnvelopeError::WrongPasswordOrTampered
+            )))
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(session.vault().map(|v| v.backup().version), Some(1));
+    assert_eq!(
+        session
+            .change_password(&old, &new, &new)
+            .await
+            .expect("change"),
+        2
+    );
+
+    // Export and reveal need the current password.
+    assert!(matches!(
+        session.reveal_nsec(&old),
+        Err(SessionError::Client(_))
+    ));
+    let nsec = session.reveal_nsec(&new).expect("reveal");
+    assert_eq!(
+        sigil_shared::nostr::key::Keys::parse(&nsec)
+            .expect("nsec")
+            .public_key(),
+        pubkey
+    );
+    let exported = session.export_ncryptsec(&new).expect("export");
+    let decrypted = EncryptedSecretKey::from_bech32(&exported)
+        .expect("ncryptsec")
+        .decrypt(new.as_str())
+        .expect("decrypt");
+    assert_eq!(
+        sigil_shared::nostr::key::Keys::new(decrypted).public_key(),
+        pubkey
+    );
+
+    // A new device: the old password no longer opens the backup, the new one does.
+    let mut device = Session::new(app.client().await);
+    device.request_code(email).await.expect("code");
+    assert_eq!(
+        device
+            .verify_code(&app.smtp.code_for(email).await)
+            .await
+            .expect("verify"),
+        Step::Unlock
+    );
+    assert!(device.unlock(&old).is_err());
+    assert_eq!(device.unlock(&new).expect("unlock"), pubkey);
+}
