@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod flow;
+pub mod keyboard;
 pub mod server;
 pub mod session;
 pub mod transport;

@@ -8,6 +8,8 @@ use std::rc::Rc;
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
+
+use crate::keyboard::{self, Layer};
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{
     Document, Element, Event, HtmlButtonElement, HtmlInputElement, MessageEvent, SubmitEvent,
@@ -141,6 +143,9 @@ struct Ui {
     relays: RefCell<Vec<String>>,
     /// The running resend countdown: interval handle and its callback.
     countdown: RefCell<Option<(i32, Closure<dyn FnMut()>)>>,
+    /// The on-screen keyboard's layer and the password field it types into.
+    keyboard_layer: Cell<Layer>,
+    keyboard_target: RefCell<Option<HtmlInputElement>>,
 }
 
 impl Ui {
@@ -325,6 +330,89 @@ impl Ui {
         Ok(())
     }
 
+    /// Draws the keyboard's keys in a fresh random order.
+    fn render_keyboard(&self) {
+        let Some(keys) = self.element("osk-keys") else {
+            return;
+        };
+        keys.set_text_content(None);
+        for key in keyboard::shuffled(self.keyboard_layer.get()) {
+            if let Ok(button) = self.document.create_element("button") {
+                let _ = button.set_attribute("type", "button");
+                let _ = button.set_attribute("class", "secondary osk-key");
+                button.set_text_content(Some(&key.to_string()));
+                let _ = keys.append_child(&button);
+            }
+        }
+    }
+
+    fn toggle_keyboard(&self) {
+        let (Some(panel), Some(toggle)) = (self.element("osk"), self.element("osk-toggle")) else {
+            return;
+        };
+        let opening = panel.has_attribute("hidden");
+        if opening {
+            self.render_keyboard();
+            let _ = panel.remove_attribute("hidden");
+        } else {
+            let _ = panel.set_attribute("hidden", "");
+        }
+        let _ = toggle.set_attribute("aria-pressed", if opening { "true" } else { "false" });
+    }
+
+    /// The field the keyboard types into: the last focused password field if it is on screen,
+    /// else the first password field of the visible screen.
+    fn keyboard_field(&self) -> Option<HtmlInputElement> {
+        let visible = |input: &HtmlInputElement| {
+            input
+                .closest("section.screen[hidden]")
+                .ok()
+                .flatten()
+                .is_none()
+        };
+        if let Some(input) = self
+            .keyboard_target
+            .borrow()
+            .as_ref()
+            .filter(|i| visible(i))
+        {
+            return Some(input.clone());
+        }
+        self.document
+            .query_selector("section.screen:not([hidden]) input[type=password]")
+            .ok()
+            .flatten()
+            .and_then(|e| e.dyn_into().ok())
+    }
+
+    /// A click on the keyboard: a character, Shift, Space or Backspace. The field's value is set
+    /// directly, so no key events are produced for a keylogger to see.
+    fn on_keyboard_click(&self, target: &Element) {
+        match target.id().as_str() {
+            "osk-shift" => {
+                self.keyboard_layer.set(self.keyboard_layer.get().other());
+                self.render_keyboard();
+                return;
+            }
+            "osk-space" | "osk-backspace" => {}
+            _ if target.class_list().contains("osk-key") => {}
+            _ => return,
+        }
+        let Some(field) = self.keyboard_field() else {
+            return;
+        };
+        let mut value = field.value();
+        match target.id().as_str() {
+            "osk-space" => value.push(' '),
+            "osk-backspace" => {
+                value.pop();
+            }
+            _ => value.push_str(&target.text_content().unwrap_or_default()),
+        }
+        field.set_value(&value);
+        value.zeroize();
+    }
+
     async fn on_resend(self: Rc<Self>) {
         self.busy("code-form", Some("Sending a new code…"));
         let outcome = self.worker.call("resend_code", "", &[]).await;
@@ -451,6 +539,37 @@ impl Ui {
     }
 }
 
+fn wire_keyboard(ui: &Rc<Ui>) {
+    if let Some(toggle) = ui.element("osk-toggle") {
+        let ui = ui.clone();
+        listen(&toggle, "click", move |_| ui.toggle_keyboard());
+    }
+    let Some(panel) = ui.element("osk") else {
+        return;
+    };
+    // Keep the focus in the password field while keys are pressed.
+    listen(&panel, "mousedown", |event: Event| event.prevent_default());
+    let clicked = ui.clone();
+    listen(&panel, "click", move |event: Event| {
+        if let Some(target) = event.target().and_then(|t| t.dyn_into::<Element>().ok()) {
+            clicked.on_keyboard_click(&target);
+        }
+    });
+    // Remember which password field the user was in.
+    let Some(body) = ui.document.body() else {
+        return;
+    };
+    let focused = ui.clone();
+    listen(&body, "focusin", move |event: Event| {
+        let field = event
+            .target()
+            .and_then(|t| t.dyn_into::<HtmlInputElement>().ok());
+        if let Some(field) = field.filter(|f| f.type_() == "password") {
+            *focused.keyboard_target.borrow_mut() = Some(field);
+        }
+    });
+}
+
 fn listen(target: &Element, event: &str, handler: impl FnMut(Event) + 'static) {
     let closure = Closure::<dyn FnMut(Event)>::new(handler);
     let _ = target.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
@@ -480,7 +599,10 @@ pub fn start() {
         worker,
         relays: RefCell::default(),
         countdown: RefCell::default(),
+        keyboard_layer: Cell::new(Layer::Lower),
+        keyboard_target: RefCell::default(),
     });
+    wire_keyboard(&ui);
 
     let forms = [
         "email-form",
@@ -543,6 +665,9 @@ pub fn start() {
                     .filter_map(|r| r.as_str().map(str::to_owned))
                     .collect();
                 ui.set_text("status", "");
+                if let Some(bar) = ui.element("osk-bar") {
+                    let _ = bar.remove_attribute("hidden");
+                }
                 ui.show("screen-email");
             }
             Err(failure) => {
