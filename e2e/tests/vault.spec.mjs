@@ -119,3 +119,27 @@ test("change the password, then export and show the key with it", async ({ page,
   await expect(second.getByTestId("npub")).toHaveText(npub, { timeout: 30_000 });
   await device.close();
 });
+
+test("an open vault locks itself after 15 idle minutes", async ({ page }) => {
+  await page.clock.install();
+  const email = "idle@example.org";
+  await page.goto(sigil.baseURL);
+  await page.getByLabel("Email address").fill(email);
+  await page.getByRole("button", { name: "Continue" }).click();
+  await page.getByLabel("6-digit code").fill(await sigil.codeFor(email));
+  await page.getByRole("button", { name: "Verify" }).click();
+  await page.getByLabel("Password (at least 10 characters)", { exact: true }).fill(PASSWORD);
+  await page.getByLabel("Repeat the password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create my key" }).click();
+  await expect(page.getByTestId("npub")).toHaveText(/^npub1/, { timeout: 30_000 });
+
+  // Activity postpones the lock...
+  await page.clock.fastForward("14:00");
+  await page.getByRole("heading", { name: "Your Nostr identity" }).click();
+  await page.clock.fastForward("14:00");
+  await expect(page.getByTestId("npub")).toBeVisible();
+  // ...and 15 minutes without any locks the vault and reloads the page.
+  await page.clock.fastForward("01:01");
+  await expect(page.getByRole("heading", { name: "Sign up or log in" })).toBeVisible();
+  await expect(page.getByTestId("npub")).toBeHidden();
+});

@@ -1,7 +1,7 @@
 //! The page: screens, forms and the channel to the vault worker. It never holds a secret beyond
 //! the input event that carries a password straight to the worker.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -141,12 +141,48 @@ struct Ui {
     worker: VaultWorker,
     /// Relays announced by the server; a new account starts with them.
     relays: RefCell<Vec<String>>,
-    /// The running resend countdown: interval handle and its callback.
-    countdown: RefCell<Option<(i32, Closure<dyn FnMut()>)>>,
+    /// Seconds until a new code may be requested, and the interval counting them down.
+    countdown_left: Cell<u64>,
+    countdown_handle: Cell<Option<i32>>,
     /// The on-screen keyboard's layer and the password field it types into.
     keyboard_layer: Cell<Layer>,
     keyboard_target: RefCell<Option<HtmlInputElement>>,
+    /// While the vault is open: when it locks itself, and the interval that checks.
+    idle_deadline: Cell<Option<f64>>,
+    idle_check: Cell<Option<i32>>,
+    timers: OnceCell<Timers>,
 }
+
+/// Timer callbacks, made once and never dropped: a timer may still fire after it is replaced.
+struct Timers {
+    countdown_tick: Function,
+    idle_check: Function,
+}
+
+impl Timers {
+    fn new(ui: &Rc<Ui>) -> Self {
+        let ticking = Rc::downgrade(ui);
+        let countdown_tick = Closure::<dyn FnMut()>::new(move || {
+            if let Some(ui) = ticking.upgrade() {
+                ui.countdown_tick();
+            }
+        });
+        let checking = Rc::downgrade(ui);
+        let idle_check = Closure::<dyn FnMut()>::new(move || {
+            if let Some(ui) = checking.upgrade() {
+                ui.check_idle();
+            }
+        });
+        Self {
+            countdown_tick: countdown_tick.into_js_value().unchecked_into(),
+            idle_check: idle_check.into_js_value().unchecked_into(),
+        }
+    }
+}
+
+/// An open vault locks itself after this long without a click, key or touch.
+const AUTO_LOCK_AFTER_MS: f64 = 15.0 * 60.0 * 1000.0;
+const IDLE_CHECK_EVERY_MS: i32 = 15 * 1000;
 
 impl Ui {
     fn element(&self, id: &str) -> Option<Element> {
@@ -227,7 +263,7 @@ impl Ui {
         self.input(id).map(|i| i.value()).unwrap_or_default()
     }
 
-    fn show_vault(&self, result: &Value) {
+    fn show_vault(self: &Rc<Self>, result: &Value) {
         self.set_text("npub", result["npub"].as_str().unwrap_or_default());
         if let Some(list) = self.element("relays") {
             list.set_text_content(None);
@@ -239,6 +275,50 @@ impl Ui {
             }
         }
         self.show("screen-vault");
+        self.arm_idle_lock();
+    }
+
+    /// Starts watching for inactivity once the vault is open.
+    fn arm_idle_lock(&self) {
+        let (Some(window), Some(timers)) = (web_sys::window(), self.timers.get()) else {
+            return;
+        };
+        self.idle_deadline
+            .set(Some(js_sys::Date::now() + AUTO_LOCK_AFTER_MS));
+        if self.idle_check.get().is_none() {
+            let check = window.set_interval_with_callback_and_timeout_and_arguments_0(
+                &timers.idle_check,
+                IDLE_CHECK_EVERY_MS,
+            );
+            self.idle_check.set(check.ok());
+        }
+    }
+
+    /// Any activity while the vault is open moves the deadline.
+    fn on_activity(&self) {
+        if self.idle_deadline.get().is_some() {
+            self.idle_deadline
+                .set(Some(js_sys::Date::now() + AUTO_LOCK_AFTER_MS));
+        }
+    }
+
+    fn check_idle(self: Rc<Self>) {
+        if self
+            .idle_deadline
+            .get()
+            .is_some_and(|deadline| js_sys::Date::now() >= deadline)
+        {
+            self.idle_deadline.set(None);
+            spawn_local(self.lock_and_reload());
+        }
+    }
+
+    /// Wipes the worker's secrets, then reloads: a fresh page holds nothing.
+    async fn lock_and_reload(self: Rc<Self>) {
+        let _ = self.worker.call("lock", "", &[]).await;
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().reload();
+        }
     }
 
     /// Says when the code expires and keeps the resend button disabled until it may be used.
@@ -258,47 +338,46 @@ impl Ui {
         self.start_countdown(sent["resend_after"].as_u64().unwrap_or(60));
     }
 
-    fn start_countdown(self: &Rc<Self>, seconds: u64) {
-        let Some(window) = web_sys::window() else {
+    fn start_countdown(&self, seconds: u64) {
+        let (Some(window), Some(timers)) = (web_sys::window(), self.timers.get()) else {
             return;
         };
-        if let Some((handle, _)) = self.countdown.borrow_mut().take() {
+        if let Some(handle) = self.countdown_handle.take() {
             window.clear_interval_with_handle(handle);
         }
-        let remaining = Cell::new(seconds);
-        let ui = Rc::downgrade(self);
-        let tick = move || {
-            let Some(ui) = ui.upgrade() else { return };
-            let Some(button) = ui
-                .element("resend")
-                .and_then(|e| e.dyn_into::<HtmlButtonElement>().ok())
-            else {
-                return;
-            };
-            let left = remaining.get();
+        self.countdown_left.set(seconds);
+        self.countdown_tick();
+        if seconds > 0 {
+            let started = window.set_interval_with_callback_and_timeout_and_arguments_0(
+                &timers.countdown_tick,
+                1000,
+            );
+            self.countdown_handle.set(started.ok());
+        }
+    }
+
+    /// One second of the resend countdown.
+    fn countdown_tick(&self) {
+        let left = self.countdown_left.get();
+        if let Some(button) = self
+            .element("resend")
+            .and_then(|e| e.dyn_into::<HtmlButtonElement>().ok())
+        {
             button.set_disabled(left > 0);
-            button.set_text_content(Some(&if left > 0 {
+            let label = if left > 0 {
                 format!("Send a new code ({left} s)")
             } else {
                 "Send a new code".into()
-            }));
-            if left == 0 {
-                if let (Some(window), Some((handle, _))) =
-                    (web_sys::window(), ui.countdown.borrow().as_ref())
-                {
-                    window.clear_interval_with_handle(*handle);
-                }
-            }
-            remaining.set(left.saturating_sub(1));
-        };
-        tick();
-        let callback = Closure::<dyn FnMut()>::new(tick);
-        if let Ok(handle) = window.set_interval_with_callback_and_timeout_and_arguments_0(
-            callback.as_ref().unchecked_ref(),
-            1000,
-        ) {
-            *self.countdown.borrow_mut() = Some((handle, callback));
+            };
+            button.set_text_content(Some(&label));
         }
+        if left == 0 {
+            if let (Some(window), Some(handle)) = (web_sys::window(), self.countdown_handle.take())
+            {
+                window.clear_interval_with_handle(handle);
+            }
+        }
+        self.countdown_left.set(left.saturating_sub(1));
     }
 
     async fn on_change_password(self: Rc<Self>) -> Result<(), Failure> {
@@ -598,10 +677,15 @@ pub fn start() {
         document: document.clone(),
         worker,
         relays: RefCell::default(),
-        countdown: RefCell::default(),
+        countdown_left: Cell::new(0),
+        countdown_handle: Cell::new(None),
         keyboard_layer: Cell::new(Layer::Lower),
         keyboard_target: RefCell::default(),
+        idle_deadline: Cell::new(None),
+        idle_check: Cell::new(None),
+        timers: OnceCell::new(),
     });
+    let _ = ui.timers.set(Timers::new(&ui));
     wire_keyboard(&ui);
 
     let forms = [
@@ -645,15 +729,14 @@ pub fn start() {
     if let Some(lock) = ui.element("lock") {
         let ui = ui.clone();
         listen(&lock, "click", move |_| {
-            let ui = ui.clone();
-            spawn_local(async move {
-                let _ = ui.worker.call("lock", "", &[]).await;
-                // A reload drops the worker and with it every secret it held.
-                if let Some(window) = web_sys::window() {
-                    let _ = window.location().reload();
-                }
-            });
+            spawn_local(ui.clone().lock_and_reload())
         });
+    }
+    if let Some(body) = ui.document.body() {
+        for event in ["pointerdown", "keydown", "input"] {
+            let ui = ui.clone();
+            listen(&body, event, move |_| ui.on_activity());
+        }
     }
 
     spawn_local(async move {
