@@ -7,7 +7,9 @@ export default defineConfig({
   outputDir: "artifacts/results",
   // Two cores: one browser at a time keeps timings honest.
   workers: 1,
-  timeout: 60_000,
+  timeout: 90_000,
+  // Shared two-core machines: proof of work and Argon2 in the browser can take a while under load.
+  expect: { timeout: 20_000 },
   reporter: [["list"]],
   use: {
     screenshot: "on",
