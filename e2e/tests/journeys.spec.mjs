@@ -1,29 +1,20 @@
 import { expect, test } from "@playwright/test";
 import { startSigil } from "../harness.mjs";
+import { FAST_KDF, enterEmailAndCode, submitUnlock } from "../steps.mjs";
 
 const PASSWORD = "correct horse battery staple";
 
 let sigil;
 test.beforeAll(async () => {
-  // The KDF floor keeps each unlock quick; the parameters themselves are tested natively.
-  sigil = await startSigil({ serverArgs: ["--kdf-memory-kib", "19456", "--kdf-iterations", "2", "--kdf-parallelism", "1"] });
+  sigil = await startSigil({ serverArgs: FAST_KDF });
 });
 test.afterAll(async () => {
   await sigil?.stop();
 });
 
-async function enterEmailAndCode(page, email) {
-  await page.goto(sigil.baseURL);
-  await page.getByLabel("Email address").fill(email);
-  await page.getByRole("button", { name: "Continue" }).click();
-  await expect(page.getByRole("heading", { name: "Check your email" })).toBeVisible();
-  await page.getByLabel("6-digit code").fill(await sigil.codeFor(email));
-  await page.getByRole("button", { name: "Verify" }).click();
-}
-
 test("sign up, then log in on a new device with the same key", async ({ page, browser }, testInfo) => {
   const email = "alice@example.org";
-  await enterEmailAndCode(page, email);
+  await enterEmailAndCode(page, sigil, email);
 
   await expect(page.getByRole("heading", { name: "Choose a password" })).toBeVisible();
   await expect(page.getByText("it cannot be reset")).toBeVisible();
@@ -44,13 +35,11 @@ test("sign up, then log in on a new device with the same key", async ({ page, br
   // A new device: a fresh browser context with no storage.
   const device = await browser.newContext();
   const second = await device.newPage();
-  await enterEmailAndCode(second, email);
+  await enterEmailAndCode(second, sigil, email);
   await expect(second.getByRole("heading", { name: "Unlock your vault" })).toBeVisible();
-  await second.getByLabel("Password", { exact: true }).fill("a wrong password");
-  await second.getByRole("button", { name: "Unlock" }).click();
+  await submitUnlock(second, "a wrong password");
   await expect(second.locator("#unlock-error")).toContainText("does not unlock this vault");
-  await second.getByLabel("Password", { exact: true }).fill(PASSWORD);
-  await second.getByRole("button", { name: "Unlock" }).click();
+  await submitUnlock(second, PASSWORD);
   await expect(second.getByTestId("npub")).toHaveText(created, { timeout: 30_000 });
 
   // Locking wipes the vault: the page starts over.

@@ -1,37 +1,25 @@
 import { expect, test } from "@playwright/test";
 import { startSigil } from "../harness.mjs";
+import { FAST_KDF, enterEmailAndCode, signUp } from "../steps.mjs";
 
 // Only lower-case letters, digits and spaces: one keyboard layer.
 const PASSWORD = "shuffled keys 42 only";
 
 let sigil;
 test.beforeAll(async () => {
-  sigil = await startSigil({ serverArgs: ["--kdf-memory-kib", "19456", "--kdf-iterations", "2", "--kdf-parallelism", "1"] });
+  sigil = await startSigil({ serverArgs: FAST_KDF });
 });
 test.afterAll(async () => {
   await sigil?.stop();
 });
 
-async function enterEmailAndCode(page, email) {
-  await page.goto(sigil.baseURL);
-  await page.getByLabel("Email address").fill(email);
-  await page.getByRole("button", { name: "Continue" }).click();
-  await page.getByLabel("6-digit code").fill(await sigil.codeFor(email));
-  await page.getByRole("button", { name: "Verify" }).click();
-}
-
 test("the on-screen keyboard unlocks the same key as typing, without key events", async ({ page, browser }, testInfo) => {
   const email = "keys@example.org";
-  await enterEmailAndCode(page, email);
-  await page.getByLabel("Password (at least 10 characters)", { exact: true }).fill(PASSWORD);
-  await page.getByLabel("Repeat the password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Create my key" }).click();
-  await expect(page.getByTestId("npub")).toHaveText(/^npub1/, { timeout: 30_000 });
-  const typed = await page.getByTestId("npub").textContent();
+  const typed = await signUp(page, sigil, email, PASSWORD);
 
   const device = await browser.newContext();
   const second = await device.newPage();
-  await enterEmailAndCode(second, email);
+  await enterEmailAndCode(second, sigil, email);
   await expect(second.getByRole("heading", { name: "Unlock your vault" })).toBeVisible();
   await second.evaluate(() => {
     window.keyEvents = 0;

@@ -1,8 +1,8 @@
 import { expect, test } from "@playwright/test";
 import { startSigil } from "../harness.mjs";
+import { FAST_KDF, enterEmailAndCode, submitUnlock } from "../steps.mjs";
 
 const PASSWORD = "unique-password-4c2f8e";
-const FAST_KDF = ["--kdf-memory-kib", "19456", "--kdf-iterations", "2", "--kdf-parallelism", "1"];
 
 test("no request or response carries the password or the email address in clear", async ({ page, browser }) => {
   const sigil = await startSigil({ serverArgs: FAST_KDF });
@@ -22,14 +22,7 @@ test("no request or response carries the password or the email address in clear"
   };
   record(page.context());
 
-  const signIn = async (page) => {
-    await page.goto(sigil.baseURL);
-    await page.getByLabel("Email address").fill(email);
-    await page.getByRole("button", { name: "Continue" }).click();
-    await page.getByLabel("6-digit code").fill(await sigil.codeFor(email));
-    await page.getByRole("button", { name: "Verify" }).click();
-  };
-  await signIn(page);
+  await enterEmailAndCode(page, sigil, email);
   await page.getByLabel("Password (at least 10 characters)", { exact: true }).fill(PASSWORD);
   await page.getByLabel("Repeat the password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create my key" }).click();
@@ -38,9 +31,8 @@ test("no request or response carries the password or the email address in clear"
   const device = await browser.newContext();
   record(device);
   const second = await device.newPage();
-  await signIn(second);
-  await second.getByLabel("Password", { exact: true }).fill(PASSWORD);
-  await second.getByRole("button", { name: "Unlock" }).click();
+  await enterEmailAndCode(second, sigil, email);
+  await submitUnlock(second, PASSWORD);
   await expect(second.getByTestId("npub")).toHaveText(/^npub1/, { timeout: 30_000 });
 
   // Requests from the worker finish asynchronously; give the recorder a moment.

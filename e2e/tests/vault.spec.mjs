@@ -1,8 +1,8 @@
 import { expect, test } from "@playwright/test";
 import { startSigil } from "../harness.mjs";
+import { FAST_KDF, enterEmailAndCode, signUp, submitUnlock } from "../steps.mjs";
 
 const PASSWORD = "correct horse battery staple";
-const FAST_KDF = ["--kdf-memory-kib", "19456", "--kdf-iterations", "2", "--kdf-parallelism", "1"];
 
 let sigil;
 test.beforeAll(async () => {
@@ -36,24 +36,11 @@ test("a new code can be requested after the cooldown, and the newest code works"
 test("the vault shows the default relays, copies the npub and can delete the account", async ({ page, context }, testInfo) => {
   await context.grantPermissions(["clipboard-read", "clipboard-write"]);
   const email = "dave@example.org";
-  const signUp = async () => {
-    await page.goto(sigil.baseURL);
-    await page.getByLabel("Email address").fill(email);
-    await page.getByRole("button", { name: "Continue" }).click();
-    await page.getByLabel("6-digit code").fill(await sigil.codeFor(email));
-    await page.getByRole("button", { name: "Verify" }).click();
-    await expect(page.getByRole("heading", { name: "Choose a password" })).toBeVisible();
-    await page.getByLabel("Password (at least 10 characters)", { exact: true }).fill(PASSWORD);
-    await page.getByLabel("Repeat the password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Create my key" }).click();
-    await expect(page.getByTestId("npub")).toHaveText(/^npub1/, { timeout: 30_000 });
-  };
-  await signUp();
+  const npub = await signUp(page, sigil, email, PASSWORD);
 
   await expect(page.getByTestId("relays").getByRole("listitem")).toHaveText(sigil.info.default_relays);
   await page.getByRole("button", { name: "Copy npub" }).click();
   await expect(page.getByRole("status")).toHaveText("Copied your npub.");
-  const npub = await page.getByTestId("npub").textContent();
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(npub);
   await page.screenshot({ path: testInfo.outputPath("vault.png"), fullPage: true });
 
@@ -63,23 +50,13 @@ test("the vault shows the default relays, copies the npub and can delete the acc
   await expect(page.getByRole("heading", { name: "Sign up or log in" })).toBeVisible();
 
   // The address is free again: signing up gives a new key.
-  await signUp();
-  expect(await page.getByTestId("npub").textContent()).not.toBe(npub);
+  expect(await signUp(page, sigil, email, PASSWORD)).not.toBe(npub);
 });
 
 test("change the password, then export and show the key with it", async ({ page, browser }, testInfo) => {
   const email = "erin@example.org";
   const NEW_PASSWORD = "a different passphrase entirely";
-  await page.goto(sigil.baseURL);
-  await page.getByLabel("Email address").fill(email);
-  await page.getByRole("button", { name: "Continue" }).click();
-  await page.getByLabel("6-digit code").fill(await sigil.codeFor(email));
-  await page.getByRole("button", { name: "Verify" }).click();
-  await page.getByLabel("Password (at least 10 characters)", { exact: true }).fill(PASSWORD);
-  await page.getByLabel("Repeat the password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Create my key" }).click();
-  await expect(page.getByTestId("npub")).toHaveText(/^npub1/, { timeout: 30_000 });
-  const npub = await page.getByTestId("npub").textContent();
+  const npub = await signUp(page, sigil, email, PASSWORD);
 
   await page.locator("summary", { hasText: "Change password" }).click();
   await page.getByLabel("Current password").fill("not my password");
@@ -106,16 +83,10 @@ test("change the password, then export and show the key with it", async ({ page,
   // Another device: the old password is refused, the new one opens the same key.
   const device = await browser.newContext();
   const second = await device.newPage();
-  await second.goto(sigil.baseURL);
-  await second.getByLabel("Email address").fill(email);
-  await second.getByRole("button", { name: "Continue" }).click();
-  await second.getByLabel("6-digit code").fill(await sigil.codeFor(email));
-  await second.getByRole("button", { name: "Verify" }).click();
-  await second.getByLabel("Password", { exact: true }).fill(PASSWORD);
-  await second.getByRole("button", { name: "Unlock" }).click();
+  await enterEmailAndCode(second, sigil, email);
+  await submitUnlock(second, PASSWORD);
   await expect(second.locator("#unlock-error")).toContainText("does not unlock this vault");
-  await second.getByLabel("Password", { exact: true }).fill(NEW_PASSWORD);
-  await second.getByRole("button", { name: "Unlock" }).click();
+  await submitUnlock(second, NEW_PASSWORD);
   await expect(second.getByTestId("npub")).toHaveText(npub, { timeout: 30_000 });
   await device.close();
 });
@@ -123,15 +94,7 @@ test("change the password, then export and show the key with it", async ({ page,
 test("an open vault locks itself after 15 idle minutes", async ({ page }) => {
   await page.clock.install();
   const email = "idle@example.org";
-  await page.goto(sigil.baseURL);
-  await page.getByLabel("Email address").fill(email);
-  await page.getByRole("button", { name: "Continue" }).click();
-  await page.getByLabel("6-digit code").fill(await sigil.codeFor(email));
-  await page.getByRole("button", { name: "Verify" }).click();
-  await page.getByLabel("Password (at least 10 characters)", { exact: true }).fill(PASSWORD);
-  await page.getByLabel("Repeat the password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Create my key" }).click();
-  await expect(page.getByTestId("npub")).toHaveText(/^npub1/, { timeout: 30_000 });
+  await signUp(page, sigil, email, PASSWORD);
 
   // Activity postpones the lock...
   await page.clock.fastForward("14:00");

@@ -1,0 +1,32 @@
+// The user steps the browser tests share, written once.
+import { expect } from "@playwright/test";
+
+/** Server flags that make each Argon2 run quick; the parameters themselves are tested natively. */
+export const FAST_KDF = ["--kdf-memory-kib", "19456", "--kdf-iterations", "2", "--kdf-parallelism", "1"];
+
+/** Opens the page, enters the address and the emailed code. */
+export async function enterEmailAndCode(page, sigil, email) {
+  await page.goto(sigil.baseURL);
+  await page.getByLabel("Email address").fill(email);
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expect(page.getByRole("heading", { name: "Check your email" })).toBeVisible();
+  await page.getByLabel("6-digit code").fill(await sigil.codeFor(email));
+  await page.getByRole("button", { name: "Verify" }).click();
+}
+
+/** A whole signup; returns the new npub. */
+export async function signUp(page, sigil, email, password) {
+  await enterEmailAndCode(page, sigil, email);
+  await expect(page.getByRole("heading", { name: "Choose a password" })).toBeVisible();
+  await page.getByLabel("Password (at least 10 characters)", { exact: true }).fill(password);
+  await page.getByLabel("Repeat the password").fill(password);
+  await page.getByRole("button", { name: "Create my key" }).click();
+  await expect(page.getByTestId("npub")).toHaveText(/^npub1/);
+  return page.getByTestId("npub").textContent();
+}
+
+/** Enters a password on the unlock screen. */
+export async function submitUnlock(page, password) {
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Unlock" }).click();
+}
