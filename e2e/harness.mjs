@@ -9,6 +9,12 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
+// Whatever a test leaves running (it failed before its clean-up) ends with the test process.
+const started = new Set();
+process.on("exit", () => {
+  for (const child of started) child.kill("SIGKILL");
+});
+
 function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -45,6 +51,8 @@ export async function startSigil({ serverArgs = [], resendGap = 0 } = {}) {
     child.stdout.on("data", (d) => logs.push(d.toString()));
     child.stderr.on("data", (d) => logs.push(d.toString()));
     children.push(child);
+    started.add(child);
+    child.once("exit", () => started.delete(child));
     return child;
   };
 
