@@ -1,6 +1,6 @@
 // Starts what a test needs: a real SMTP server (aiosmtpd) capturing mail into a Maildir, and the
 // real sigil-server with a fresh SQLite database serving the built web client.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -93,6 +93,13 @@ export async function startSigil({ serverArgs = [], resendGap = 0 } = {}) {
         }
         return undefined;
       }, `mail to ${email}`);
+    },
+    /** Moves every pending code's expiry into the past, as if ten minutes had gone by. */
+    expireCodes() {
+      const database = join(work, "data", "sigil.db");
+      const script = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('UPDATE sessions SET expires_at = 1'); c.commit()";
+      const result = spawnSync(python, ["-c", script, database], { encoding: "utf8" });
+      if (result.status !== 0) throw new Error(`could not expire codes: ${result.stderr}`);
     },
     /** Stops only the server, as if the network went away. */
     async stopServer() {

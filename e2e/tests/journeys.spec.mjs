@@ -62,3 +62,19 @@ test("a wrong code says so and can be corrected", async ({ page }) => {
   await page.getByRole("button", { name: "Verify" }).click();
   await expect(page.getByRole("heading", { name: "Choose a password" })).toBeVisible();
 });
+
+test("an expired code says so, and a new code works", async ({ page }) => {
+  const email = "late@example.org";
+  await page.goto(sigil.baseURL);
+  await page.getByLabel("Email address").fill(email);
+  await page.getByRole("button", { name: "Continue" }).click();
+  const code = await sigil.codeFor(email);
+  sigil.expireCodes();
+  await page.getByLabel("6-digit code").fill(code);
+  await page.getByRole("button", { name: "Verify" }).click();
+  await expect(page.locator("#code-error")).toHaveText("That code has expired. Request a new one.");
+  await page.getByRole("button", { name: "Send a new code" }).click();
+  await page.getByLabel("6-digit code").fill(await sigil.codeFor(email));
+  await page.getByRole("button", { name: "Verify" }).click();
+  await expect(page.getByRole("heading", { name: "Choose a password" })).toBeVisible();
+});
