@@ -42,10 +42,4 @@ impl ClientError {
             _ => None,
         }
     }
-
-    /// Whether the same request may succeed later without the user changing anything.
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Transport(_) | Self::UnexpectedStatus(500..=599))
-            || matches!(self, Self::Rejected(RejectCode::Unavailable))
-    }
 }

@@ -80,10 +80,6 @@ impl<T: Transport> Session<T> {
         }
     }
 
-    pub fn server(&self) -> &Server<T> {
-        &self.server
-    }
-
     pub fn step(&self) -> Step {
         match (&self.vault, &self.after_verify, &self.code) {
             (Some(_), _, _) => Step::Unlocked,

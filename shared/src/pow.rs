@@ -87,10 +87,6 @@ impl Miner {
         })
     }
 
-    pub fn target(&self) -> u8 {
-        self.target
-    }
-
     /// The id the event gets with `nonce`.
     pub fn id_for(&self, nonce: u64) -> [u8; 32] {
         let mut buf = [0u8; 20];

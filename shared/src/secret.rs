@@ -24,10 +24,6 @@ impl Password {
         password
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     pub fn as_bytes(&self) -> &[u8] {
         self.0.as_bytes()
     }

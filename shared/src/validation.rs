@@ -3,7 +3,7 @@
 //! Replay refusal needs state and lives in the server; everything else is here so the same rules
 //! can be tested natively and reused by every transport.
 
-use nostr::event::{Event, Kind};
+use nostr::event::Event;
 use nostr::key::PublicKey;
 use nostr::types::Timestamp;
 
@@ -67,9 +67,4 @@ pub fn check_fresh(
     } else {
         Ok(())
     }
-}
-
-/// Whether `kind` is one the vault uses; relays carry many others.
-pub fn is_vault_kind(kind: Kind) -> bool {
-    [kinds::REQUEST, kinds::REPLY, kinds::KEY_PROOF].contains(&kind.as_u16())
 }

@@ -649,6 +649,19 @@ fn wire_keyboard(ui: &Rc<Ui>) {
     });
 }
 
+/// Runs `action` on each click of the element `id`.
+fn on_click<F: std::future::Future<Output = ()> + 'static>(
+    ui: &Rc<Ui>,
+    id: &str,
+    action: fn(Rc<Ui>) -> F,
+) {
+    let Some(element) = ui.element(id) else {
+        return;
+    };
+    let ui = ui.clone();
+    listen(&element, "click", move |_| spawn_local(action(ui.clone())));
+}
+
 fn listen(target: &Element, event: &str, handler: impl FnMut(Event) + 'static) {
     let closure = Closure::<dyn FnMut(Event)>::new(handler);
     let _ = target.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
@@ -712,26 +725,10 @@ pub fn start() {
             spawn_local(ui.clone().submit(form.to_owned(), action));
         });
     }
-    for (id, action) in [("resend", 0), ("copy-npub", 1), ("delete-account", 2)] {
-        let Some(element) = ui.element(id) else {
-            continue;
-        };
-        let ui = ui.clone();
-        listen(&element, "click", move |_| {
-            let ui = ui.clone();
-            match action {
-                0 => spawn_local(ui.on_resend()),
-                1 => spawn_local(ui.on_copy()),
-                _ => spawn_local(ui.on_delete()),
-            }
-        });
-    }
-    if let Some(lock) = ui.element("lock") {
-        let ui = ui.clone();
-        listen(&lock, "click", move |_| {
-            spawn_local(ui.clone().lock_and_reload())
-        });
-    }
+    on_click(&ui, "resend", Ui::on_resend);
+    on_click(&ui, "copy-npub", Ui::on_copy);
+    on_click(&ui, "delete-account", Ui::on_delete);
+    on_click(&ui, "lock", Ui::lock_and_reload);
     if let Some(body) = ui.document.body() {
         for event in ["pointerdown", "keydown", "input"] {
             let ui = ui.clone();
