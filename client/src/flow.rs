@@ -35,7 +35,7 @@ pub enum AfterVerify {
 }
 
 /// The backup as the server keeps it, with what is needed to open it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StoredBackup {
     pub entropy: Entropy,
     pub envelope: BackupEnvelope,
@@ -173,8 +173,9 @@ impl Vault {
         Ok(envelope)
     }
 
-    /// Puts back a backup saved before [`Vault::change_password`], when its upload failed.
-    pub fn restore_backup(&mut self, backup: StoredBackup) {
+    /// Uses another backup of this same key: one saved before [`Vault::change_password`], or the
+    /// server's newer copy. The caller has checked that it belongs to this key.
+    pub fn replace_backup(&mut self, backup: StoredBackup) {
         self.backup = backup;
     }
 

@@ -28,6 +28,12 @@ impl<T: Transport> Server<T> {
         }
         let info: ServerInfo =
             serde_json::from_str(&response.body).map_err(|_| ClientError::UnexpectedReply)?;
+        Self::from_saved(transport, info)
+    }
+
+    /// A server known from an earlier visit, for working offline: the saved well-known document
+    /// is checked again, as if it had just been fetched.
+    pub fn from_saved(transport: T, info: ServerInfo) -> Result<Self, ClientError> {
         let pubkey = info.validate()?;
         Ok(Self {
             transport,

@@ -1,8 +1,16 @@
-//! One browser tab's vault session: the steps of signup and login as a state machine over
-//! [`crate::flow`]. The web worker holds one of these; everything secret stays inside it and only
-//! public values (npub, expiry times, error codes) come out.
+//! One browser tab's vault session: the steps of signup, login, unlock and sync as a state
+//! machine over [`crate::flow`]. The web worker holds one of these; everything secret stays inside
+//! it and only public values (npub, expiry times, error codes) come out.
+//!
+//! Besides the secrets, a session knows this device's copy of the account ([`LocalVault`]): what
+//! the web glue keeps in IndexedDB so that the vault unlocks with no network, and a password
+//! change made offline waits there until the server takes it.
 
+use serde::{Deserialize, Serialize};
 use sigil_shared::email::EmailAddress;
+use sigil_shared::envelope::Entropy;
+use sigil_shared::error::ErrorCode;
+use sigil_shared::info::ServerInfo;
 use sigil_shared::method::CodeSent;
 use sigil_shared::nostr::key::PublicKey;
 use sigil_shared::secret::Password;
@@ -21,7 +29,7 @@ pub enum Step {
     Code,
     /// New account: choose a password.
     ChoosePassword,
-    /// Existing account: enter the password to unlock the downloaded backup.
+    /// A backup is here (downloaded, or kept on this device): enter the password to open it.
     Unlock,
     /// The vault is open.
     Unlocked,
@@ -44,10 +52,20 @@ pub enum SessionError {
     PasswordTooShort,
     #[error("the key could not be exported: {0}")]
     Export(String),
+    #[error("enter the password that was set on the other device")]
+    PasswordNeeded,
+    #[error("this device's saved vault cannot be read: {0}")]
+    LocalCopy(String),
 }
+
+/// Shorter passwords fall to a GPU in days even behind Argon2id; the strength meter pushes higher.
+pub const MIN_PASSWORD_CHARS: usize = 10;
 
 /// scrypt cost of exported `ncryptsec` keys: 2^16 (64 MiB), NIP-49's suggested level.
 const NCRYPTSEC_LOG_N: u8 = 16;
+
+/// Version of the [`LocalVault`] layout; a record of another version is not read.
+const LOCAL_FORMAT: u32 = 1;
 
 fn check_new_password(password: &Password, repeated: &Password) -> Result<(), SessionError> {
     if password.as_bytes() != repeated.as_bytes() {
@@ -59,35 +77,131 @@ fn check_new_password(password: &Password, repeated: &Password) -> Result<(), Se
     Ok(())
 }
 
-/// Shorter passwords fall to a GPU in days even behind Argon2id; the strength meter pushes higher.
-pub const MIN_PASSWORD_CHARS: usize = 10;
+/// This device's copy of an account: everything needed to unlock it offline, and nothing secret
+/// beyond the sealed backup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalVault {
+    pub format: u32,
+    /// The server's well-known document as last seen, so the app starts offline.
+    pub server: ServerInfo,
+    /// Shown on the unlock screen and handed to password managers as the user name.
+    pub email: String,
+    /// The user's relays: the server's defaults when the account was created or first opened here.
+    pub relays: Vec<String>,
+    /// The backup that unlocks here. `backup.version` is the server version it is based on.
+    pub backup: StoredBackup,
+    /// `backup` holds a password change the server has not stored yet.
+    pub unsynced: bool,
+    /// The server's newer copy, found when a sync collided with a change made elsewhere. Both
+    /// copies are kept until the user picks one.
+    pub conflict: Option<StoredBackup>,
+}
+
+impl LocalVault {
+    /// Reads a saved record, refusing one of another layout or with a malformed backup.
+    pub fn from_json(json: &str) -> Result<Self, SessionError> {
+        let local: Self =
+            serde_json::from_str(json).map_err(|e| SessionError::LocalCopy(e.to_string()))?;
+        if local.format != LOCAL_FORMAT {
+            return Err(SessionError::LocalCopy(format!(
+                "layout {} is not supported",
+                local.format
+            )));
+        }
+        local
+            .backup
+            .envelope
+            .validate()
+            .map_err(|e| SessionError::LocalCopy(e.to_string()))?;
+        Ok(local)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn public_key(&self) -> Option<PublicKey> {
+        self.backup.envelope.validate().ok()
+    }
+}
+
+/// What a sync with the server found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sync {
+    /// The server holds the same backup as this device.
+    UpToDate,
+    /// This device's password change is now on the server, at this version.
+    Pushed(u64),
+    /// The server had a newer backup, from a password change on another device; this device now
+    /// uses it (the other device's password).
+    Adopted(u64),
+    /// The server could not be reached; a local change stays queued.
+    Offline,
+    /// The password was changed here and elsewhere; the user must pick one. The number is the
+    /// server's version.
+    Conflict(u64),
+}
+
+/// How the user settles a [`Sync::Conflict`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// The password chosen on this device: it replaces the server's copy.
+    ThisDevice,
+    /// The password chosen on the other device: this device uses the server's copy.
+    OtherDevice,
+}
+
+#[derive(Debug)]
+enum State {
+    Email,
+    Code(CodeSession),
+    NewAccount { code: CodeSession, entropy: Entropy },
+    Locked(StoredBackup),
+    Unlocked(Vault),
+}
 
 #[derive(Debug)]
 pub struct Session<T> {
     server: Server<T>,
-    code: Option<CodeSession>,
-    after_verify: Option<AfterVerify>,
-    vault: Option<Vault>,
+    state: State,
+    email: Option<String>,
+    relays: Vec<String>,
+    unsynced: bool,
+    conflict: Option<StoredBackup>,
+    /// Whether this account belongs on this device: it was created or unlocked here. A backup
+    /// downloaded for a login is not kept until its password has opened it.
+    keep_locally: bool,
 }
 
 impl<T: Transport> Session<T> {
     pub fn new(server: Server<T>) -> Self {
         Self {
             server,
-            code: None,
-            after_verify: None,
-            vault: None,
+            state: State::Email,
+            email: None,
+            relays: Vec::new(),
+            unsynced: false,
+            conflict: None,
+            keep_locally: false,
+        }
+    }
+
+    /// Starts from this device's saved copy: the next step is unlocking it, with or without
+    /// network.
+    pub fn resume(server: Server<T>, local: LocalVault) -> Self {
+        Self {
+            server,
+            state: State::Locked(local.backup),
+            email: Some(local.email),
+            relays: local.relays,
+            unsynced: local.unsynced,
+            conflict: local.conflict,
+            keep_locally: true,
         }
     }
 
     pub fn step(&self) -> Step {
-        match (&self.vault, &self.after_verify, &self.code) {
-            (Some(_), _, _) => Step::Unlocked,
-            (None, Some(AfterVerify::NewAccount { .. }), _) => Step::ChoosePassword,
-            (None, Some(AfterVerify::Existing(_)), _) => Step::Unlock,
-            (None, None, Some(_)) => Step::Code,
-            (None, None, None) => Step::Email,
-        }
+        step_of(&self.state)
     }
 
     fn expect_step(&self, allowed: &[Step]) -> Result<(), OutOfStep> {
@@ -99,33 +213,92 @@ impl<T: Transport> Session<T> {
         }
     }
 
-    /// Sends a code to `email`; also used to change the address or resend.
+    fn vault_mut(&mut self) -> Result<&mut Vault, OutOfStep> {
+        match &mut self.state {
+            State::Unlocked(vault) => Ok(vault),
+            other => Err(OutOfStep(step_of(other))),
+        }
+    }
+
+    pub fn server_info(&self) -> &ServerInfo {
+        self.server.info()
+    }
+
+    pub fn email(&self) -> Option<&str> {
+        self.email.as_deref()
+    }
+
+    pub fn relays(&self) -> &[String] {
+        &self.relays
+    }
+
+    /// The copy of the account to keep on this device, if there is one to keep.
+    pub fn local(&self) -> Option<LocalVault> {
+        let backup = match &self.state {
+            State::Locked(backup) => backup.clone(),
+            State::Unlocked(vault) => vault.backup().clone(),
+            _ => return None,
+        };
+        if !self.keep_locally {
+            return None;
+        }
+        Some(LocalVault {
+            format: LOCAL_FORMAT,
+            server: self.server.info().clone(),
+            email: self.email.clone()?,
+            relays: self.relays.clone(),
+            backup,
+            unsynced: self.unsynced,
+            conflict: self.conflict.clone(),
+        })
+    }
+
+    /// Sends a code to `email`; also used to change the address, to resend, or to log in to
+    /// another account than the one kept on this device.
     pub async fn request_code(&mut self, email: &str) -> Result<CodeSent, SessionError> {
-        self.expect_step(&[Step::Email, Step::Code])?;
+        self.expect_step(&[Step::Email, Step::Code, Step::Unlock])?;
         let code = CodeSession::request(&self.server, email).await?;
         let sent = code.sent.clone();
-        self.code = Some(code);
+        self.email = Some(code.email.as_str().to_owned());
+        self.unsynced = false;
+        self.conflict = None;
+        self.keep_locally = false;
+        self.state = State::Code(code);
         Ok(sent)
     }
 
     /// A fresh code to the address already entered (new ephemeral key, same throttles).
     pub async fn resend_code(&mut self) -> Result<CodeSent, SessionError> {
-        self.expect_step(&[Step::Code])?;
-        let email = self
-            .email()
-            .map(|e| e.as_str().to_owned())
-            .ok_or(OutOfStep(Step::Email))?;
+        let State::Code(code) = &self.state else {
+            return Err(OutOfStep(self.step()).into());
+        };
+        let email = code.email.as_str().to_owned();
         self.request_code(&email).await
     }
 
-    pub fn email(&self) -> Option<&EmailAddress> {
-        self.code.as_ref().map(|c| &c.email)
+    pub fn code_email(&self) -> Option<&EmailAddress> {
+        match &self.state {
+            State::Code(code) | State::NewAccount { code, .. } => Some(&code.email),
+            _ => None,
+        }
     }
 
     pub async fn verify_code(&mut self, code: &str) -> Result<Step, SessionError> {
-        self.expect_step(&[Step::Code])?;
-        let session = self.code.as_ref().ok_or(OutOfStep(Step::Email))?;
-        self.after_verify = Some(session.verify(&self.server, code).await?);
+        let State::Code(session) = &self.state else {
+            return Err(OutOfStep(self.step()).into());
+        };
+        let verified = session.verify(&self.server, code).await?;
+        let State::Code(session) = std::mem::replace(&mut self.state, State::Email) else {
+            return Err(OutOfStep(Step::Email).into());
+        };
+        self.relays = self.server.info().default_relays.clone();
+        self.state = match verified {
+            AfterVerify::NewAccount { entropy } => State::NewAccount {
+                code: session,
+                entropy,
+            },
+            AfterVerify::Existing(backup) => State::Locked(backup),
+        };
         Ok(self.step())
     }
 
@@ -135,46 +308,54 @@ impl<T: Transport> Session<T> {
         password: &Password,
         repeated: &Password,
     ) -> Result<PublicKey, SessionError> {
-        self.expect_step(&[Step::ChoosePassword])?;
-        check_new_password(password, repeated)?;
-        let Some(AfterVerify::NewAccount { entropy }) = self.after_verify.as_ref() else {
+        let State::NewAccount { code, entropy } = &self.state else {
             return Err(OutOfStep(self.step()).into());
         };
-        let code = self.code.as_ref().ok_or(OutOfStep(Step::Email))?;
+        check_new_password(password, repeated)?;
         // On failure the step stays the same, so the user can retry (e.g. after a network drop).
         let vault = code
             .create_account(&self.server, *entropy, password)
             .await?;
         let pubkey = vault.public_key();
-        self.code = None;
-        self.after_verify = None;
-        self.vault = Some(vault);
+        // The ephemeral key goes with the code session: it has no further use.
+        self.state = State::Unlocked(vault);
+        self.keep_locally = true;
         Ok(pubkey)
     }
 
-    /// Existing account: opens the downloaded backup locally. A wrong password can be retried.
+    /// Opens the backup locally, with no network. A wrong password can be retried.
     pub fn unlock(&mut self, password: &Password) -> Result<PublicKey, SessionError> {
-        self.expect_step(&[Step::Unlock])?;
-        let Some(AfterVerify::Existing(backup)) = self.after_verify.as_ref() else {
+        let State::Locked(backup) = &self.state else {
             return Err(OutOfStep(self.step()).into());
         };
-        let vault = Vault::unlock(StoredBackup::clone(backup), password)?;
+        let vault = Vault::unlock(backup.clone(), password)?;
         let pubkey = vault.public_key();
-        self.after_verify = None;
-        self.code = None;
-        self.vault = Some(vault);
+        self.state = State::Unlocked(vault);
+        self.keep_locally = true;
         Ok(pubkey)
     }
 
     pub fn vault(&self) -> Option<&Vault> {
-        self.vault.as_ref()
+        match &self.state {
+            State::Unlocked(vault) => Some(vault),
+            _ => None,
+        }
+    }
+
+    /// Whether a password change made here still waits for the server.
+    pub fn unsynced(&self) -> bool {
+        self.unsynced
+    }
+
+    /// The server's version, while a conflict waits for the user.
+    pub fn conflict_version(&self) -> Option<u64> {
+        self.conflict.as_ref().map(|c| c.version)
     }
 
     /// The open vault, after checking that `password` unlocks its backup: exporting or showing
     /// the key needs the password again, so an unattended open screen is not enough.
     fn confirmed_vault(&self, password: &Password) -> Result<&Vault, SessionError> {
-        self.expect_step(&[Step::Unlocked])?;
-        let vault = self.vault.as_ref().ok_or(OutOfStep(Step::Email))?;
+        let vault = self.vault().ok_or(OutOfStep(self.step()))?;
         let backup = vault.backup();
         backup
             .envelope
@@ -204,47 +385,146 @@ impl<T: Transport> Session<T> {
             .map_err(|e| SessionError::Export(e.to_string()))
     }
 
-    /// Re-encrypts the key under a new password and uploads it with compare-and-swap. If the
-    /// upload fails the vault keeps its previous backup, so local and server copies never diverge.
-    pub async fn change_password(
+    /// Re-encrypts the key under a new password, on this device only; works offline. The change
+    /// is queued: [`Session::sync`] sends it.
+    pub fn change_password(
         &mut self,
         old: &Password,
         new: &Password,
         repeated: &Password,
-    ) -> Result<u64, SessionError> {
+    ) -> Result<(), SessionError> {
         self.expect_step(&[Step::Unlocked])?;
         check_new_password(new, repeated)?;
         let kdf = self.server.info().kdf;
-        let vault = self.vault.as_mut().ok_or(OutOfStep(Step::Email))?;
-        let previous = vault.backup().clone();
-        let envelope = vault.change_password(old, new, kdf)?;
-        match vault
-            .push_backup(&self.server, envelope, previous.version)
-            .await
-        {
-            Ok(version) => Ok(version),
-            Err(error) => {
-                vault.restore_backup(previous);
-                Err(error.into())
+        self.vault_mut()?.change_password(old, new, kdf)?;
+        self.unsynced = true;
+        Ok(())
+    }
+
+    /// Brings this device and the server together: sends a queued password change (compare-and-
+    /// swap on the version), or takes a newer backup made on another device. Never overwrites a
+    /// change it has not seen, and an unreachable server is an outcome, not an error.
+    pub async fn sync(&mut self) -> Result<Sync, SessionError> {
+        self.expect_step(&[Step::Unlocked])?;
+        if let Some(version) = self.conflict_version() {
+            return Ok(Sync::Conflict(version));
+        }
+        let unsynced = self.unsynced;
+        let State::Unlocked(vault) = &mut self.state else {
+            return Err(OutOfStep(Step::Unlocked).into());
+        };
+        if unsynced {
+            let backup = vault.backup().clone();
+            match vault
+                .push_backup(&self.server, backup.envelope, backup.version)
+                .await
+            {
+                Ok(version) => {
+                    self.unsynced = false;
+                    Ok(Sync::Pushed(version))
+                }
+                Err(ClientError::Transport(_)) => Ok(Sync::Offline),
+                Err(error) if error.server_code() == Some(ErrorCode::VersionConflict) => {
+                    let theirs = match vault.fetch_backup(&self.server).await {
+                        Ok(theirs) => theirs,
+                        Err(ClientError::Transport(_)) => return Ok(Sync::Offline),
+                        Err(error) => return Err(error.into()),
+                    };
+                    let version = theirs.version;
+                    self.conflict = Some(theirs);
+                    Ok(Sync::Conflict(version))
+                }
+                Err(error) => Err(error.into()),
+            }
+        } else {
+            match vault.fetch_backup(&self.server).await {
+                Ok(theirs) if theirs.version > vault.backup().version => {
+                    let version = theirs.version;
+                    vault.replace_backup(theirs);
+                    Ok(Sync::Adopted(version))
+                }
+                Ok(_) => Ok(Sync::UpToDate),
+                Err(ClientError::Transport(_)) => Ok(Sync::Offline),
+                Err(error) => Err(error.into()),
             }
         }
     }
 
-    /// Deletes the account on the server, then forgets everything locally.
-    pub async fn delete_account(&mut self) -> Result<(), SessionError> {
+    /// Settles a conflict. Keeping this device's password rebases the queued change on the
+    /// server's version and sends it; taking the other device's needs that password, so nobody
+    /// ends up with a backup they cannot open.
+    pub async fn resolve_conflict(
+        &mut self,
+        keep: Keep,
+        other_password: Option<&Password>,
+    ) -> Result<Sync, SessionError> {
         self.expect_step(&[Step::Unlocked])?;
-        let vault = self.vault.as_ref().ok_or(OutOfStep(Step::Email))?;
+        let theirs = self.conflict.clone().ok_or(OutOfStep(Step::Unlocked))?;
+        let vault = self.vault_mut()?;
+        match keep {
+            Keep::ThisDevice => {
+                let mut ours = vault.backup().clone();
+                ours.version = theirs.version;
+                vault.replace_backup(ours);
+                self.conflict = None;
+                self.unsynced = true;
+                self.sync().await
+            }
+            Keep::OtherDevice => {
+                let password = other_password.ok_or(SessionError::PasswordNeeded)?;
+                let opened = theirs.envelope.open(password, &theirs.entropy);
+                let opened = opened.map_err(ClientError::from)?;
+                if opened.public_key() != vault.public_key() {
+                    return Err(ClientError::from(
+                        sigil_shared::envelope::EnvelopeError::ForeignKey,
+                    )
+                    .into());
+                }
+                let version = theirs.version;
+                vault.replace_backup(theirs);
+                self.conflict = None;
+                self.unsynced = false;
+                Ok(Sync::Adopted(version))
+            }
+        }
+    }
+
+    /// Deletes the account on the server, then forgets it here too.
+    pub async fn delete_account(&mut self) -> Result<(), SessionError> {
+        let vault = self.vault().ok_or(OutOfStep(self.step()))?;
         // On failure the vault stays open: nothing was deleted, the user may retry.
         vault.delete_account(&self.server).await?;
-        self.lock();
+        self.forget();
         Ok(())
     }
 
-    /// Forgets every secret and returns to the first step.
+    /// Forgets every secret. The backup stays, so the next step is unlocking it again.
     pub fn lock(&mut self) {
-        self.vault = None;
-        self.after_verify = None;
-        self.code = None;
+        self.state = match std::mem::replace(&mut self.state, State::Email) {
+            State::Unlocked(vault) => State::Locked(vault.backup().clone()),
+            State::Locked(backup) => State::Locked(backup),
+            _ => State::Email,
+        };
+    }
+
+    /// Forgets the account on this device (not on the server) and returns to the first step.
+    pub fn forget(&mut self) {
+        self.state = State::Email;
+        self.email = None;
+        self.relays.clear();
+        self.unsynced = false;
+        self.conflict = None;
+        self.keep_locally = false;
+    }
+}
+
+fn step_of(state: &State) -> Step {
+    match state {
+        State::Email => Step::Email,
+        State::Code(_) => Step::Code,
+        State::NewAccount { .. } => Step::ChoosePassword,
+        State::Locked(_) => Step::Unlock,
+        State::Unlocked(_) => Step::Unlocked,
     }
 }
 
@@ -267,6 +547,8 @@ impl SessionError {
             Self::PasswordsDiffer => "passwords_differ".into(),
             Self::PasswordTooShort => "password_too_short".into(),
             Self::Export(_) => "export_failed".into(),
+            Self::LocalCopy(_) => "local_copy".into(),
+            Self::PasswordNeeded => "password_needed".into(),
         }
     }
 

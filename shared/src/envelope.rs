@@ -23,9 +23,22 @@ const AAD_DOMAIN: &[u8] = b"sigil/backup/v1";
 const NONCE_LEN: usize = 24;
 const CIPHERTEXT_LEN: usize = 32 + 16;
 
-/// Server-issued per-account randomness that salts the password KDF.
+/// Server-issued per-account randomness that salts the password KDF. Serialised as hex.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entropy(pub [u8; 32]);
+
+impl Serialize for Entropy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for Entropy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let hex = String::deserialize(deserializer)?;
+        Self::from_hex(&hex).map_err(serde::de::Error::custom)
+    }
+}
 
 impl Entropy {
     pub fn generate() -> Self {

@@ -24,6 +24,9 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// The password test accounts are created with.
+pub const PASSWORD: &str = "correct horse battery staple";
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -231,6 +234,25 @@ impl TestApp {
         })
         .await
         .expect("client connects")
+    }
+
+    /// A client that starts from a saved well-known document, as a returning browser does;
+    /// `online: false` points it at a closed port, as a browser with no network.
+    pub fn saved_client(
+        &self,
+        info: sigil_shared::info::ServerInfo,
+        online: bool,
+    ) -> Server<HttpTransport> {
+        let base = if online {
+            self.base.clone()
+        } else {
+            format!("http://127.0.0.1:{}", free_port())
+        };
+        let transport = HttpTransport {
+            client: reqwest::Client::new(),
+            base,
+        };
+        Server::from_saved(transport, info).expect("saved info is valid")
     }
 
     pub async fn post_event(&self, body: impl Into<reqwest::Body>) -> reqwest::Response {

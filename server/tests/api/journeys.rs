@@ -5,9 +5,7 @@ use sigil_shared::envelope::{EnvelopeError, KdfParams};
 use sigil_shared::error::ErrorCode;
 use sigil_shared::secret::Password;
 
-use crate::helpers::spawn_app;
-
-const PASSWORD: &str = "correct horse battery staple";
+use crate::helpers::{PASSWORD, spawn_app};
 
 async fn log_in_elsewhere(app: &crate::helpers::TestApp, email: &str) -> StoredBackup {
     let server = app.client().await;
@@ -193,13 +191,14 @@ async fn a_browser_session_walks_signup_then_login_on_a_second_device() {
     assert_eq!(second.unlock(&password).expect("unlock"), pubkey);
 
     second.lock();
-    assert_eq!(second.step(), Step::Email);
+    assert_eq!(second.step(), Step::Unlock, "locking keeps the backup here");
     assert!(second.vault().is_none());
+    assert!(second.local().is_some());
 }
 
 #[tokio::test]
 async fn a_session_changes_the_password_and_exports_the_key() {
-    use sigil_client::session::{Session, SessionError, Step};
+    use sigil_client::session::{Session, SessionError, Step, Sync};
     use sigil_shared::nostr::nips::nip19::FromBech32;
     use sigil_shared::nostr::nips::nip49::EncryptedSecretKey;
 
@@ -217,9 +216,7 @@ async fn a_session_changes_the_password_and_exports_the_key() {
     let pubkey = session.create_account(&old, &old).await.expect("activate");
 
     // A wrong old password changes nothing, locally or on the server.
-    let refused = session
-        .change_password(&Password::new("wrong old password"), &new, &new)
-        .await;
+    let refused = session.change_password(&Password::new("wrong old password"), &new, &new);
     assert!(
         matches!(
             refused,
@@ -230,13 +227,10 @@ async fn a_session_changes_the_password_and_exports_the_key() {
         "{refused:?}"
     );
     assert_eq!(session.vault().map(|v| v.backup().version), Some(1));
-    assert_eq!(
-        session
-            .change_password(&old, &new, &new)
-            .await
-            .expect("change"),
-        2
-    );
+    session.change_password(&old, &new, &new).expect("change");
+    assert!(session.unsynced());
+    assert_eq!(session.sync().await.expect("sync"), Sync::Pushed(2));
+    assert!(!session.unsynced());
 
     // Export and reveal need the current password.
     assert!(matches!(

@@ -6,3 +6,4 @@ mod envelope_checks;
 mod helpers;
 mod journeys;
 mod privacy;
+mod sync;
