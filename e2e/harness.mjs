@@ -63,17 +63,21 @@ export async function startSigil({ serverArgs = [], resendGap = 0 } = {}) {
 
   const port = await freePort();
   const baseURL = `http://127.0.0.1:${port}`;
-  server = run(join(ROOT, "target/debug/sigil-server"), [
-    "--listen", `127.0.0.1:${port}`,
-    "--data-dir", join(work, "data"),
-    "--web-dir", join(ROOT, "dist"),
-    "--smtp-host", "127.0.0.1",
-    "--smtp-port", String(smtpPort),
-    "--smtp-tls", "none",
-    "--code-resend-gap", String(resendGap),
-    ...serverArgs,
-  ]);
-  const info = await waitFor(async () => (await fetch(`${baseURL}/.well-known/sigil.json`)).json(), "sigil-server");
+  // The same port and data directory each time, so a restart is the same server coming back.
+  const launch = async () => {
+    server = run(join(ROOT, "target/debug/sigil-server"), [
+      "--listen", `127.0.0.1:${port}`,
+      "--data-dir", join(work, "data"),
+      "--web-dir", join(ROOT, "dist"),
+      "--smtp-host", "127.0.0.1",
+      "--smtp-port", String(smtpPort),
+      "--smtp-tls", "none",
+      "--code-resend-gap", String(resendGap),
+      ...serverArgs,
+    ]);
+    return waitFor(async () => (await fetch(`${baseURL}/.well-known/sigil.json`)).json(), "sigil-server");
+  };
+  const info = await launch();
 
   const read = new Set();
   return {
@@ -106,6 +110,10 @@ export async function startSigil({ serverArgs = [], resendGap = 0 } = {}) {
       const exited = new Promise((resolve) => server.once("exit", resolve));
       server.kill("SIGTERM");
       await exited;
+    },
+    /** Starts the server again after `stopServer`, with the same port and database. */
+    async restartServer() {
+      await launch();
     },
     async stop() {
       for (const child of children) child.kill("SIGTERM");

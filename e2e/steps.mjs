@@ -30,3 +30,23 @@ export async function submitUnlock(page, password) {
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByRole("button", { name: "Unlock" }).click();
 }
+
+/** Fills and submits the change-password form, opening it if needed. */
+export async function changePassword(page, current, next) {
+  const form = page.locator("#change-form");
+  if (!(await form.isVisible())) await page.locator("summary", { hasText: "Change password" }).click();
+  await page.getByLabel("Current password").fill(current);
+  await page.getByLabel("New password (at least 10 characters)").fill(next);
+  await page.getByLabel("Repeat the new password").fill(next);
+  await page.getByRole("button", { name: "Change password" }).click();
+}
+
+/** Waits until the service worker controls the page, so the app shell is cached for offline use. */
+export async function shellCached(page) {
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+    if (!navigator.serviceWorker.controller) {
+      await new Promise((resolve) => navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true }));
+    }
+  });
+}

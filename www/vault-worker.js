@@ -2,17 +2,33 @@
 // touches a secret (key generation, Argon2id, proof of work, signing) off the page's thread.
 import init, { vault_call } from "./sigil-client.js";
 
-const ready = init({ module_or_path: "./sigil-client_bg.wasm" });
+// Errors from the module are already `{code, message}` JSON; anything else is wrapped the same way.
+function reply(id, error) {
+  const message = typeof error === "string" ? error : JSON.stringify({ code: "worker", message: String(error?.message ?? error) });
+  self.postMessage({ id, ok: false, error: message });
+}
 
-self.onmessage = async ({ data: { id, op, arg, secrets } }) => {
+async function handle({ id, op, arg, secrets }) {
   try {
-    await ready;
     const result = await vault_call(op, arg, secrets[0], secrets[1], secrets[2]);
     self.postMessage({ id, ok: true, result });
   } catch (error) {
-    self.postMessage({ id, ok: false, error: typeof error === "string" ? error : JSON.stringify({ code: "worker", message: String(error) }) });
+    reply(id, error);
   } finally {
     // The module copied the password bytes; wipe the transferred originals.
     for (const secret of secrets) secret?.fill(0);
   }
+}
+
+const ready = init({ module_or_path: "./sigil-client_bg.wasm" });
+// Commands run one at a time, in the order sent: a background sync and a click never collide.
+let queue = Promise.resolve();
+self.onmessage = ({ data }) => {
+  queue = queue.then(() => ready).then(
+    () => handle(data),
+    (error) => {
+      for (const secret of data.secrets) secret?.fill(0);
+      reply(data.id, new Error(`The vault could not start: ${error}`));
+    },
+  );
 };

@@ -42,9 +42,13 @@ test("sign up, then log in on a new device with the same key", async ({ page, br
   await submitUnlock(second, PASSWORD);
   await expect(second.getByTestId("npub")).toHaveText(created, { timeout: 30_000 });
 
-  // Locking wipes the vault: the page starts over.
+  // Locking wipes the secrets and reloads: this device now asks only for the password.
   await second.getByRole("button", { name: "Lock" }).click();
-  await expect(second.getByRole("heading", { name: "Sign up or log in" })).toBeVisible();
+  await expect(second.getByRole("heading", { name: "Unlock your vault" })).toBeVisible();
+  await expect(second.locator("#unlock-who")).toHaveText(`Welcome back, ${email}. Your vault is saved on this device.`);
+  await expect(second.getByTestId("npub")).toBeHidden();
+  await submitUnlock(second, PASSWORD);
+  await expect(second.getByTestId("npub")).toHaveText(created, { timeout: 30_000 });
   await device.close();
 });
 

@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { startSigil } from "../harness.mjs";
-import { FAST_KDF, enterEmailAndCode, signUp, submitUnlock } from "../steps.mjs";
+import { FAST_KDF, changePassword, enterEmailAndCode, signUp, submitUnlock } from "../steps.mjs";
 
 const PASSWORD = "correct horse battery staple";
 
@@ -40,13 +40,13 @@ test("the vault shows the default relays, copies the npub and can delete the acc
 
   await expect(page.getByTestId("relays").getByRole("listitem")).toHaveText(sigil.info.default_relays);
   await page.getByRole("button", { name: "Copy npub" }).click();
-  await expect(page.getByRole("status")).toHaveText("Copied your npub.");
+  await expect(page.locator("#status")).toHaveText("Copied your npub.");
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(npub);
   await page.screenshot({ path: testInfo.outputPath("vault.png"), fullPage: true });
 
   page.once("dialog", (dialog) => dialog.accept());
   await page.getByRole("button", { name: "Delete account…" }).click();
-  await expect(page.getByRole("status")).toHaveText("Your account was deleted.");
+  await expect(page.locator("#status")).toHaveText("Your account was deleted.");
   await expect(page.getByRole("heading", { name: "Sign up or log in" })).toBeVisible();
 
   // The address is free again: signing up gives a new key.
@@ -58,17 +58,11 @@ test("change the password, then export and show the key with it", async ({ page,
   const NEW_PASSWORD = "a different passphrase entirely";
   const npub = await signUp(page, sigil, email, PASSWORD);
 
-  await page.locator("summary", { hasText: "Change password" }).click();
-  await page.getByLabel("Current password").fill("not my password");
-  await page.getByLabel("New password (at least 10 characters)").fill(NEW_PASSWORD);
-  await page.getByLabel("Repeat the new password").fill(NEW_PASSWORD);
-  await page.getByRole("button", { name: "Change password" }).click();
+  await changePassword(page, "not my password", NEW_PASSWORD);
   await expect(page.locator("#change-error")).toContainText("does not unlock this vault");
-  await page.getByLabel("Current password").fill(PASSWORD);
-  await page.getByLabel("New password (at least 10 characters)").fill(NEW_PASSWORD);
-  await page.getByLabel("Repeat the new password").fill(NEW_PASSWORD);
-  await page.getByRole("button", { name: "Change password" }).click();
-  await expect(page.getByRole("status")).toHaveText("Your password was changed.", { timeout: 30_000 });
+  await changePassword(page, PASSWORD, NEW_PASSWORD);
+  await expect(page.locator("#status")).toHaveText("Your password was changed.", { timeout: 30_000 });
+  await expect(page.locator("#sync-status")).toHaveText("Your new password is saved on the server.");
 
   await page.locator("summary", { hasText: "Export or show your key" }).click();
   await page.locator("#export-password").fill(NEW_PASSWORD);
@@ -103,6 +97,6 @@ test("an open vault locks itself after 15 idle minutes", async ({ page }) => {
   await expect(page.getByTestId("npub")).toBeVisible();
   // ...and 15 minutes without any locks the vault and reloads the page.
   await page.clock.fastForward("01:01");
-  await expect(page.getByRole("heading", { name: "Sign up or log in" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Unlock your vault" })).toBeVisible();
   await expect(page.getByTestId("npub")).toBeHidden();
 });

@@ -139,8 +139,8 @@ impl VaultWorker {
 struct Ui {
     document: Document,
     worker: VaultWorker,
-    /// Relays announced by the server; a new account starts with them.
-    relays: RefCell<Vec<String>>,
+    /// A password change made here is waiting for the server.
+    unsynced: Cell<bool>,
     /// Seconds until a new code may be requested, and the interval counting them down.
     countdown_left: Cell<u64>,
     countdown_handle: Cell<Option<i32>>,
@@ -151,12 +151,14 @@ struct Ui {
     idle_deadline: Cell<Option<f64>>,
     idle_check: Cell<Option<i32>>,
     timers: OnceCell<Timers>,
+    sync_retry: Cell<Option<i32>>,
 }
 
 /// Timer callbacks, made once and never dropped: a timer may still fire after it is replaced.
 struct Timers {
     countdown_tick: Function,
     idle_check: Function,
+    sync_retry: Function,
 }
 
 impl Timers {
@@ -173,9 +175,16 @@ impl Timers {
                 ui.check_idle();
             }
         });
+        let retrying = Rc::downgrade(ui);
+        let sync_retry = Closure::<dyn FnMut()>::new(move || {
+            if let Some(ui) = retrying.upgrade().filter(|ui| ui.unsynced.get()) {
+                spawn_local(ui.sync());
+            }
+        });
         Self {
             countdown_tick: countdown_tick.into_js_value().unchecked_into(),
             idle_check: idle_check.into_js_value().unchecked_into(),
+            sync_retry: sync_retry.into_js_value().unchecked_into(),
         }
     }
 }
@@ -183,6 +192,8 @@ impl Timers {
 /// An open vault locks itself after this long without a click, key or touch.
 const AUTO_LOCK_AFTER_MS: f64 = 15.0 * 60.0 * 1000.0;
 const IDLE_CHECK_EVERY_MS: i32 = 15 * 1000;
+/// How often a queued password change is retried, besides when the browser says it is online.
+const SYNC_RETRY_EVERY_MS: i32 = 30 * 1000;
 
 impl Ui {
     fn element(&self, id: &str) -> Option<Element> {
@@ -267,15 +278,64 @@ impl Ui {
         self.set_text("npub", result["npub"].as_str().unwrap_or_default());
         if let Some(list) = self.element("relays") {
             list.set_text_content(None);
-            for relay in self.relays.borrow().iter() {
+            for relay in result["relays"].as_array().into_iter().flatten() {
                 if let Ok(item) = self.document.create_element("li") {
-                    item.set_text_content(Some(relay));
+                    item.set_text_content(relay.as_str());
                     let _ = list.append_child(&item);
                 }
             }
         }
         self.show("screen-vault");
         self.arm_idle_lock();
+        self.arm_sync_retry();
+    }
+
+    fn arm_sync_retry(&self) {
+        let (Some(window), Some(timers)) = (web_sys::window(), self.timers.get()) else {
+            return;
+        };
+        if self.sync_retry.get().is_none() {
+            let retry = window.set_interval_with_callback_and_timeout_and_arguments_0(
+                &timers.sync_retry,
+                SYNC_RETRY_EVERY_MS,
+            );
+            self.sync_retry.set(retry.ok());
+        }
+    }
+
+    /// Compares this device's backup with the server's and says what came of it.
+    async fn sync(self: Rc<Self>) {
+        match self.worker.call("sync", "", &[]).await {
+            Ok(outcome) => self.show_sync(&outcome),
+            Err(failure) => self.set_text("sync-status", &failure.message),
+        }
+    }
+
+    fn show_sync(&self, outcome: &Value) {
+        let unsynced = outcome["unsynced"].as_bool().unwrap_or(false);
+        self.unsynced.set(unsynced);
+        let conflict = outcome["sync"].as_str() == Some("conflict");
+        if let Some(panel) = self.element("conflict") {
+            let _ = if conflict {
+                panel.remove_attribute("hidden")
+            } else {
+                panel.set_attribute("hidden", "")
+            };
+        }
+        let message = match outcome["sync"].as_str().unwrap_or_default() {
+            "pushed" => "Your new password is saved on the server.",
+            "adopted" => {
+                "Your password was changed on another device. This device now uses that password."
+            }
+            "offline" if unsynced => {
+                "You are offline. Your new password is saved on this device and will be sent to \
+                 the server as soon as it can be reached."
+            }
+            "offline" => "You are offline: this is the copy saved on this device.",
+            "conflict" => "Your password was changed here and on another device: choose below.",
+            _ => "",
+        };
+        self.set_text("sync-status", message);
     }
 
     /// Starts watching for inactivity once the vault is open.
@@ -384,18 +444,32 @@ impl Ui {
         let secrets =
             ["change-old", "change-new", "change-repeat"].map(|id| self.take_password(id));
         self.busy("change-form", Some("Re-encrypting your key and saving it…"));
-        self.worker.call("change_password", "", &secrets).await?;
+        let outcome = self.worker.call("change_password", "", &secrets).await?;
         self.set_text("status", "Your password was changed.");
+        self.show_sync(&outcome);
+        Ok(())
+    }
+
+    async fn on_conflict(self: Rc<Self>, action: &str) -> Result<(), Failure> {
+        let secrets = match action {
+            "other_device" => vec![self.take_password("conflict-password")],
+            _ => Vec::new(),
+        };
+        self.busy("conflict-form", Some("Saving your choice…"));
+        let outcome = self
+            .worker
+            .call("resolve_conflict", action, &secrets)
+            .await?;
+        self.show_sync(&outcome);
         Ok(())
     }
 
     async fn on_export(self: Rc<Self>, action: &str) -> Result<(), Failure> {
         self.set_text("key-output", "");
         let op = if action == "reveal" {
-            let confirmed = web_sys::window()
-                .and_then(|w| w.confirm_with_message("Show your secret key (nsec) on screen? Anyone who sees it controls your identity.").ok())
-                .unwrap_or(false);
-            if !confirmed {
+            if !confirm(
+                "Show your secret key (nsec) on screen? Anyone who sees it controls your identity.",
+            ) {
                 return Ok(());
             }
             "reveal_nsec"
@@ -529,10 +603,9 @@ impl Ui {
     }
 
     async fn on_delete(self: Rc<Self>) {
-        let confirmed = web_sys::window()
-            .and_then(|w| w.confirm_with_message("Delete your account on this server? Your backup there is removed; without another copy of your key (export it first) the identity is lost.").ok())
-            .unwrap_or(false);
-        if !confirmed {
+        if !confirm(
+            "Delete your account on this server? Your backup there and on this device is removed; without another copy of your key (export it first) the identity is lost.",
+        ) {
             return;
         }
         self.busy("screen-vault", Some("Deleting your account…"));
@@ -550,6 +623,7 @@ impl Ui {
     async fn submit(self: Rc<Self>, form: String, action: String) {
         let (error_id, outcome) = match form.as_str() {
             "change-form" => ("change-error", self.clone().on_change_password().await),
+            "conflict-form" => ("conflict-error", self.clone().on_conflict(&action).await),
             "export-form" => ("export-error", self.clone().on_export(&action).await),
             "email-form" => ("email-error", self.clone().on_email().await),
             "code-form" => ("code-error", self.clone().on_code().await),
@@ -569,18 +643,24 @@ impl Ui {
         self.busy("email-form", Some("Sending a code…"));
         let sent = self.worker.call("request_code", &email, &[]).await?;
         self.code_sent(email.trim(), &sent);
+        self.set_username(email.trim());
+        self.show("screen-code");
+        Ok(())
+    }
+
+    /// The user name password managers file the password under.
+    fn set_username(&self, email: &str) {
         for field in [
             "password-username",
             "unlock-username",
             "change-username",
             "export-username",
+            "conflict-username",
         ] {
             if let Some(input) = self.input(field) {
-                input.set_value(email.trim());
+                input.set_value(email);
             }
         }
-        self.show("screen-code");
-        Ok(())
     }
 
     async fn on_code(self: Rc<Self>) -> Result<(), Failure> {
@@ -614,7 +694,59 @@ impl Ui {
         self.busy("unlock-form", Some("Unlocking…"));
         let unlocked = self.worker.call("unlock", "", &secrets).await?;
         self.show_vault(&unlocked);
+        spawn_local(self.sync());
         Ok(())
+    }
+
+    /// Opens on the unlock screen for the account kept on this device.
+    fn show_returning(&self, account: &Value, online: bool) {
+        let email = account["email"].as_str().unwrap_or_default();
+        self.set_username(email);
+        self.unsynced
+            .set(account["unsynced"].as_bool().unwrap_or(false));
+        let mut who = format!("Welcome back, {email}. Your vault is saved on this device.");
+        if !online {
+            who.push_str(" You are offline: your password opens it without the server.");
+        }
+        self.set_text("unlock-who", &who);
+        if let Some(button) = self.element("other-account") {
+            let _ = button.remove_attribute("hidden");
+        }
+        self.show("screen-unlock");
+    }
+
+    /// Logs in to another account: back to the first step. This device's copy stays until
+    /// another account is opened here.
+    async fn on_other_account(self: Rc<Self>) {
+        if self.unsynced.get()
+            && !confirm(
+                "A password change made on this device has not reached the server yet. It is sent when you unlock this account again here. Continue?",
+            )
+        {
+            return;
+        }
+        self.show("screen-email");
+    }
+
+    /// Removes this device's copy of the vault (the account stays on the server), then reloads.
+    async fn on_forget(self: Rc<Self>) {
+        let mut question = String::from(
+            "Remove your vault from this device? You can log in again with your email and password.",
+        );
+        if self.unsynced.get() {
+            question.push_str(" Your new password has not reached the server yet and would be lost; the server keeps the previous one.");
+        }
+        if !confirm(&question) {
+            return;
+        }
+        match self.worker.call("forget", "", &[]).await {
+            Ok(_) => {
+                if let Some(window) = web_sys::window() {
+                    let _ = window.location().reload();
+                }
+            }
+            Err(failure) => self.set_text("vault-error", &failure.message),
+        }
     }
 }
 
@@ -662,6 +794,13 @@ fn on_click<F: std::future::Future<Output = ()> + 'static>(
     listen(&element, "click", move |_| spawn_local(action(ui.clone())));
 }
 
+/// Asks the user a yes/no question in the browser's own dialog.
+fn confirm(question: &str) -> bool {
+    web_sys::window()
+        .and_then(|w| w.confirm_with_message(question).ok())
+        .unwrap_or(false)
+}
+
 fn listen(target: &Element, event: &str, handler: impl FnMut(Event) + 'static) {
     let closure = Closure::<dyn FnMut(Event)>::new(handler);
     let _ = target.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
@@ -689,7 +828,7 @@ pub fn start() {
     let ui = Rc::new(Ui {
         document: document.clone(),
         worker,
-        relays: RefCell::default(),
+        unsynced: Cell::new(false),
         countdown_left: Cell::new(0),
         countdown_handle: Cell::new(None),
         keyboard_layer: Cell::new(Layer::Lower),
@@ -697,6 +836,7 @@ pub fn start() {
         idle_deadline: Cell::new(None),
         idle_check: Cell::new(None),
         timers: OnceCell::new(),
+        sync_retry: Cell::new(None),
     });
     let _ = ui.timers.set(Timers::new(&ui));
     wire_keyboard(&ui);
@@ -708,6 +848,7 @@ pub fn start() {
         "unlock-form",
         "change-form",
         "export-form",
+        "conflict-form",
     ];
     for form in forms {
         let Some(element) = ui.element(form) else {
@@ -729,6 +870,19 @@ pub fn start() {
     on_click(&ui, "copy-npub", Ui::on_copy);
     on_click(&ui, "delete-account", Ui::on_delete);
     on_click(&ui, "lock", Ui::lock_and_reload);
+    on_click(&ui, "other-account", Ui::on_other_account);
+    on_click(&ui, "forget-device", Ui::on_forget);
+    // Back online: send a queued password change at once.
+    if let Some(window) = web_sys::window() {
+        let ui = ui.clone();
+        let closure = Closure::<dyn FnMut(Event)>::new(move |_| {
+            if ui.unsynced.get() && ui.idle_deadline.get().is_some() {
+                spawn_local(ui.clone().sync());
+            }
+        });
+        let _ = window.add_event_listener_with_callback("online", closure.as_ref().unchecked_ref());
+        closure.forget();
+    }
     if let Some(body) = ui.document.body() {
         for event in ["pointerdown", "keydown", "input"] {
             let ui = ui.clone();
@@ -740,15 +894,15 @@ pub fn start() {
         match ui.worker.call("connect", "", &[]).await {
             Ok(info) => {
                 ui.set_text("server-npub", info["npub"].as_str().unwrap_or_default());
-                let relays = info["default_relays"].as_array().into_iter().flatten();
-                *ui.relays.borrow_mut() = relays
-                    .filter_map(|r| r.as_str().map(str::to_owned))
-                    .collect();
                 ui.set_text("status", "");
                 if let Some(bar) = ui.element("osk-bar") {
                     let _ = bar.remove_attribute("hidden");
                 }
-                ui.show("screen-email");
+                let online = info["online"].as_bool().unwrap_or(true);
+                match info.get("account").filter(|a| a.is_object()) {
+                    Some(account) => ui.show_returning(account, online),
+                    None => ui.show("screen-email"),
+                }
             }
             Err(failure) => {
                 ui.set_text("status", &format!("Could not connect: {}", failure.message))

@@ -50,7 +50,7 @@ fn npub(pubkey: &PublicKey) -> String {
     pubkey.to_bech32().unwrap_or_default()
 }
 
-fn sync_reply(sync: Sync) -> Value {
+fn sync_reply(sync: Sync, unsynced: bool) -> Value {
     let (name, version) = match sync {
         Sync::UpToDate => ("up_to_date", None),
         Sync::Pushed(v) => ("pushed", Some(v)),
@@ -58,7 +58,7 @@ fn sync_reply(sync: Sync) -> Value {
         Sync::Offline => ("offline", None),
         Sync::Conflict(v) => ("conflict", Some(v)),
     };
-    json!({ "sync": name, "version": version })
+    json!({ "sync": name, "version": version, "unsynced": unsynced })
 }
 
 /// What the page may show about the account kept on this device.
@@ -216,13 +216,17 @@ async fn run(
             let pubkey = session.unlock(&password(secret)?).map_err(fail)?;
             json!({ "npub": npub(&pubkey), "relays": session.relays() })
         }
-        "sync" => sync_reply(session.sync().await.map_err(fail)?),
+        "sync" => {
+            let sync = session.sync().await.map_err(fail)?;
+            sync_reply(sync, session.unsynced())
+        }
         "change_password" => {
             let (old, new, again) = (password(secret)?, password(repeated)?, password(third)?);
             session.change_password(&old, &new, &again).map_err(fail)?;
             // Saved here before the network is tried: a closed tab must not lose the change.
             persist(session).await?;
-            sync_reply(session.sync().await.map_err(fail)?)
+            let sync = session.sync().await.map_err(fail)?;
+            sync_reply(sync, session.unsynced())
         }
         "resolve_conflict" => {
             let keep = match arg {
@@ -234,7 +238,7 @@ async fn run(
             let other =
                 other.map_err(|_| failure("invalid_request", "The password is not valid text."))?;
             let sync = session.resolve_conflict(keep, other.as_ref()).await;
-            sync_reply(sync.map_err(fail)?)
+            sync_reply(sync.map_err(fail)?, session.unsynced())
         }
         "export_ncryptsec" => {
             let exported = session.export_ncryptsec(&password(secret)?).map_err(fail)?;
