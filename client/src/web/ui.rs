@@ -220,10 +220,13 @@ impl Ui {
             if section.id() == screen {
                 let _ = section.remove_attribute("hidden");
                 // Move focus to the first field, for keyboard and screen-reader users.
-                if let Ok(Some(first)) = section.query_selector("input:not([readonly]), button") {
-                    if let Ok(first) = first.dyn_into::<web_sys::HtmlElement>() {
-                        let _ = first.focus();
-                    }
+                let first = section.query_selector("input:not([readonly]), button");
+                if let Some(first) = first
+                    .ok()
+                    .flatten()
+                    .and_then(|f| f.dyn_into::<web_sys::HtmlElement>().ok())
+                {
+                    let _ = first.focus();
                 }
             } else {
                 let _ = section.set_attribute("hidden", "");
@@ -431,11 +434,10 @@ impl Ui {
             };
             button.set_text_content(Some(&label));
         }
-        if left == 0 {
-            if let (Some(window), Some(handle)) = (web_sys::window(), self.countdown_handle.take())
-            {
-                window.clear_interval_with_handle(handle);
-            }
+        if left == 0
+            && let (Some(window), Some(handle)) = (web_sys::window(), self.countdown_handle.take())
+        {
+            window.clear_interval_with_handle(handle);
         }
         self.countdown_left.set(left.saturating_sub(1));
     }
