@@ -6,6 +6,7 @@ pub mod flow;
 pub mod keyboard;
 pub mod server;
 pub mod session;
+pub mod strength;
 pub mod transport;
 
 #[cfg(target_arch = "wasm32")]

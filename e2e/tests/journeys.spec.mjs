@@ -18,6 +18,19 @@ test("sign up, then log in on a new device with the same key", async ({ page, br
 
   await expect(page.getByRole("heading", { name: "Choose a password" })).toBeVisible();
   await expect(page.getByText("it cannot be reset")).toBeVisible();
+  // The strength meter: a common password is named as one and refused; a passphrase passes.
+  const field = page.getByLabel("Password (at least 10 characters)", { exact: true });
+  await field.fill("password123");
+  await expect(page.locator("#new-password-strength")).toHaveText("Strength: Very weak. This is one of the most common passwords.");
+  await expect(page.locator("#new-password-meter")).toHaveAttribute("value", "0");
+  await page.getByLabel("Repeat the password").fill("password123");
+  await page.getByRole("button", { name: "Create my key" }).click();
+  await expect(page.locator("#password-error")).toHaveText("This password is too easy to guess. This is one of the most common passwords.");
+  await field.fill("aliceexample");
+  await expect(page.locator("#new-password-strength")).toContainText("Avoid your email address");
+  await field.fill(PASSWORD);
+  await expect(page.locator("#new-password-strength")).toHaveText("Strength: Strong.");
+  await expect(page.locator("#new-password-meter")).toHaveAttribute("value", "4");
   await page.screenshot({ path: testInfo.outputPath("choose-password.png") });
   await page.getByLabel("Password (at least 10 characters)", { exact: true }).fill(PASSWORD);
   await page.getByLabel("Repeat the password").fill("not the same password");

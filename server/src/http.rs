@@ -18,6 +18,8 @@ use sigil_shared::method::Reply;
 use sigil_shared::nostr::key::Keys;
 use sigil_shared::nostr::types::Timestamp;
 use sigil_shared::validation::{Policy, check_request};
+use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::vault::Vault;
@@ -70,6 +72,11 @@ pub fn router(state: SharedState, web_dir: &Path) -> Router {
     let max_body = state.policy.max_bytes;
     // Unknown paths get the app shell so client-side routes survive a reload.
     let web = ServeDir::new(web_dir).fallback(ServeFile::new(web_dir.join("index.html")));
+    // The app's files are public and compress well (the wasm to less than half); API replies
+    // are encrypted and stay as they are.
+    let web = ServiceBuilder::new()
+        .layer(CompressionLayer::new().gzip(true))
+        .service(web);
     let api = Router::new()
         .route(WELL_KNOWN_PATH, get(well_known))
         .route(EVENTS_PATH, post(post_event))

@@ -10,6 +10,7 @@ use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 use crate::keyboard::{self, Layer};
+use crate::strength::{self, Dictionary, Estimate};
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{
     Document, Element, Event, HtmlButtonElement, HtmlInputElement, MessageEvent, SubmitEvent,
@@ -152,7 +153,15 @@ struct Ui {
     idle_check: Cell<Option<i32>>,
     timers: OnceCell<Timers>,
     sync_retry: Cell<Option<i32>>,
+    /// The strength meter's word lists, fetched the first time a new password is typed.
+    words: RefCell<Rc<Dictionary>>,
+    words_requested: Cell<bool>,
 }
+
+/// New-password fields with a strength meter (`<id>-meter`, `<id>-strength`).
+const NEW_PASSWORD_FIELDS: [&str; 2] = ["new-password", "change-new"];
+/// Below this zxcvbn score a new password is refused: "somewhat guessable" is the least we take.
+const MIN_STRENGTH_SCORE: u8 = 2;
 
 /// Timer callbacks, made once and never dropped: a timer may still fire after it is replaced.
 struct Timers {
@@ -259,6 +268,88 @@ impl Ui {
                 }
             }
         }
+    }
+
+    /// Words an attacker would try first for this user: the address's parts and the site's name.
+    fn personal_words(&self) -> Vec<String> {
+        let email = self.value("email");
+        let mut words: Vec<String> = email
+            .split(['@', '.', '+', '-', '_'])
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect();
+        words.extend(["sigil", "nostr", "vault"].map(String::from));
+        words
+    }
+
+    /// Estimates a new-password field; the copy of its value is wiped right after.
+    fn estimate_field(&self, id: &str) -> Option<Estimate> {
+        let mut value = self.input(id)?.value();
+        let personal = self.personal_words();
+        let personal: Vec<&str> = personal.iter().map(String::as_str).collect();
+        let estimate = (!value.is_empty())
+            .then(|| strength::estimate(&value, &self.words.borrow(), &personal));
+        value.zeroize();
+        estimate
+    }
+
+    /// Redraws the meter under a new-password field.
+    fn update_meter(self: &Rc<Self>, id: &str) {
+        self.load_words();
+        let estimate = self.estimate_field(id);
+        if let Some(meter) = self.element(&format!("{id}-meter")) {
+            let value = estimate.map_or(0, |e| e.score);
+            let _ = meter.set_attribute("value", &value.to_string());
+        }
+        let text = estimate.map(|e| match e.advice() {
+            Some(advice) => format!("Strength: {}. {advice}", e.label()),
+            None => format!("Strength: {}.", e.label()),
+        });
+        self.set_text(&format!("{id}-strength"), text.as_deref().unwrap_or(""));
+    }
+
+    /// Refuses a new password that is too easy to guess, before it goes anywhere.
+    fn check_strength(&self, id: &str) -> Result<(), Failure> {
+        match self.estimate_field(id) {
+            Some(estimate) if estimate.score < MIN_STRENGTH_SCORE => Err(Failure::new(&format!(
+                "This password is too easy to guess. {}",
+                estimate.advice().unwrap_or("Add another word or two.")
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Fetches the word lists once, from this server (and so from the offline cache).
+    fn load_words(self: &Rc<Self>) {
+        if self.words_requested.replace(true) {
+            return;
+        }
+        let ui = self.clone();
+        spawn_local(async move {
+            let Some(window) = web_sys::window() else {
+                return;
+            };
+            let text = async {
+                let response: web_sys::Response =
+                    JsFuture::from(window.fetch_with_str("/strength-words.txt"))
+                        .await?
+                        .dyn_into()?;
+                if !response.ok() {
+                    return Err(JsValue::from_str("not found"));
+                }
+                JsFuture::from(response.text()?).await
+            };
+            match text.await.ok().and_then(|t| t.as_string()) {
+                Some(text) => {
+                    *ui.words.borrow_mut() = Rc::new(Dictionary::parse(&text));
+                    for id in NEW_PASSWORD_FIELDS {
+                        ui.update_meter(id);
+                    }
+                }
+                // The meter still sees patterns; it only misses common words.
+                None => ui.words_requested.set(false),
+            }
+        });
     }
 
     /// Reads a password field as bytes for the worker and clears it.
@@ -443,6 +534,7 @@ impl Ui {
     }
 
     async fn on_change_password(self: Rc<Self>) -> Result<(), Failure> {
+        self.check_strength("change-new")?;
         let secrets =
             ["change-old", "change-new", "change-repeat"].map(|id| self.take_password(id));
         self.busy("change-form", Some("Re-encrypting your key and saving it…"));
@@ -678,6 +770,7 @@ impl Ui {
     }
 
     async fn on_new_password(self: Rc<Self>) -> Result<(), Failure> {
+        self.check_strength("new-password")?;
         let secrets = [
             self.take_password("new-password"),
             self.take_password("repeat-password"),
@@ -839,6 +932,8 @@ pub fn start() {
         idle_check: Cell::new(None),
         timers: OnceCell::new(),
         sync_retry: Cell::new(None),
+        words: RefCell::default(),
+        words_requested: Cell::new(false),
     });
     let _ = ui.timers.set(Timers::new(&ui));
     wire_keyboard(&ui);
@@ -873,6 +968,12 @@ pub fn start() {
     on_click(&ui, "delete-account", Ui::on_delete);
     on_click(&ui, "lock", Ui::lock_and_reload);
     on_click(&ui, "other-account", Ui::on_other_account);
+    for id in NEW_PASSWORD_FIELDS {
+        if let Some(field) = ui.element(id) {
+            let ui = ui.clone();
+            listen(&field, "input", move |_| ui.update_meter(id));
+        }
+    }
     on_click(&ui, "forget-device", Ui::on_forget);
     // Back online: send a queued password change at once.
     if let Some(window) = web_sys::window() {
