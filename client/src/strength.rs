@@ -187,11 +187,7 @@ pub fn estimate(password: &str, dictionary: &Dictionary, personal: &[&str]) -> E
 
 /// The advice-worthy pattern in the winning split: a common password first, else the pattern
 /// that covers the most characters.
-fn weakest(
-    best: &[Vec<Option<Cell>>],
-    n: usize,
-    patterns: usize,
-) -> Option<Weakness> {
+fn weakest(best: &[Vec<Option<Cell>>], n: usize, patterns: usize) -> Option<Weakness> {
     let (mut j, mut m) = (n, patterns);
     let mut found: Option<(usize, Pattern)> = None;
     while m > 0 {
