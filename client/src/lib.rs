@@ -4,6 +4,7 @@
 pub mod error;
 pub mod flow;
 pub mod keyboard;
+pub mod qr;
 pub mod server;
 pub mod session;
 pub mod strength;

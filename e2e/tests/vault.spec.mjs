@@ -1,4 +1,6 @@
 import { expect, test } from "@playwright/test";
+import jsQR from "jsqr";
+import { PNG } from "pngjs";
 import { startSigil } from "../harness.mjs";
 import { FAST_KDF, changePassword, enterEmailAndCode, signUp, submitUnlock } from "../steps.mjs";
 
@@ -39,6 +41,9 @@ test("the vault shows the default relays, copies the npub and can delete the acc
   const npub = await signUp(page, sigil, email, PASSWORD);
 
   await expect(page.getByTestId("relays").getByRole("listitem")).toHaveText(sigil.info.default_relays);
+  // The QR code, read back from the pixels on screen, is the npub.
+  const image = PNG.sync.read(await page.getByTestId("npub-qr").screenshot());
+  expect(jsQR(new Uint8ClampedArray(image.data), image.width, image.height)?.data).toBe(npub);
   await page.getByRole("button", { name: "Copy npub" }).click();
   await expect(page.locator("#status")).toHaveText("Copied your npub.");
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(npub);

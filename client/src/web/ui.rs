@@ -369,7 +369,12 @@ impl Ui {
     }
 
     fn show_vault(self: &Rc<Self>, result: &Value) {
-        self.set_text("npub", result["npub"].as_str().unwrap_or_default());
+        let npub = result["npub"].as_str().unwrap_or_default();
+        self.set_text("npub", npub);
+        if let Some(figure) = self.element("npub-qr") {
+            let svg = crate::qr::svg(npub, "QR code of your npub");
+            figure.set_inner_html(&svg.unwrap_or_default());
+        }
         if let Some(list) = self.element("relays") {
             list.set_text_content(None);
             for relay in result["relays"].as_array().into_iter().flatten() {
