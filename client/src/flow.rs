@@ -15,7 +15,7 @@ use sigil_shared::secret::{AccountSecret, Password};
 
 use crate::error::ClientError;
 use crate::server::Server;
-use crate::transport::Transport;
+use crate::transport::{Progress, Transport};
 
 /// A pending email verification, tied to a throwaway key that signs its requests.
 #[derive(Debug)]
@@ -105,6 +105,7 @@ impl CodeSession {
         password: &Password,
     ) -> Result<Vault, ClientError> {
         let secret = AccountSecret::generate();
+        server.progress(Progress::DerivingKey);
         let envelope = BackupEnvelope::seal(&secret, password, &entropy, server.info().kdf)?;
         let proof = sign_key_proof(
             secret.keys(),

@@ -9,7 +9,7 @@ use sigil_shared::nostr::key::{Keys, PublicKey};
 use sigil_shared::nostr::types::Timestamp;
 
 use crate::error::ClientError;
-use crate::transport::Transport;
+use crate::transport::{Progress, Transport};
 
 #[derive(Debug)]
 pub struct Server<T> {
@@ -46,6 +46,11 @@ impl<T: Transport> Server<T> {
         &self.info
     }
 
+    /// Passes a progress step to whoever shows it.
+    pub fn progress(&self, progress: Progress) {
+        self.transport.progress(progress);
+    }
+
     pub fn pubkey(&self) -> &PublicKey {
         &self.pubkey
     }
@@ -56,13 +61,16 @@ impl<T: Transport> Server<T> {
         signer: &Keys,
         request: &Request,
     ) -> Result<R, ClientError> {
-        let event = dvm::seal_request(
+        let draft = dvm::RequestDraft::new(
             signer,
             &self.pubkey,
             request,
             self.info.pow_difficulty,
             Timestamp::now(),
         )?;
+        let nonce = self.transport.mine(&draft).await?;
+        let event = draft.finish(signer, nonce)?;
+        self.transport.progress(Progress::Sending);
         let response = self
             .transport
             .post_json(EVENTS_PATH, event.as_json())

@@ -18,7 +18,7 @@ use sigil_shared::secret::Password;
 use crate::error::ClientError;
 use crate::flow::{AfterVerify, CodeSession, StoredBackup, Vault};
 use crate::server::Server;
-use crate::transport::Transport;
+use crate::transport::{Progress, Transport};
 
 /// Where the user is in the journey.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -328,6 +328,7 @@ impl<T: Transport> Session<T> {
         let State::Locked(backup) = &self.state else {
             return Err(OutOfStep(self.step()).into());
         };
+        self.server.progress(Progress::DerivingKey);
         let vault = Vault::unlock(backup.clone(), password)?;
         let pubkey = vault.public_key();
         self.state = State::Unlocked(vault);
@@ -396,6 +397,7 @@ impl<T: Transport> Session<T> {
         self.expect_step(&[Step::Unlocked])?;
         check_new_password(new, repeated)?;
         let kdf = self.server.info().kdf;
+        self.server.progress(Progress::DerivingKey);
         self.vault_mut()?.change_password(old, new, kdf)?;
         self.unsynced = true;
         Ok(())

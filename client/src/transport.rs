@@ -1,6 +1,8 @@
 //! How the client reaches a server. HTTP in the browser (fetch) and in tests (reqwest); relays
 //! can implement the same trait.
 
+use sigil_shared::dvm::{RequestDraft, SealError};
+
 /// Status and body of an HTTP exchange.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpResponse {
@@ -13,9 +15,31 @@ pub struct HttpResponse {
 #[error("the server could not be reached: {0}")]
 pub struct TransportError(pub String);
 
-/// Moves bytes; knows nothing of the protocol. Futures need not be `Send`: browser futures are not.
+/// A long step of a call, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Argon2id is deriving a key from the password (about a second, no finer steps).
+    DerivingKey,
+    /// Proof of work: `hashes` tried so far, about `expected` needed on average.
+    Mining { hashes: u64, expected: u64 },
+    /// The request is on its way to the server.
+    Sending,
+}
+
+/// Moves bytes and knows nothing of the protocol; also decides where the proof of work is done
+/// and where progress is shown, since both depend on the environment (threads, a page).
+/// Futures need not be `Send`: browser futures are not.
 #[allow(async_fn_in_trait)]
 pub trait Transport {
     async fn get(&self, path: &str) -> Result<HttpResponse, TransportError>;
     async fn post_json(&self, path: &str, body: String) -> Result<HttpResponse, TransportError>;
+
+    /// Finds a nonce that gives `draft` its required proof of work. By default here, on the
+    /// calling thread.
+    async fn mine(&self, draft: &RequestDraft) -> Result<u64, SealError> {
+        draft.mine_here()
+    }
+
+    /// Shows `progress` to the user. By default nowhere.
+    fn progress(&self, _progress: Progress) {}
 }

@@ -55,8 +55,9 @@ pub enum ReplyError {
     InvalidContent,
 }
 
-/// Unsigned template for a request: NIP-44 content and the `p` tag, ready for mining.
-#[derive(Debug, Clone)]
+/// Unsigned template for a request: NIP-44 content and the `p` tag, ready for mining. It holds
+/// nothing secret, so it can be handed to mining workers as JSON.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RequestDraft {
     pub pubkey: PublicKey,
     pub created_at: Timestamp,
@@ -98,6 +99,14 @@ impl RequestDraft {
         .map_err(|e| SealError::Serialise(e.to_string()))
     }
 
+    /// Searches the whole nonce space on the calling thread.
+    pub fn mine_here(&self) -> Result<u64, SealError> {
+        self.miner()?
+            .search(0, u64::MAX)
+            .map(|(nonce, _)| nonce)
+            .ok_or(SealError::NonceNotFound)
+    }
+
     /// Adds the found nonce and signs. The signer must be the key the draft was made for.
     pub fn finish(self, signer: &Keys, nonce: u64) -> Result<Event, SealError> {
         let mut tags = self.tags.to_vec();
@@ -123,10 +132,7 @@ pub fn seal_request(
     created_at: Timestamp,
 ) -> Result<Event, SealError> {
     let draft = RequestDraft::new(signer, server, request, difficulty, created_at)?;
-    let (nonce, _) = draft
-        .miner()?
-        .search(0, u64::MAX)
-        .ok_or(SealError::NonceNotFound)?;
+    let nonce = draft.mine_here()?;
     draft.finish(signer, nonce)
 }
 

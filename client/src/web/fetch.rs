@@ -4,7 +4,13 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, RequestInit, Response};
 
-use crate::transport::{HttpResponse, Transport, TransportError};
+use std::rc::Rc;
+
+use serde_json::json;
+use sigil_shared::dvm::{RequestDraft, SealError};
+
+use super::pow;
+use crate::transport::{HttpResponse, Progress, Transport, TransportError};
 
 #[derive(Debug, Clone, Copy)]
 pub struct FetchTransport;
@@ -37,7 +43,47 @@ async fn fetch(path: &str, init: &RequestInit) -> Result<HttpResponse, Transport
     })
 }
 
+/// Sends a progress step to the page, when running in the vault worker.
+fn post_progress(progress: Progress) {
+    let Ok(scope) = js_sys::global().dyn_into::<web_sys::DedicatedWorkerGlobalScope>() else {
+        return;
+    };
+    let step = match progress {
+        Progress::DerivingKey => json!({ "step": "deriving_key" }),
+        Progress::Mining { hashes, expected } => {
+            json!({ "step": "mining", "hashes": hashes, "expected": expected })
+        }
+        Progress::Sending => json!({ "step": "sending" }),
+    };
+    let message = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(
+        &message,
+        &JsValue::from_str("progress"),
+        &JsValue::from_str(&step.to_string()),
+    );
+    let _ = scope.post_message(&message);
+}
+
 impl Transport for FetchTransport {
+    /// Above a difficulty where it pays, the work is spread over one worker per core, with
+    /// progress; if workers cannot start, it runs here.
+    async fn mine(&self, draft: &RequestDraft) -> Result<u64, SealError> {
+        let workers = pow::worker_count();
+        if draft.difficulty < pow::PARALLEL_FROM_DIFFICULTY || workers < 2 {
+            return draft.mine_here();
+        }
+        let expected = 1u64 << draft.difficulty;
+        let report = Rc::new(move |hashes| post_progress(Progress::Mining { hashes, expected }));
+        match pow::mine_in_workers(draft, workers, report).await {
+            Ok(nonce) => Ok(nonce),
+            Err(_) => draft.mine_here(),
+        }
+    }
+
+    fn progress(&self, progress: Progress) {
+        post_progress(progress);
+    }
+
     async fn get(&self, path: &str) -> Result<HttpResponse, TransportError> {
         let init = RequestInit::new();
         init.set_method("GET");

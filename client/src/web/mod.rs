@@ -3,6 +3,7 @@
 
 mod clock;
 mod fetch;
+mod pow;
 mod storage;
 mod ui;
 mod worker;

@@ -44,6 +44,46 @@ impl Failure {
 
 type Pending = Rc<RefCell<HashMap<u32, (Function, Function)>>>;
 
+/// Shows a progress step the vault worker sent (`{step, hashes?, expected?}` as JSON).
+fn show_progress(progress: &str) {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let Ok(progress) = serde_json::from_str::<Value>(progress) else {
+        return;
+    };
+    let bar = document.get_element_by_id("progress");
+    let message = match progress["step"].as_str() {
+        Some("deriving_key") => "Deriving the encryption key from your password (Argon2id)…".into(),
+        Some("mining") => {
+            let (hashes, expected) = (progress["hashes"].as_f64(), progress["expected"].as_f64());
+            let percent = (hashes.unwrap_or(0.0) / expected.unwrap_or(1.0).max(1.0) * 100.0)
+                .min(99.0)
+                .floor();
+            if let Some(bar) = &bar {
+                let _ = bar.set_attribute("value", &percent.to_string());
+                let _ = bar.remove_attribute("hidden");
+            }
+            let millions = |n: Option<f64>| n.unwrap_or(0.0) / 1e6;
+            format!(
+                "Proof of work against spam: {:.1} of about {:.1} million hashes…",
+                millions(hashes),
+                millions(expected)
+            )
+        }
+        Some("sending") => "Sending to the server…".into(),
+        _ => return,
+    };
+    if progress["step"].as_str() != Some("mining")
+        && let Some(bar) = &bar
+    {
+        let _ = bar.set_attribute("hidden", "");
+    }
+    if let Some(status) = document.get_element_by_id("status") {
+        status.set_text_content(Some(&message));
+    }
+}
+
 /// Request/response over `postMessage` to `vault-worker.js`.
 struct VaultWorker {
     worker: Worker,
@@ -67,6 +107,10 @@ impl VaultWorker {
         let answered = pending.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let data = event.data();
+            if let Some(progress) = get(&data, "progress").as_string() {
+                show_progress(&progress);
+                return;
+            }
             let Some(id) = get(&data, "id").as_f64() else {
                 return;
             };
@@ -259,6 +303,9 @@ impl Ui {
             Some(message) => self.set_text("status", message),
             // Clear only our own progress message, not a result a handler has put there since.
             None => {
+                if let Some(bar) = self.element("progress") {
+                    let _ = bar.set_attribute("hidden", "");
+                }
                 let shown = self
                     .element("status")
                     .and_then(|e| e.text_content())
