@@ -2,6 +2,8 @@
 import init from "./sigil-client.js";
 
 const status = document.getElementById("status");
+document.getElementById("needs-script").hidden = true;
+status.textContent = "Loading…";
 
 if (typeof WebAssembly !== "object") {
   status.textContent = "This browser cannot run WebAssembly, which Sigil needs to keep your key on your device.";

@@ -770,6 +770,7 @@ impl Ui {
         let (error_id, outcome) = match form.as_str() {
             "change-form" => ("change-error", self.clone().on_change_password().await),
             "conflict-form" => ("conflict-error", self.clone().on_conflict(&action).await),
+            "server-form" => ("server-error", self.clone().on_switch_server().await),
             "export-form" => ("export-error", self.clone().on_export(&action).await),
             "email-form" => ("email-error", self.clone().on_email().await),
             "code-form" => ("code-error", self.clone().on_code().await),
@@ -843,6 +844,27 @@ impl Ui {
         self.show_vault(&unlocked);
         spawn_local(self.sync());
         Ok(())
+    }
+
+    /// Leaves for another Sigil server's page. Its accounts, and this device's copy of a vault
+    /// there, are its own: browsers keep storage per origin.
+    async fn on_switch_server(self: Rc<Self>) -> Result<(), Failure> {
+        let entered = self.value("server-url");
+        let url = web_sys::Url::new(entered.trim())
+            .map_err(|_| Failure::new("That is not a web address (http://… or https://…)."))?;
+        if !matches!(url.protocol().as_str(), "http:" | "https:") {
+            return Err(Failure::new(
+                "Only http:// and https:// addresses can be opened.",
+            ));
+        }
+        let window = web_sys::window().ok_or_else(|| Failure::new("No window."))?;
+        if window.location().origin().ok().as_deref() == Some(url.origin().as_str()) {
+            return Err(Failure::new("That is the server you are using now."));
+        }
+        window
+            .location()
+            .assign(&format!("{}/", url.origin()))
+            .map_err(|_| Failure::new("The browser refused to open that address."))
     }
 
     /// Opens on the unlock screen for the account kept on this device.
@@ -998,6 +1020,7 @@ pub fn start() {
         "change-form",
         "export-form",
         "conflict-form",
+        "server-form",
     ];
     for form in forms {
         let Some(element) = ui.element(form) else {
