@@ -19,7 +19,12 @@ fn js_error(value: JsValue) -> TransportError {
     TransportError(value.as_string().unwrap_or_else(|| format!("{value:?}")))
 }
 
+/// An exchange that takes longer than this is abandoned as a network failure, so a stalled
+/// connection never blocks the queue of commands behind it. Generous for Tor circuits.
+const TIMEOUT_MS: u32 = 30_000;
+
 async fn fetch(path: &str, init: &RequestInit) -> Result<HttpResponse, TransportError> {
+    init.set_signal(Some(&web_sys::AbortSignal::timeout_with_u32(TIMEOUT_MS)));
     let global = js_sys::global();
     let promise = match global.dyn_ref::<web_sys::Window>() {
         Some(window) => window.fetch_with_str_and_init(path, init),

@@ -186,6 +186,7 @@ struct Ui {
     worker: VaultWorker,
     /// A password change made here is waiting for the server.
     unsynced: Cell<bool>,
+    syncing: Cell<bool>,
     /// Seconds until a new code may be requested, and the interval counting them down.
     countdown_left: Cell<u64>,
     countdown_handle: Cell<Option<i32>>,
@@ -449,9 +450,15 @@ impl Ui {
         }
     }
 
-    /// Compares this device's backup with the server's and says what came of it.
+    /// Compares this device's backup with the server's and says what came of it. One at a time:
+    /// the online event, the retry timer and an unlock may all ask at once.
     async fn sync(self: Rc<Self>) {
-        match self.worker.call("sync", "", &[]).await {
+        if self.syncing.replace(true) {
+            return;
+        }
+        let outcome = self.worker.call("sync", "", &[]).await;
+        self.syncing.set(false);
+        match outcome {
             Ok(outcome) => self.show_sync(&outcome),
             Err(failure) => self.set_text("sync-status", &failure.message),
         }
@@ -998,6 +1005,7 @@ pub fn start() {
         document: document.clone(),
         worker,
         unsynced: Cell::new(false),
+        syncing: Cell::new(false),
         countdown_left: Cell::new(0),
         countdown_handle: Cell::new(None),
         keyboard_layer: Cell::new(Layer::Lower),
