@@ -50,8 +50,14 @@ test("sign up, then log in on a new device with the same key", async ({ page, br
   const second = await device.newPage();
   await enterEmailAndCode(second, sigil, email);
   await expect(second.getByRole("heading", { name: "Unlock your vault" })).toBeVisible();
+  // A wrong password is found out locally: nothing goes to the server.
+  const sent = [];
+  const watch = (request) => request.url().endsWith("/api/v1/events") && sent.push(request.url());
+  device.on("request", watch);
   await submitUnlock(second, "a wrong password");
   await expect(second.locator("#unlock-error")).toContainText("does not unlock this vault");
+  device.off("request", watch);
+  expect(sent).toEqual([]);
   await submitUnlock(second, PASSWORD);
   await expect(second.getByTestId("npub")).toHaveText(created, { timeout: 30_000 });
 

@@ -53,6 +53,9 @@ test("the vault shows the default relays, copies the npub and can delete the acc
   await page.getByRole("button", { name: "Delete account…" }).click();
   await expect(page.locator("#status")).toHaveText("Your account was deleted.");
   await expect(page.getByRole("heading", { name: "Sign up or log in" })).toBeVisible();
+  // Deleted on this device too: a reload starts from the first step, not the unlock screen.
+  await page.reload();
+  await expect(page.getByRole("heading", { name: "Sign up or log in" })).toBeVisible();
 
   // The address is free again: signing up gives a new key.
   expect(await signUp(page, sigil, email, PASSWORD)).not.toBe(npub);
