@@ -2,6 +2,7 @@
 //! answers with weak KDF parameters, a backup for another key, replies signed by the wrong key,
 //! or a reply recorded for an earlier request; the client logic refuses each with a clear error.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 use std::cell::RefCell;
 
 use sigil_client::session::{Session, SessionError};
