@@ -106,9 +106,8 @@ proptest! {
         let index = position % chars.len();
         chars[index] = replacement;
         let altered: String = chars.into_iter().collect();
-        match check_request(altered.as_bytes(), &policy, now) {
-            Ok(passed) => prop_assert!(passed == event, "an altered request passed: {}", altered),
-            Err(_) => {}
+        if let Ok(passed) = check_request(altered.as_bytes(), &policy, now) {
+            prop_assert!(passed == event, "an altered request passed: {}", altered);
         }
     }
 }
