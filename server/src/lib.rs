@@ -35,3 +35,19 @@ pub async fn shutdown_signal() {
     }
     tracing::info!("shutting down");
 }
+
+/// Directives added to every log filter: these targets log client socket addresses (axum's
+/// "connection 127.0.0.1:50123 accepted" at trace level), which Sigil's logs never carry.
+const NEVER_LOGGED: &[&str] = &["axum::serve=off"];
+
+/// The operator's log filter (tracing's `EnvFilter` syntax; `info` if it does not parse), with
+/// the targets that would log client addresses switched off whatever the level.
+pub fn log_filter(spec: &str) -> tracing_subscriber::EnvFilter {
+    let mut filter = tracing_subscriber::EnvFilter::try_new(spec).unwrap_or_else(|_| "info".into());
+    for directive in NEVER_LOGGED {
+        if let Ok(directive) = directive.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    filter
+}

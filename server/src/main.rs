@@ -2,7 +2,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use sigil_server::{Application, Config, Options, shutdown_signal};
-use tracing_subscriber::EnvFilter;
 
 /// Sigil: an email-onboarded, self-custodial key vault for Nostr.
 #[derive(Debug, Parser)]
@@ -22,9 +21,8 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let filter = EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(sigil_server::log_filter(&config.log))
         .with_target(false)
         .init();
 
