@@ -6,4 +6,5 @@ mod envelope_checks;
 mod helpers;
 mod journeys;
 mod privacy;
+mod races;
 mod sync;
