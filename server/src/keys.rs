@@ -68,9 +68,13 @@ fn load_or_create(
     }
 }
 
+/// Key files in the data directory, when the keys are not given by configuration.
+pub const SERVER_KEY_FILE: &str = "server.key";
+pub const EMAIL_HASH_KEY_FILE: &str = "email-hash.key";
+
 /// The server's Nostr identity.
 pub fn server_keys(configured: Option<&SecretString>, data_dir: &Path) -> Result<Keys, KeyError> {
-    let path = data_dir.join("server.key");
+    let path = data_dir.join(SERVER_KEY_FILE);
     let text = match configured {
         Some(secret) => Zeroizing::new(secret.expose_secret().to_owned()),
         None => load_or_create(&path, || {
@@ -99,7 +103,7 @@ type HmacSha256 = Hmac<Sha256>;
 
 impl HashKey {
     pub fn load(configured: Option<&SecretString>, data_dir: &Path) -> Result<Self, KeyError> {
-        let path = data_dir.join("email-hash.key");
+        let path = data_dir.join(EMAIL_HASH_KEY_FILE);
         let text = match configured {
             Some(secret) => Zeroizing::new(secret.expose_secret().to_owned()),
             None => load_or_create(&path, || {

@@ -2,6 +2,7 @@
 //! NIP-44-encrypted, proof-of-work-sealed Nostr events.
 
 pub mod app;
+pub mod backup;
 pub mod codes;
 pub mod config;
 pub mod http;

@@ -53,6 +53,29 @@ impl Store {
         Ok(Self { pool })
     }
 
+    /// Writes a consistent copy of the whole database to `path` (one read transaction).
+    pub async fn copy_into(&self, path: &std::path::Path) -> Result<(), StoreError> {
+        sqlx::query("VACUUM INTO $1")
+            .bind(path.to_string_lossy().into_owned())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// SQLite's own check of every page and index: "ok", or what is wrong.
+    pub async fn integrity_check(&self) -> Result<String, StoreError> {
+        sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_one(&self.pool)
+            .await
+    }
+
+    /// Activated accounts.
+    pub async fn account_count(&self) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE pubkey IS NOT NULL")
+            .fetch_one(&self.pool)
+            .await
+    }
+
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(Tx(self.pool.begin().await?))
     }

@@ -5,6 +5,7 @@ mod codes;
 mod envelope_checks;
 mod helpers;
 mod journeys;
+mod operations;
 mod privacy;
 mod races;
 mod sync;
