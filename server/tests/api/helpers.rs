@@ -169,6 +169,15 @@ impl Transport for HttpTransport {
     }
 }
 
+/// A client for a server at `base`, as a browser would make.
+pub async fn connect(base: &str) -> Result<Server<HttpTransport>, sigil_client::ClientError> {
+    Server::connect(HttpTransport {
+        client: reqwest::Client::new(),
+        base: base.to_owned(),
+    })
+    .await
+}
+
 pub struct TestApp {
     pub base: String,
     pub smtp: SmtpCapture,
@@ -228,12 +237,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Options)) -> TestApp {
 impl TestApp {
     /// A fresh client connection, as a new browser would make.
     pub async fn client(&self) -> Server<HttpTransport> {
-        Server::connect(HttpTransport {
-            client: reqwest::Client::new(),
-            base: self.base.clone(),
-        })
-        .await
-        .expect("client connects")
+        connect(&self.base).await.expect("client connects")
     }
 
     /// A client that starts from a saved well-known document, as a returning browser does;

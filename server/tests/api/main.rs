@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 mod codes;
+mod crash;
 mod envelope_checks;
 mod helpers;
 mod journeys;
