@@ -99,6 +99,7 @@ impl Application {
                 policy,
                 info,
                 vault,
+                in_flight: tokio::sync::Semaphore::new(config.max_in_flight),
             }),
             web_dir: config.web_dir.clone(),
         })

@@ -48,6 +48,10 @@ pub struct Options {
     /// Largest accepted request body, in bytes. [default: 65536]
     #[arg(long, env = "SIGIL_MAX_EVENT_BYTES")]
     pub max_event_bytes: Option<usize>,
+    /// Requests handled at once; more are refused with 503 and Retry-After instead of
+    /// queueing. [default: 128]
+    #[arg(long, env = "SIGIL_MAX_IN_FLIGHT")]
+    pub max_in_flight: Option<usize>,
     /// Argon2id memory for new backups, in KiB. [default: 65536]
     #[arg(long, env = "SIGIL_KDF_MEMORY_KIB")]
     pub kdf_memory_kib: Option<u32>,
@@ -167,6 +171,7 @@ impl Options {
             pow_difficulty,
             created_at_window,
             max_event_bytes,
+            max_in_flight,
             kdf_memory_kib,
             kdf_iterations,
             kdf_parallelism,
@@ -224,6 +229,7 @@ pub struct Config {
     pub pow_difficulty: u8,
     pub created_at_window: u64,
     pub max_event_bytes: usize,
+    pub max_in_flight: usize,
     pub kdf: KdfParams,
     pub default_relays: Vec<String>,
     pub dvm_relays: Vec<String>,
@@ -275,6 +281,10 @@ impl Config {
         let max_event_bytes = o.max_event_bytes.unwrap_or(64 * 1024);
         ensure((4 * 1024..=1024 * 1024).contains(&max_event_bytes), || {
             format!("max-event-bytes: {max_event_bytes} is outside 4096..=1048576")
+        })?;
+        let max_in_flight = o.max_in_flight.unwrap_or(128);
+        ensure((1..=100_000).contains(&max_in_flight), || {
+            format!("max-in-flight: {max_in_flight} is outside 1..=100000")
         })?;
         let kdf = KdfParams::argon2id(
             o.kdf_memory_kib.unwrap_or(KdfParams::DEFAULT.m_kib),
@@ -374,6 +384,7 @@ impl Config {
             pow_difficulty,
             created_at_window,
             max_event_bytes,
+            max_in_flight,
             kdf,
             default_relays,
             dvm_relays,

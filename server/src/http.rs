@@ -30,6 +30,8 @@ pub struct AppState {
     pub policy: Policy,
     pub info: ServerInfo,
     pub vault: Vault,
+    /// Permits for requests being handled; when none is left, load is shed with a 503.
+    pub in_flight: tokio::sync::Semaphore,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -120,6 +122,14 @@ async fn post_event(
             return reject(RejectCode::PayloadTooLarge);
         }
         Err(_) => return reject(RejectCode::MalformedEvent),
+    };
+    // Shed load at once rather than queue without bound: a client backs off and retries.
+    let Ok(_permit) = state.in_flight.try_acquire() else {
+        let mut response = reject(RejectCode::Unavailable);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
     };
     let now = Timestamp::now();
     let event = match check_request(&body, &state.policy, now) {

@@ -165,3 +165,52 @@ async fn an_unknown_method_gets_an_encrypted_invalid_request() {
     let result = reply.into_result::<serde_json::Value>().expect("shape");
     assert_eq!(result.expect_err("error").code, ErrorCode::InvalidRequest);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beyond_the_concurrency_limit_requests_are_shed_with_503_not_queued() {
+    let app = crate::helpers::spawn_app_with(|options| options.max_in_flight = Some(1)).await;
+    let server = *app.client().await.pubkey();
+    let app = std::sync::Arc::new(app);
+    let mut requests = tokio::task::JoinSet::new();
+    for index in 0..60 {
+        let event = dvm::seal_request(
+            &Keys::generate(),
+            &server,
+            &Request::RequestCode {
+                email: format!("load{index}@example.org"),
+            },
+            TEST_POW,
+            Timestamp::now(),
+        )
+        .expect("seal");
+        let app = app.clone();
+        requests.spawn(async move {
+            let response = app.post_event(event.as_json()).await;
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap_or_default().to_owned());
+            (
+                status,
+                retry_after,
+                response.text().await.unwrap_or_default(),
+            )
+        });
+    }
+    let (mut handled, mut shed) = (0, 0);
+    while let Some(joined) = requests.join_next().await {
+        let (status, retry_after, body) = joined.expect("task");
+        match status {
+            200 => handled += 1,
+            503 => {
+                shed += 1;
+                assert_eq!(retry_after.as_deref(), Some("1"));
+                let body: RejectBody = serde_json::from_str(&body).expect("reject body");
+                assert_eq!(body.error, RejectCode::Unavailable);
+            }
+            other => panic!("unexpected status {other}: {body}"),
+        }
+    }
+    assert!(handled > 0 && shed > 0, "handled {handled}, shed {shed}");
+}
