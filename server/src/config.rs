@@ -77,6 +77,10 @@ pub struct Options {
     /// Wrong codes allowed per address per hour, across new codes. [default: 6]
     #[arg(long, env = "SIGIL_CODE_FAILURES_PER_HOUR")]
     pub code_failures_per_hour: Option<u32>,
+    /// Wait after the second wrong code for an address, in seconds; it doubles with each further
+    /// one (up to 300). 0 turns the delay off. [default: 2]
+    #[arg(long, env = "SIGIL_CODE_FAILURE_DELAY")]
+    pub code_failure_delay: Option<u64>,
     /// Codes sent per address per hour. [default: 5]
     #[arg(long, env = "SIGIL_CODES_PER_HOUR")]
     pub codes_per_hour: Option<u32>,
@@ -180,6 +184,7 @@ impl Options {
             code_ttl,
             code_attempts_per_session,
             code_failures_per_hour,
+            code_failure_delay,
             codes_per_hour,
             code_resend_gap,
             smtp_host,
@@ -207,6 +212,7 @@ pub struct CodeLimits {
     pub failures_per_hour: u32,
     pub codes_per_hour: u32,
     pub resend_gap: Duration,
+    pub failure_delay: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -318,7 +324,11 @@ impl Config {
             failures_per_hour: o.code_failures_per_hour.unwrap_or(6),
             codes_per_hour: o.codes_per_hour.unwrap_or(5),
             resend_gap: Duration::from_secs(o.code_resend_gap.unwrap_or(60)),
+            failure_delay: Duration::from_secs(o.code_failure_delay.unwrap_or(2)),
         };
+        ensure(codes.failure_delay.as_secs() <= 60, || {
+            "code-failure-delay: must be 0..=60 seconds".into()
+        })?;
         ensure((60..=3600).contains(&codes.ttl.as_secs()), || {
             "code-ttl: must be 60..=3600 seconds".into()
         })?;

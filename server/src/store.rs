@@ -129,20 +129,31 @@ impl Tx {
     }
 
     pub async fn counters(&mut self, email_hash: &[u8]) -> Result<Option<Counters>, StoreError> {
-        let row: Option<(i64, i64, i64, i64, i64)> = sqlx::query_as(
-            "SELECT window_start, codes_sent, last_sent_at, failures, failure_window_start
+        let row: Option<(i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT window_start, codes_sent, last_sent_at, failures, failure_window_start,
+                    last_failure_at
              FROM throttles WHERE email_hash = $1",
         )
         .bind(email_hash)
         .fetch_optional(&mut *self.0)
         .await?;
         Ok(row.map(
-            |(window_start, codes_sent, last_sent_at, failures, failure_window_start)| Counters {
+            |(
                 window_start,
                 codes_sent,
                 last_sent_at,
                 failures,
                 failure_window_start,
+                last_failure_at,
+            )| {
+                Counters {
+                    window_start,
+                    codes_sent,
+                    last_sent_at,
+                    failures,
+                    failure_window_start,
+                    last_failure_at,
+                }
             },
         ))
     }
@@ -153,10 +164,11 @@ impl Tx {
         c: &Counters,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO throttles (email_hash, window_start, codes_sent, last_sent_at, failures, failure_window_start)
-             VALUES ($1, $2, $3, $4, $5, $6)
+            "INSERT INTO throttles (email_hash, window_start, codes_sent, last_sent_at, failures,
+                 failure_window_start, last_failure_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (email_hash) DO UPDATE SET window_start = $2, codes_sent = $3,
-                 last_sent_at = $4, failures = $5, failure_window_start = $6",
+                 last_sent_at = $4, failures = $5, failure_window_start = $6, last_failure_at = $7",
         )
         .bind(email_hash)
         .bind(c.window_start)
@@ -164,6 +176,7 @@ impl Tx {
         .bind(c.last_sent_at)
         .bind(c.failures)
         .bind(c.failure_window_start)
+        .bind(c.last_failure_at)
         .execute(&mut *self.0)
         .await?;
         Ok(())

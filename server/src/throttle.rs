@@ -13,13 +13,22 @@ pub struct Counters {
     pub last_sent_at: i64,
     pub failures: i64,
     pub failure_window_start: i64,
+    pub last_failure_at: i64,
 }
 
 /// Why a request is held back, and for how many seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
-    TooManyCodes { retry_after: u64 },
-    TooManyFailures { retry_after: u64 },
+    TooManyCodes {
+        retry_after: u64,
+    },
+    TooManyFailures {
+        retry_after: u64,
+    },
+    /// The last wrong code was too recent: each failure doubles the wait before the next try.
+    SlowDown {
+        retry_after: u64,
+    },
 }
 
 fn remaining(until: i64, now: i64) -> u64 {
@@ -34,6 +43,17 @@ impl Counters {
             last_sent_at: 0,
             failures: 0,
             failure_window_start: now,
+            last_failure_at: 0,
+        }
+    }
+
+    /// Seconds to wait after the latest wrong code: none after the first (typos happen), then
+    /// `base`, twice that, and so on, up to five minutes.
+    pub fn failure_delay(&self, limits: &CodeLimits) -> i64 {
+        let base = i64::try_from(limits.failure_delay.as_secs()).unwrap_or(0);
+        match self.failures {
+            n if n < 2 || base == 0 => 0,
+            n => base.saturating_mul(1 << (n - 2).min(16)).min(300),
         }
     }
 
@@ -54,6 +74,18 @@ impl Counters {
         if self.failures >= i64::from(limits.failures_per_hour) {
             return Err(Refusal::TooManyFailures {
                 retry_after: remaining(self.failure_window_start + HOUR, now),
+            });
+        }
+        Ok(())
+    }
+
+    /// May a code be tried now? Past the hourly cap, and the growing delay after failures.
+    pub fn check_attempt(&self, limits: &CodeLimits, now: i64) -> Result<(), Refusal> {
+        self.check_failures(limits, now)?;
+        let ready_at = self.last_failure_at + self.failure_delay(limits);
+        if now < ready_at {
+            return Err(Refusal::SlowDown {
+                retry_after: remaining(ready_at, now),
             });
         }
         Ok(())
@@ -82,8 +114,9 @@ impl Counters {
         self.last_sent_at = now;
     }
 
-    pub fn record_failure(&mut self) {
+    pub fn record_failure(&mut self, now: i64) {
         self.failures += 1;
+        self.last_failure_at = now;
     }
 
     pub fn record_success(&mut self) {
@@ -103,6 +136,7 @@ mod tests {
         failures_per_hour: 6,
         codes_per_hour: 3,
         resend_gap: Duration::from_secs(60),
+        failure_delay: Duration::from_secs(2),
     };
 
     #[test]
@@ -129,7 +163,7 @@ mod tests {
         let mut c = Counters::fresh(0);
         for _ in 0..6 {
             assert_eq!(c.check_failures(&LIMITS, 10), Ok(()));
-            c.record_failure();
+            c.record_failure(10);
         }
         assert_eq!(
             c.check_failures(&LIMITS, 10),
@@ -140,5 +174,34 @@ mod tests {
             Err(Refusal::TooManyFailures { retry_after: 3590 })
         );
         assert_eq!(c.at(HOUR).check_failures(&LIMITS, HOUR), Ok(()));
+    }
+
+    #[test]
+    fn each_wrong_code_doubles_the_wait_before_the_next_try() {
+        let mut c = Counters::fresh(0);
+        c.record_failure(100);
+        assert_eq!(
+            c.check_attempt(&LIMITS, 100),
+            Ok(()),
+            "a first typo costs nothing"
+        );
+        c.record_failure(100);
+        assert_eq!(
+            c.check_attempt(&LIMITS, 101),
+            Err(Refusal::SlowDown { retry_after: 1 })
+        );
+        assert_eq!(c.check_attempt(&LIMITS, 102), Ok(()));
+        c.record_failure(102);
+        assert_eq!(
+            c.check_attempt(&LIMITS, 102),
+            Err(Refusal::SlowDown { retry_after: 4 })
+        );
+        c.record_failure(106);
+        assert_eq!(c.failure_delay(&LIMITS), 8);
+        let unlimited = CodeLimits {
+            failure_delay: Duration::ZERO,
+            ..LIMITS
+        };
+        assert_eq!(c.check_attempt(&unlimited, 106), Ok(()));
     }
 }

@@ -41,7 +41,7 @@ impl From<Refusal> for MethodError {
             Refusal::TooManyCodes { retry_after } => {
                 ErrorBody::new(ErrorCode::RateLimited).retry_after(retry_after)
             }
-            Refusal::TooManyFailures { retry_after } => {
+            Refusal::TooManyFailures { retry_after } | Refusal::SlowDown { retry_after } => {
                 ErrorBody::new(ErrorCode::TooManyAttempts).retry_after(retry_after)
             }
         };
@@ -177,7 +177,7 @@ impl Vault {
                 .await?
                 .unwrap_or_else(|| Counters::fresh(now))
                 .at(now);
-            counters.check_failures(&self.limits, now)?;
+            counters.check_attempt(&self.limits, now)?;
             if row.attempts >= i64::from(self.limits.attempts_per_session) {
                 return Err(ErrorCode::TooManyAttempts.into());
             }
@@ -187,7 +187,7 @@ impl Vault {
             let matches = codes::is_well_formed(code)
                 && codes::hashes_match(stored, &self.hash_key.code(session, code));
             if !matches {
-                counters.record_failure();
+                counters.record_failure(now);
                 tx.save_counters(&row.email_hash, &counters).await?;
                 tx.count_failed_attempt(&key).await?;
                 tx.commit().await?;

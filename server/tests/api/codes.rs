@@ -1,5 +1,5 @@
-use sigil_client::Server;
 use sigil_client::flow::CodeSession;
+use sigil_client::{ClientError, Server};
 use sigil_shared::dvm;
 use sigil_shared::envelope::{BackupEnvelope, Entropy, KdfParams};
 use sigil_shared::error::ErrorCode;
@@ -311,4 +311,45 @@ async fn an_unreachable_mail_server_gives_a_clear_error() {
         .await
         .expect_err("no mail server");
     assert_eq!(error.server_code(), Some(ErrorCode::MailFailed));
+}
+
+#[tokio::test]
+async fn each_wrong_code_makes_the_next_try_wait_longer() {
+    // Whole seconds on the server's clock: a base of 3 s keeps the checks clear of rounding.
+    let app = spawn_app_with(|o| o.code_failure_delay = Some(3)).await;
+    let server = app.client().await;
+    let email = "slow@example.org";
+    let session = CodeSession::request(&server, email).await.expect("code");
+    let code = app.smtp.code_for(email).await;
+    let attempt = |guess: String| {
+        let (session, server) = (&session, &server);
+        async move { session.verify(server, &guess).await.expect_err("refused") }
+    };
+    let wait_of = |error: ClientError| match error {
+        ClientError::Server(body) if body.code == ErrorCode::TooManyAttempts => {
+            body.retry_after.expect("retry_after")
+        }
+        other => panic!("expected a wait, got {other:?}"),
+    };
+
+    // A first typo costs nothing; after the second, even the right code must wait.
+    assert_eq!(
+        attempt(wrong(&code)).await.server_code(),
+        Some(ErrorCode::InvalidCode)
+    );
+    assert_eq!(
+        attempt(wrong(&code)).await.server_code(),
+        Some(ErrorCode::InvalidCode)
+    );
+    let wait = wait_of(attempt(code.clone()).await);
+    assert!((2..=3).contains(&wait), "{wait}");
+
+    // The refusal was not counted; after the wait a third wrong code doubles it.
+    tokio::time::sleep(std::time::Duration::from_millis(wait * 1000 + 200)).await;
+    assert_eq!(
+        attempt(wrong(&code)).await.server_code(),
+        Some(ErrorCode::InvalidCode)
+    );
+    let wait = wait_of(attempt(code.clone()).await);
+    assert!((5..=6).contains(&wait), "{wait}");
 }

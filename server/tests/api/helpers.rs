@@ -209,6 +209,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Options)) -> TestApp {
         kdf_iterations: Some(KdfParams::FLOOR.t),
         kdf_parallelism: Some(KdfParams::FLOOR.p),
         code_resend_gap: Some(0),
+        // Tests that count failures make them back to back; the delay has its own test.
+        code_failure_delay: Some(0),
         codes_per_hour: Some(100),
         smtp_host: Some("127.0.0.1".into()),
         smtp_port: Some(smtp.port),
