@@ -91,6 +91,7 @@ impl Application {
             mailer,
             limits: config.codes,
             window_secs: config.created_at_window,
+            requests_per_key: config.requests_per_key,
         };
         Ok(Self {
             listener,

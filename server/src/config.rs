@@ -48,6 +48,9 @@ pub struct Options {
     /// Largest accepted request body, in bytes. [default: 65536]
     #[arg(long, env = "SIGIL_MAX_EVENT_BYTES")]
     pub max_event_bytes: Option<usize>,
+    /// Requests one signing key (ephemeral or account) may make per minute. [default: 30]
+    #[arg(long, env = "SIGIL_REQUESTS_PER_KEY_PER_MINUTE")]
+    pub requests_per_key_per_minute: Option<u32>,
     /// Requests handled at once; more are refused with 503 and Retry-After instead of
     /// queueing. [default: 128]
     #[arg(long, env = "SIGIL_MAX_IN_FLIGHT")]
@@ -176,6 +179,7 @@ impl Options {
             created_at_window,
             max_event_bytes,
             max_in_flight,
+            requests_per_key_per_minute,
             kdf_memory_kib,
             kdf_iterations,
             kdf_parallelism,
@@ -236,6 +240,7 @@ pub struct Config {
     pub created_at_window: u64,
     pub max_event_bytes: usize,
     pub max_in_flight: usize,
+    pub requests_per_key: u32,
     pub kdf: KdfParams,
     pub default_relays: Vec<String>,
     pub dvm_relays: Vec<String>,
@@ -287,6 +292,10 @@ impl Config {
         let max_event_bytes = o.max_event_bytes.unwrap_or(64 * 1024);
         ensure((4 * 1024..=1024 * 1024).contains(&max_event_bytes), || {
             format!("max-event-bytes: {max_event_bytes} is outside 4096..=1048576")
+        })?;
+        let requests_per_key = o.requests_per_key_per_minute.unwrap_or(30);
+        ensure((1..=10_000).contains(&requests_per_key), || {
+            format!("requests-per-key-per-minute: {requests_per_key} is outside 1..=10000")
         })?;
         let max_in_flight = o.max_in_flight.unwrap_or(128);
         ensure((1..=100_000).contains(&max_in_flight), || {
@@ -395,6 +404,7 @@ impl Config {
             created_at_window,
             max_event_bytes,
             max_in_flight,
+            requests_per_key,
             kdf,
             default_relays,
             dvm_relays,

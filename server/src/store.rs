@@ -91,11 +91,37 @@ impl Store {
         Ok(result.rows_affected() == 1)
     }
 
+    /// Counts a request by `pubkey` in the current window of `window` seconds; returns the count
+    /// so far and when the window started.
+    pub async fn count_key_request(
+        &self,
+        pubkey: &[u8; 32],
+        now: i64,
+        window: i64,
+    ) -> Result<(i64, i64), StoreError> {
+        sqlx::query_as(
+            "INSERT INTO key_throttles (pubkey, window_start, requests) VALUES ($1, $2, 1)
+             ON CONFLICT (pubkey) DO UPDATE SET
+                 requests = CASE WHEN window_start <= $2 - $3 THEN 1 ELSE requests + 1 END,
+                 window_start = CASE WHEN window_start <= $2 - $3 THEN $2 ELSE window_start END
+             RETURNING requests, window_start",
+        )
+        .bind(pubkey.as_slice())
+        .bind(now)
+        .bind(window)
+        .fetch_one(&self.pool)
+        .await
+    }
+
     /// Drops what has expired: seen ids past the window, old sessions, idle counters, and
     /// verified-but-never-activated addresses after a day.
     pub async fn prune(&self, now: i64) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM seen_events WHERE expires_at < $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM key_throttles WHERE window_start < $1 - 3600")
             .bind(now)
             .execute(&mut *tx)
             .await?;

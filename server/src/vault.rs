@@ -59,7 +59,11 @@ pub struct Vault {
     pub limits: CodeLimits,
     /// Freshness window for key proofs, as for requests.
     pub window_secs: u64,
+    /// Requests one signing key may make per minute.
+    pub requests_per_key: u32,
 }
+
+const KEY_WINDOW_SECS: i64 = 60;
 
 fn secs(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
@@ -74,6 +78,18 @@ impl Vault {
     pub async fn handle(&self, signer: &PublicKey, request: Request) -> Reply {
         let now = i64::try_from(Timestamp::now().as_secs()).unwrap_or(i64::MAX);
         let method = method_name(&request);
+        if let Err(refusal) = self.check_key_rate(signer, now).await {
+            return match refusal {
+                MethodError::Protocol(body) => {
+                    tracing::info!(method, outcome = ?body.code, "per-key limit");
+                    Reply::Error(body)
+                }
+                error => {
+                    tracing::error!(method, %error, "per-key limit failed");
+                    Reply::Error(ErrorBody::new(ErrorCode::Internal))
+                }
+            };
+        }
         let outcome = match request {
             Request::RequestCode { email } => {
                 self.request_code(signer, &email, now).await.and_then(ok)
@@ -111,6 +127,24 @@ impl Vault {
                 Reply::Error(ErrorBody::new(ErrorCode::Internal))
             }
         }
+    }
+
+    /// One key may make only so many requests a minute. Keys are free to make, so this bounds
+    /// how hard one client hammers a session or an account, not how many clients there are;
+    /// proof of work and the per-address limits do that.
+    async fn check_key_rate(&self, signer: &PublicKey, now: i64) -> MethodResult<()> {
+        let (requests, window_start) = self
+            .store
+            .count_key_request(&signer.to_bytes(), now, KEY_WINDOW_SECS)
+            .await?;
+        if requests > i64::from(self.requests_per_key) {
+            let retry_after = u64::try_from(window_start + KEY_WINDOW_SECS - now).unwrap_or(1);
+            let mut body = ErrorBody::new(ErrorCode::RateLimited).retry_after(retry_after.max(1));
+            body.message =
+                "Too many requests in a short time. Wait a moment, then try again.".into();
+            return Err(MethodError::Protocol(body));
+        }
+        Ok(())
     }
 
     async fn request_code(

@@ -40,6 +40,7 @@ fn start(data_dir: &Path, port: u16, smtp: &SmtpCapture) -> Child {
         .args(["--kdf-iterations", &floor.t.to_string()])
         .args(["--kdf-parallelism", &floor.p.to_string()])
         .args(["--code-resend-gap", "0", "--codes-per-hour", "100"])
+        .args(["--requests-per-key-per-minute", "10000"])
         .args([
             "--smtp-host",
             "127.0.0.1",

@@ -214,3 +214,30 @@ async fn beyond_the_concurrency_limit_requests_are_shed_with_503_not_queued() {
     }
     assert!(handled > 0 && shed > 0, "handled {handled}, shed {shed}");
 }
+
+#[tokio::test]
+async fn one_key_may_make_only_so_many_requests_a_minute() {
+    use sigil_client::ClientError;
+    use sigil_shared::method::CodeSent;
+
+    let app = crate::helpers::spawn_app_with(|o| o.requests_per_key_per_minute = Some(3)).await;
+    let server = app.client().await;
+    let key = Keys::generate();
+    let ask = |key: &Keys, index: usize| {
+        let request = Request::RequestCode {
+            email: format!("busy{index}@example.org"),
+        };
+        let (server, key) = (&server, key.clone());
+        async move { server.call::<CodeSent>(&key, &request).await }
+    };
+    for index in 0..3 {
+        ask(&key, index).await.expect("within the limit");
+    }
+    let Err(ClientError::Server(body)) = ask(&key, 3).await else {
+        panic!("the fourth request from one key is refused");
+    };
+    assert_eq!(body.code, ErrorCode::RateLimited);
+    assert!(body.retry_after.is_some_and(|s| (1..=60).contains(&s)));
+    // Another key is not held back.
+    ask(&Keys::generate(), 4).await.expect("another key");
+}

@@ -211,6 +211,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Options)) -> TestApp {
         code_resend_gap: Some(0),
         // Tests that count failures make them back to back; the delay has its own test.
         code_failure_delay: Some(0),
+        // Race and crash tests drive one key hard; the per-key limit has its own test.
+        requests_per_key_per_minute: Some(10_000),
         codes_per_hour: Some(100),
         smtp_host: Some("127.0.0.1".into()),
         smtp_port: Some(smtp.port),
