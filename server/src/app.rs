@@ -127,15 +127,36 @@ impl Application {
         if self.web_dir.join("index.html").exists() {
             tracing::info!("open http://{addr}/ in a browser");
         }
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        // Requests in flight get a moment to finish; a connection that stays open past that (a
+        // browser's idle socket) does not keep the process alive.
+        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serve = axum::serve(self.listener, app).with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stopping.send(());
+        });
+        let drain = async move {
+            if stopped.await.is_ok() {
+                tokio::time::sleep(DRAIN_TIMEOUT).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        let served = tokio::select! {
+            served = serve => served,
+            () = drain => {
+                tracing::warn!("connections still open {DRAIN_TIMEOUT:?} after the stop signal; stopping anyway");
+                Ok(())
+            }
+        };
         pruner.abort();
         store.close().await;
         tracing::info!("stopped");
         served
     }
 }
+
+/// How long a stopping server waits for open connections.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The data directory holds the server's keys and database: only its owner may enter it.
 fn create_private_dir(path: &std::path::Path) -> Result<(), StartError> {
