@@ -78,8 +78,8 @@ fn check_new_password(password: &Password, repeated: &Password) -> Result<(), Se
 }
 
 /// This device's copy of an account: everything needed to unlock it offline, and nothing secret
-/// beyond the sealed backup.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// beyond the sealed backup. Its `Debug` leaves the address out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LocalVault {
     pub format: u32,
     /// The server's well-known document as last seen, so the app starts offline.
@@ -95,6 +95,18 @@ pub struct LocalVault {
     /// The server's newer copy, found when a sync collided with a change made elsewhere. Both
     /// copies are kept until the user picks one.
     pub conflict: Option<StoredBackup>,
+}
+
+impl std::fmt::Debug for LocalVault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalVault")
+            .field("format", &self.format)
+            .field("email", &"<redacted>")
+            .field("backup_version", &self.backup.version)
+            .field("unsynced", &self.unsynced)
+            .field("conflict", &self.conflict.as_ref().map(|c| c.version))
+            .finish_non_exhaustive()
+    }
 }
 
 impl LocalVault {
@@ -113,6 +125,7 @@ impl LocalVault {
             .envelope
             .validate()
             .map_err(|e| SessionError::LocalCopy(e.to_string()))?;
+        EmailAddress::parse(&local.email).map_err(|e| SessionError::LocalCopy(e.to_string()))?;
         Ok(local)
     }
 
@@ -164,7 +177,8 @@ enum State {
 pub struct Session<T> {
     server: Server<T>,
     state: State,
-    email: Option<String>,
+    /// Redacted in `Debug`, like every address.
+    email: Option<EmailAddress>,
     relays: Vec<String>,
     unsynced: bool,
     conflict: Option<StoredBackup>,
@@ -192,7 +206,7 @@ impl<T: Transport> Session<T> {
         Self {
             server,
             state: State::Locked(local.backup),
-            email: Some(local.email),
+            email: EmailAddress::parse(&local.email).ok(),
             relays: local.relays,
             unsynced: local.unsynced,
             conflict: local.conflict,
@@ -220,14 +234,6 @@ impl<T: Transport> Session<T> {
         }
     }
 
-    pub fn server_info(&self) -> &ServerInfo {
-        self.server.info()
-    }
-
-    pub fn email(&self) -> Option<&str> {
-        self.email.as_deref()
-    }
-
     pub fn relays(&self) -> &[String] {
         &self.relays
     }
@@ -245,7 +251,7 @@ impl<T: Transport> Session<T> {
         Some(LocalVault {
             format: LOCAL_FORMAT,
             server: self.server.info().clone(),
-            email: self.email.clone()?,
+            email: self.email.as_ref()?.as_str().to_owned(),
             relays: self.relays.clone(),
             backup,
             unsynced: self.unsynced,
@@ -259,7 +265,7 @@ impl<T: Transport> Session<T> {
         self.expect_step(&[Step::Email, Step::Code, Step::Unlock])?;
         let code = CodeSession::request(&self.server, email).await?;
         let sent = code.sent.clone();
-        self.email = Some(code.email.as_str().to_owned());
+        self.email = Some(code.email.clone());
         self.unsynced = false;
         self.conflict = None;
         self.keep_locally = false;
@@ -274,13 +280,6 @@ impl<T: Transport> Session<T> {
         };
         let email = code.email.as_str().to_owned();
         self.request_code(&email).await
-    }
-
-    pub fn code_email(&self) -> Option<&EmailAddress> {
-        match &self.state {
-            State::Code(code) | State::NewAccount { code, .. } => Some(&code.email),
-            _ => None,
-        }
     }
 
     pub async fn verify_code(&mut self, code: &str) -> Result<Step, SessionError> {

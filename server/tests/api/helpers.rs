@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use sigil_client::flow::{AfterVerify, CodeSession};
+use sigil_client::session::Session;
 use sigil_client::transport::TransportError;
 use sigil_client::{HttpResponse, Server, Transport, Vault};
 use sigil_server::config::SmtpTls;
@@ -271,6 +272,17 @@ impl TestApp {
             .send()
             .await
             .expect("post")
+    }
+
+    /// A browser session that has passed the email step for `email`.
+    pub async fn verified_session(&self, email: &str) -> Session<HttpTransport> {
+        let mut session = Session::new(self.client().await);
+        session.request_code(email).await.expect("code");
+        session
+            .verify_code(&self.smtp.code_for(email).await)
+            .await
+            .expect("verify");
+        session
     }
 
     /// Email code step for `email`; returns the session and what verification answered.

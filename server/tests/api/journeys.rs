@@ -207,12 +207,7 @@ async fn a_session_changes_the_password_and_exports_the_key() {
     let old = Password::new(PASSWORD);
     let new = Password::new("an entirely new passphrase");
 
-    let mut session = Session::new(app.client().await);
-    session.request_code(email).await.expect("code");
-    session
-        .verify_code(&app.smtp.code_for(email).await)
-        .await
-        .expect("verify");
+    let mut session = app.verified_session(email).await;
     let pubkey = session.create_account(&old, &old).await.expect("activate");
 
     // A wrong old password changes nothing, locally or on the server.

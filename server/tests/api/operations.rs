@@ -1,7 +1,8 @@
 //! Operator commands: `sigil-server backup DIR` copies a running server's data consistently,
 //! and a server started from the copy logs its users in.
 
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Output};
 
 use sigil_client::Vault;
 use sigil_client::flow::AfterVerify;
@@ -9,6 +10,17 @@ use sigil_shared::envelope::KdfParams;
 use sigil_shared::secret::Password;
 
 use crate::helpers::{PASSWORD, spawn_app, spawn_app_with};
+
+/// Runs `sigil-server --data-dir DATA backup DEST` as an operator would.
+fn backup(data_dir: &Path, dest: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sigil-server"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("backup")
+        .arg(dest)
+        .output()
+        .expect("run the backup command")
+}
 
 #[tokio::test]
 async fn a_backup_taken_while_the_server_runs_restores_and_logs_a_user_in() {
@@ -20,13 +32,7 @@ async fn a_backup_taken_while_the_server_runs_restores_and_logs_a_user_in() {
     // Outside the live data directory, which goes when the first server stops.
     let backups = tempfile::tempdir().expect("backup dir");
     let dest = backups.path().join("sigil-backup");
-    let output = Command::new(env!("CARGO_BIN_EXE_sigil-server"))
-        .arg("--data-dir")
-        .arg(app.data_dir.path())
-        .arg("backup")
-        .arg(&dest)
-        .output()
-        .expect("run the backup command");
+    let output = backup(app.data_dir.path(), &dest);
     let report = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -35,13 +41,7 @@ async fn a_backup_taken_while_the_server_runs_restores_and_logs_a_user_in() {
     );
     assert!(report.contains("backed up 1 account(s)"), "{report}");
     // Backing up into a directory that exists is refused, and changes nothing.
-    let again = Command::new(env!("CARGO_BIN_EXE_sigil-server"))
-        .arg("--data-dir")
-        .arg(app.data_dir.path())
-        .arg("backup")
-        .arg(&dest)
-        .output()
-        .expect("run the backup command");
+    let again = backup(app.data_dir.path(), &dest);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
 
