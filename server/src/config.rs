@@ -12,6 +12,8 @@ use serde::Deserialize;
 use sigil_shared::envelope::KdfParams;
 use sigil_shared::info::MAX_POW_DIFFICULTY;
 
+use crate::store::Backend;
+
 /// Options as given; `None` means "not set here". See README for the table of options.
 #[derive(Debug, Default, Clone, Args, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -275,8 +277,10 @@ impl Config {
         let database_url = o
             .database_url
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("sigil.db").display()));
-        ensure(database_url.starts_with("sqlite:"), || {
-            format!("database-url: `{database_url}` is not supported; use sqlite://PATH")
+        ensure(Backend::of(&database_url).is_some(), || {
+            // The URL itself is not echoed: it may hold a password.
+            "database-url: only sqlite://PATH and postgres://USER@HOST/DATABASE are supported"
+                .to_owned()
         })?;
 
         let pow_difficulty = o.pow_difficulty.unwrap_or(16);

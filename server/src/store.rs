@@ -1,20 +1,50 @@
 //! Persistence. All SQL lives here; the rules that decide what to write live in `vault`.
+//!
+//! One set of queries runs on SQLite (the embedded default) and on PostgreSQL (several server
+//! processes sharing one database) through sqlx's `Any` driver. Where the two dialects differ,
+//! the SQL is written in their common subset: `$n` parameters, `ON CONFLICT`, `RETURNING`, and
+//! flags as 0/1 integers. Only the schema differs, in `migrations/sqlite` and
+//! `migrations/postgres`, which keep the same numbering.
 
-use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Executor, Transaction};
 
 use crate::throttle::Counters;
 
 pub type StoreError = sqlx::Error;
 
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend of `url`, or None for a scheme Sigil does not support.
+    pub fn of(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// PostgreSQL connections per server process; SQLite always has one.
+const POSTGRES_CONNECTIONS: u32 = 16;
+
 #[derive(Debug, Clone)]
 pub struct Store {
-    /// One connection: SQLite has one writer anyway, and a single connection means a
+    /// SQLite: one connection. SQLite has one writer anyway, and a single connection means a
     /// read-then-write transaction can never fail on another writer's commit.
-    pool: SqlitePool,
+    /// PostgreSQL: a pool, with every transaction SERIALIZABLE (see [`Store::begin`]).
+    pool: AnyPool,
+    backend: Backend,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -31,26 +61,76 @@ pub struct SessionRow {
     pub email_hash: Vec<u8>,
     pub code_hash: Option<Vec<u8>>,
     pub attempts: i64,
-    pub verified: bool,
+    /// 0 or 1 (see the module comment).
+    verified: i64,
     pub expires_at: i64,
 }
 
+impl SessionRow {
+    pub fn is_verified(&self) -> bool {
+        self.verified != 0
+    }
+}
+
+/// True for a failure that a fresh attempt of the same transaction can get past: PostgreSQL
+/// found that a concurrent transaction (perhaps in another server process) would have made the
+/// outcome differ from running them one after the other.
+pub fn is_retryable(error: &StoreError) -> bool {
+    matches!(error, sqlx::Error::Database(e)
+        if matches!(e.code().as_deref(), Some("40001" | "40P01")))
+}
+
 impl Store {
-    /// Opens (creating if needed) the database and brings its schema up to date.
+    /// Opens (creating an SQLite file if needed) the database and brings its schema up to date.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: an acknowledged backup survives power loss, not just a crash.
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of(url).ok_or_else(|| {
+            sqlx::Error::Configuration(
+                "unsupported database URL scheme: use sqlite: or postgres:".into(),
+            )
+        })?;
+        let pool = match backend {
+            Backend::Sqlite => {
+                // Create the file if missing, unless the operator chose a mode.
+                let url = if url.contains("mode=") {
+                    url.to_owned()
+                } else {
+                    with_query(url, "mode=rwc")
+                };
+                AnyPoolOptions::new()
+                    .max_connections(1)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL lets the backup command read while the server writes; FULL: an
+                            // acknowledged backup survives power loss, not just a crash.
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(url.parse::<AnyConnectOptions>()?)
+                    .await?
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(POSTGRES_CONNECTIONS)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(url)
+                    .await?
+            }
+        };
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("../migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("../migrations/postgres").run(&pool).await?,
+        }
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Writes a consistent copy of the whole database to `path` (one read transaction).
@@ -76,18 +156,27 @@ impl Store {
             .await
     }
 
+    /// A write transaction. On PostgreSQL it is SERIALIZABLE, so the read-then-write steps of
+    /// a method (counters, attempts, compare-and-swap) hold across server processes; a conflict
+    /// fails with an error for which [`is_retryable`] is true, and the caller runs it again.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        Ok(Tx(self.pool.begin().await?))
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            tx.execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+                .await?;
+        }
+        Ok(Tx(tx))
     }
 
     /// Records a request id; false if it was already there (a replay).
     pub async fn remember_event(&self, id: &[u8; 32], expires_at: i64) -> Result<bool, StoreError> {
-        let result =
-            sqlx::query("INSERT OR IGNORE INTO seen_events (id, expires_at) VALUES ($1, $2)")
-                .bind(id.as_slice())
-                .bind(expires_at)
-                .execute(&self.pool)
-                .await?;
+        let result = sqlx::query(
+            "INSERT INTO seen_events (id, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(id.as_slice())
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
         Ok(result.rows_affected() == 1)
     }
 
@@ -102,8 +191,10 @@ impl Store {
         sqlx::query_as(
             "INSERT INTO key_throttles (pubkey, window_start, requests) VALUES ($1, $2, 1)
              ON CONFLICT (pubkey) DO UPDATE SET
-                 requests = CASE WHEN window_start <= $2 - $3 THEN 1 ELSE requests + 1 END,
-                 window_start = CASE WHEN window_start <= $2 - $3 THEN $2 ELSE window_start END
+                 requests = CASE WHEN key_throttles.window_start <= $2 - $3
+                                 THEN 1 ELSE key_throttles.requests + 1 END,
+                 window_start = CASE WHEN key_throttles.window_start <= $2 - $3
+                                     THEN $2 ELSE key_throttles.window_start END
              RETURNING requests, window_start",
         )
         .bind(pubkey.as_slice())
@@ -147,7 +238,7 @@ impl Store {
 
 /// A write transaction; dropped without `commit`, nothing is written.
 #[derive(Debug)]
-pub struct Tx(Transaction<'static, Sqlite>);
+pub struct Tx(Transaction<'static, Any>);
 
 impl Tx {
     pub async fn commit(self) -> Result<(), StoreError> {
@@ -367,4 +458,10 @@ impl Tx {
             .await?;
         Ok(())
     }
+}
+
+/// `url` with `param` added to its query string.
+fn with_query(url: &str, param: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}{param}")
 }

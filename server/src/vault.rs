@@ -15,7 +15,7 @@ use crate::codes;
 use crate::config::CodeLimits;
 use crate::keys::HashKey;
 use crate::mail::Mailer;
-use crate::store::{Store, StoreError, UserRow};
+use crate::store::{self, Store, StoreError, UserRow};
 use crate::throttle::{Counters, Refusal};
 
 /// Why a method did not succeed: a protocol answer for the client, or a fault of ours.
@@ -65,6 +65,9 @@ pub struct Vault {
 
 const KEY_WINDOW_SECS: i64 = 60;
 
+/// Runs of one method before a serialization conflict is reported as an internal error.
+const MAX_ATTEMPTS: usize = 5;
+
 fn secs(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
@@ -90,29 +93,18 @@ impl Vault {
                 }
             };
         }
-        let outcome = match request {
-            Request::RequestCode { email } => {
-                self.request_code(signer, &email, now).await.and_then(ok)
+        let mut outcome = self.run(signer, &request, now).await;
+        // A SERIALIZABLE conflict on PostgreSQL rolled the transaction back and nothing was
+        // sent: run the method again, as if the request had come a moment later.
+        for _ in 1..MAX_ATTEMPTS {
+            match &outcome {
+                Err(MethodError::Store(error)) if store::is_retryable(error) => {
+                    tracing::debug!(method, "serialization conflict, retrying");
+                    outcome = self.run(signer, &request, now).await;
+                }
+                _ => break,
             }
-            Request::VerifyCode { code } => self.verify_code(signer, &code, now).await.and_then(ok),
-            Request::Activate {
-                pubkey,
-                backup,
-                proof,
-            } => self
-                .activate(signer, &pubkey, &backup, &proof, now)
-                .await
-                .and_then(ok),
-            Request::UpdateBackup {
-                backup,
-                base_version,
-            } => self
-                .update_backup(signer, &backup, base_version, now)
-                .await
-                .and_then(ok),
-            Request::GetBackup {} => self.get_backup(signer).await.and_then(ok),
-            Request::DeleteAccount {} => self.delete_account(signer).await.and_then(ok),
-        };
+        }
         match outcome {
             Ok(reply) => {
                 tracing::info!(method, outcome = "ok");
@@ -126,6 +118,32 @@ impl Vault {
                 tracing::error!(method, %error, "method failed");
                 Reply::Error(ErrorBody::new(ErrorCode::Internal))
             }
+        }
+    }
+
+    async fn run(&self, signer: &PublicKey, request: &Request, now: i64) -> MethodResult<Reply> {
+        match request {
+            Request::RequestCode { email } => {
+                self.request_code(signer, email, now).await.and_then(ok)
+            }
+            Request::VerifyCode { code } => self.verify_code(signer, code, now).await.and_then(ok),
+            Request::Activate {
+                pubkey,
+                backup,
+                proof,
+            } => self
+                .activate(signer, pubkey, backup, proof, now)
+                .await
+                .and_then(ok),
+            Request::UpdateBackup {
+                backup,
+                base_version,
+            } => self
+                .update_backup(signer, backup, *base_version, now)
+                .await
+                .and_then(ok),
+            Request::GetBackup {} => self.get_backup(signer).await.and_then(ok),
+            Request::DeleteAccount {} => self.delete_account(signer).await.and_then(ok),
         }
     }
 
@@ -205,7 +223,7 @@ impl Vault {
         if row.expires_at < now {
             return Err(ErrorCode::CodeExpired.into());
         }
-        if !row.verified {
+        if !row.is_verified() {
             let mut counters = tx
                 .counters(&row.email_hash)
                 .await?
@@ -285,7 +303,7 @@ impl Vault {
             .session(&session.to_bytes())
             .await?
             .ok_or(ErrorCode::NotVerified)?;
-        if !row.verified || row.expires_at < now {
+        if !row.is_verified() || row.expires_at < now {
             return Err(ErrorCode::NotVerified.into());
         }
         if tx.user_by_pubkey(&pubkey.to_bytes()).await?.is_some() {

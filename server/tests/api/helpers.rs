@@ -1,5 +1,5 @@
-//! Test harness: the real server on port 0 with a fresh SQLite database, a real SMTP server
-//! (aiosmtpd) on loopback capturing mail into a Maildir, and the real client over HTTP.
+//! Test harness: the real server on port 0 with a fresh database (see `database.rs`), a real SMTP
+//! server (aiosmtpd) on loopback capturing mail into a Maildir, and the real client over HTTP.
 
 use std::collections::HashSet;
 use std::net::{TcpListener, TcpStream};
@@ -17,6 +17,8 @@ use sigil_server::{Application, Config, Options};
 use sigil_shared::envelope::KdfParams;
 use sigil_shared::secret::Password;
 use tokio::sync::oneshot;
+
+use crate::database::TestDatabase;
 
 /// Difficulty the test server requires: low, so tests are quick, but not zero.
 pub const TEST_POW: u8 = 8;
@@ -183,6 +185,7 @@ pub struct TestApp {
     pub base: String,
     pub smtp: SmtpCapture,
     pub data_dir: tempfile::TempDir,
+    pub database: TestDatabase,
     pub http: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -201,9 +204,11 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Options)) -> TestApp {
         .try_init();
     let smtp = SmtpCapture::start();
     let data_dir = tempfile::tempdir().expect("data dir");
+    let database = TestDatabase::new(data_dir.path()).await;
     let mut options = Options {
         listen: Some("127.0.0.1:0".parse().expect("addr")),
         data_dir: Some(data_dir.path().to_owned()),
+        database_url: Some(database.url().to_owned()),
         web_dir: Some(data_dir.path().join("no-web")),
         pow_difficulty: Some(TEST_POW),
         kdf_memory_kib: Some(KdfParams::FLOOR.m_kib),
@@ -233,6 +238,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Options)) -> TestApp {
         base: format!("http://{addr}"),
         smtp,
         data_dir,
+        database,
         http: reqwest::Client::new(),
         shutdown: Some(tx),
         task: Some(task),
@@ -314,27 +320,9 @@ impl TestApp {
 
     /// Moves every pending code's expiry into the past, as if ten minutes had gone by.
     pub async fn expire_codes(&self) {
-        let url = format!(
-            "sqlite://{}",
-            self.data_dir.path().join("sigil.db").display()
-        );
-        let pool = sqlx::SqlitePool::connect(&url)
-            .await
-            .expect("open test database");
-        sqlx::query("UPDATE sessions SET expires_at = 1")
-            .execute(&pool)
-            .await
-            .expect("expire");
-        pool.close().await;
-    }
-
-    /// Raw bytes of the database and its write-ahead log.
-    pub fn database_bytes(&self) -> Vec<u8> {
-        ["sigil.db", "sigil.db-wal"]
-            .iter()
-            .filter_map(|name| std::fs::read(self.data_dir.path().join(name)).ok())
-            .flatten()
-            .collect()
+        self.database
+            .execute("UPDATE sessions SET expires_at = 1")
+            .await;
     }
 
     pub async fn stop(mut self) {
@@ -352,5 +340,73 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+    }
+}
+
+/// The real binary, as an operator runs it, with the test defaults; killed when dropped.
+pub struct ServerProcess {
+    child: Child,
+    pub base: String,
+}
+
+impl ServerProcess {
+    /// Starts `sigil-server` on a free port over `data_dir` and `database_url`, with `extra`
+    /// arguments after the defaults.
+    pub fn start(data_dir: &Path, database_url: &str, smtp: &SmtpCapture, extra: &[&str]) -> Self {
+        let floor = KdfParams::FLOOR;
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_sigil-server"))
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--database-url", database_url])
+            .arg("--web-dir")
+            .arg(data_dir.join("no-web"))
+            .args(["--pow-difficulty", &TEST_POW.to_string()])
+            .args(["--kdf-memory-kib", &floor.m_kib.to_string()])
+            .args(["--kdf-iterations", &floor.t.to_string()])
+            .args(["--kdf-parallelism", &floor.p.to_string()])
+            .args(["--code-resend-gap", "0", "--codes-per-hour", "100"])
+            .args(["--requests-per-key-per-minute", "10000"])
+            .args(["--code-failure-delay", "0"])
+            .args([
+                "--smtp-host",
+                "127.0.0.1",
+                "--smtp-port",
+                &smtp.port.to_string(),
+            ])
+            .args(["--smtp-tls", "none", "--log", "warn"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start sigil-server");
+        Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// A client, once the server answers.
+    pub async fn client(&self) -> Server<HttpTransport> {
+        for _ in 0..400 {
+            if let Ok(server) = connect(&self.base).await {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("sigil-server did not come up at {}", self.base);
+    }
+
+    /// kill -9: no chance to finish anything.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
     }
 }

@@ -3,6 +3,7 @@
 
 mod codes;
 mod crash;
+mod database;
 mod envelope_checks;
 mod helpers;
 mod journeys;

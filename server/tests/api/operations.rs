@@ -1,5 +1,6 @@
 //! Operator commands: `sigil-server backup DIR` copies a running server's data consistently,
-//! and a server started from the copy logs its users in.
+//! and a server started from the copy (SQLite: the directory itself; PostgreSQL: the dump loaded
+//! with pg_restore into a new database) logs its users in.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -9,13 +10,17 @@ use sigil_client::flow::AfterVerify;
 use sigil_shared::envelope::KdfParams;
 use sigil_shared::secret::Password;
 
-use crate::helpers::{PASSWORD, spawn_app, spawn_app_with};
+use sigil_server::backup::{DATABASE_FILE, POSTGRES_DUMP_FILE};
 
-/// Runs `sigil-server --data-dir DATA backup DEST` as an operator would.
-fn backup(data_dir: &Path, dest: &Path) -> Output {
+use crate::database::TestDatabase;
+use crate::helpers::{PASSWORD, TestApp, spawn_app, spawn_app_with};
+
+/// Runs `sigil-server --data-dir DATA --database-url URL backup DEST` as an operator would.
+fn backup(app: &TestApp, dest: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sigil-server"))
         .arg("--data-dir")
-        .arg(data_dir)
+        .arg(app.data_dir.path())
+        .args(["--database-url", app.database.url()])
         .arg("backup")
         .arg(dest)
         .output()
@@ -32,7 +37,7 @@ async fn a_backup_taken_while_the_server_runs_restores_and_logs_a_user_in() {
     // Outside the live data directory, which goes when the first server stops.
     let backups = tempfile::tempdir().expect("backup dir");
     let dest = backups.path().join("sigil-backup");
-    let output = backup(app.data_dir.path(), &dest);
+    let output = backup(&app, &dest);
     let report = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -41,7 +46,7 @@ async fn a_backup_taken_while_the_server_runs_restores_and_logs_a_user_in() {
     );
     assert!(report.contains("backed up 1 account(s)"), "{report}");
     // Backing up into a directory that exists is refused, and changes nothing.
-    let again = backup(app.data_dir.path(), &dest);
+    let again = backup(&app, &dest);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
 
@@ -55,9 +60,33 @@ async fn a_backup_taken_while_the_server_runs_restores_and_logs_a_user_in() {
         )
         .expect("re-encrypt");
     vault.push_backup(&server, envelope, 1).await.expect("push");
-    app.stop().await;
 
-    let restored = spawn_app_with(|options| options.data_dir = Some(dest.clone())).await;
+    // Restoring is what the README tells operators to do.
+    let (restored_url, _restored_database) = if app.database.is_postgres() {
+        let database = TestDatabase::postgres().await;
+        let restore = Command::new("pg_restore")
+            .args(["--no-owner", "--dbname", database.url()])
+            .arg(dest.join(POSTGRES_DUMP_FILE))
+            .output()
+            .expect("run pg_restore");
+        assert!(
+            restore.status.success(),
+            "{}",
+            String::from_utf8_lossy(&restore.stderr)
+        );
+        (database.url().to_owned(), Some(database))
+    } else {
+        (
+            format!("sqlite://{}", dest.join(DATABASE_FILE).display()),
+            None,
+        )
+    };
+    app.stop().await;
+    let restored = spawn_app_with(|options| {
+        options.data_dir = Some(dest.clone());
+        options.database_url = Some(restored_url);
+    })
+    .await;
     let server = restored.client().await;
     let (_, after) = restored.verify_email(&server, email).await;
     let AfterVerify::Existing(backup) = after else {
