@@ -15,7 +15,7 @@ fn request() -> Request {
 }
 
 /// A request sealed with the given work and timestamp.
-fn sealed(server: &PublicKey, difficulty: u8, created_at: Timestamp) -> Event {
+pub fn sealed(server: &PublicKey, difficulty: u8, created_at: Timestamp) -> Event {
     dvm::seal_request(
         &Keys::generate(),
         server,

@@ -351,31 +351,42 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     /// Starts `sigil-server` on a free port over `data_dir` and `database_url`, with `extra`
-    /// arguments after the defaults.
+    /// arguments in place of the test defaults they name.
     pub fn start(data_dir: &Path, database_url: &str, smtp: &SmtpCapture, extra: &[&str]) -> Self {
         let floor = KdfParams::FLOOR;
         let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_sigil-server"))
+        let defaults = [
+            ("--pow-difficulty", TEST_POW.to_string()),
+            ("--kdf-memory-kib", floor.m_kib.to_string()),
+            ("--kdf-iterations", floor.t.to_string()),
+            ("--kdf-parallelism", floor.p.to_string()),
+            ("--code-resend-gap", "0".into()),
+            ("--codes-per-hour", "100".into()),
+            ("--requests-per-key-per-minute", "10000".into()),
+            ("--code-failure-delay", "0".into()),
+            ("--log", "warn".into()),
+        ];
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sigil-server"));
+        command
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--database-url", database_url])
             .arg("--web-dir")
             .arg(data_dir.join("no-web"))
-            .args(["--pow-difficulty", &TEST_POW.to_string()])
-            .args(["--kdf-memory-kib", &floor.m_kib.to_string()])
-            .args(["--kdf-iterations", &floor.t.to_string()])
-            .args(["--kdf-parallelism", &floor.p.to_string()])
-            .args(["--code-resend-gap", "0", "--codes-per-hour", "100"])
-            .args(["--requests-per-key-per-minute", "10000"])
-            .args(["--code-failure-delay", "0"])
             .args([
                 "--smtp-host",
                 "127.0.0.1",
                 "--smtp-port",
                 &smtp.port.to_string(),
             ])
-            .args(["--smtp-tls", "none", "--log", "warn"])
+            .args(["--smtp-tls", "none"]);
+        for (flag, value) in &defaults {
+            if !extra.contains(flag) {
+                command.args([*flag, value.as_str()]);
+            }
+        }
+        let child = command
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -10,4 +10,5 @@ mod journeys;
 mod operations;
 mod privacy;
 mod races;
+mod scale_out;
 mod sync;

@@ -4,13 +4,13 @@
 
 use std::sync::Arc;
 
-use sigil_client::{ClientError, Vault};
+use sigil_client::{ClientError, Server, Vault};
 use sigil_shared::envelope::KdfParams;
 use sigil_shared::error::ErrorCode;
 use sigil_shared::secret::Password;
 use tokio::task::JoinSet;
 
-use crate::helpers::{PASSWORD, spawn_app};
+use crate::helpers::{HttpTransport, PASSWORD, spawn_app};
 
 const CONTENDERS: usize = 8;
 const ROUNDS: u64 = 3;
@@ -20,8 +20,13 @@ async fn racing_updates_have_one_winner_per_version_and_nothing_is_lost() {
     let app = spawn_app().await;
     let server = Arc::new(app.client().await);
     let owner = app.sign_up("race@example.org", PASSWORD).await;
-    let mut current = (Password::new(PASSWORD), owner.backup().clone());
+    race_rounds(&[server], owner).await;
+}
 
+/// `ROUNDS` rounds of `CONTENDERS` devices pushing a change on the same version, the devices
+/// spread over `servers` in turn; checks each round as the module comment says.
+pub async fn race_rounds(servers: &[Arc<Server<HttpTransport>>], owner: Vault) {
+    let mut current = (Password::new(PASSWORD), owner.backup().clone());
     for round in 1..=ROUNDS {
         assert_eq!(current.1.version, round);
         // Every contender opened the same version and re-encrypted under its own password.
@@ -32,7 +37,7 @@ async fn racing_updates_have_one_winner_per_version_and_nothing_is_lost() {
             let envelope = vault
                 .change_password(&current.0, &Password::new(&password), KdfParams::FLOOR)
                 .expect("re-encrypt");
-            let server = server.clone();
+            let server = servers[index % servers.len()].clone();
             contenders.spawn(async move {
                 let outcome = vault.push_backup(&server, envelope, round).await;
                 (password, outcome)
@@ -54,11 +59,14 @@ async fn racing_updates_have_one_winner_per_version_and_nothing_is_lost() {
         let (password, version) = winners.remove(0);
         assert_eq!(version, round + 1);
 
-        // What the server holds is the winner's backup, and it opens with the winner's password.
-        let stored = owner.fetch_backup(&server).await.expect("fetch");
-        assert_eq!(stored.version, round + 1);
+        // What every server holds is the winner's backup, and it opens with the winner's password.
         let password = Password::new(&password);
-        Vault::unlock(stored.clone(), &password).expect("the stored backup opens");
-        current = (password, stored);
+        for server in servers {
+            let stored = owner.fetch_backup(server).await.expect("fetch");
+            assert_eq!(stored.version, round + 1);
+            Vault::unlock(stored.clone(), &password).expect("the stored backup opens");
+            current.1 = stored;
+        }
+        current.0 = password;
     }
 }
