@@ -26,6 +26,9 @@ pub enum ClientError {
     UnexpectedStatus(u16),
     #[error("this server cannot be used: {0}")]
     Info(#[from] InfoError),
+    /// The announcement fetched again names another key than the one this client trusts.
+    #[error("the server's key changed; it is not the server this device knows")]
+    ServerKeyChanged,
     #[error(transparent)]
     Email(#[from] EmailError),
     #[error(transparent)]

@@ -1,33 +1,41 @@
 //! A validated connection to one Sigil server: discovery, then sealed request/reply calls.
 
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
 use serde::de::DeserializeOwned;
 use sigil_shared::dvm::{self};
-use sigil_shared::error::RejectBody;
+use sigil_shared::error::{RejectBody, RejectCode};
 use sigil_shared::info::{EVENTS_PATH, ServerInfo, WELL_KNOWN_PATH};
 use sigil_shared::method::Request;
+use sigil_shared::nostr::event::Event;
 use sigil_shared::nostr::key::{Keys, PublicKey};
 use sigil_shared::nostr::types::Timestamp;
 
 use crate::error::ClientError;
-use crate::transport::{Progress, Transport};
+use crate::transport::{HttpResponse, Progress, Transport};
 
 #[derive(Debug)]
 pub struct Server<T> {
     transport: T,
     info: ServerInfo,
     pubkey: PublicKey,
+    /// The proof of work required now: the announced one, or more if the server raised it
+    /// under load since (see [`Server::call`]).
+    difficulty: AtomicU8,
 }
+
+/// Waits before each new try of a request refused with 503, in seconds; then the 503 stands.
+const BUSY_BACKOFF_SECS: [u64; 3] = [1, 2, 4];
+
+/// Times a request is mined again after the server raised its proof of work.
+const MAX_POW_RAISES: usize = 2;
 
 impl<T: Transport> Server<T> {
     /// Fetches and checks the well-known document. A server that announces weak KDF parameters,
     /// unbounded proof of work or another protocol version is refused here.
     pub async fn connect(transport: T) -> Result<Self, ClientError> {
-        let response = transport.get(WELL_KNOWN_PATH).await?;
-        if response.status != 200 {
-            return Err(ClientError::UnexpectedStatus(response.status));
-        }
-        let info: ServerInfo =
-            serde_json::from_str(&response.body).map_err(|_| ClientError::UnexpectedReply)?;
+        let info = fetch_info(&transport).await?;
         Self::from_saved(transport, info)
     }
 
@@ -35,10 +43,12 @@ impl<T: Transport> Server<T> {
     /// is checked again, as if it had just been fetched.
     pub fn from_saved(transport: T, info: ServerInfo) -> Result<Self, ClientError> {
         let pubkey = info.validate()?;
+        let difficulty = AtomicU8::new(info.pow_difficulty);
         Ok(Self {
             transport,
             info,
             pubkey,
+            difficulty,
         })
     }
 
@@ -51,42 +61,97 @@ impl<T: Transport> Server<T> {
         self.transport.progress(progress);
     }
 
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
     pub fn pubkey(&self) -> &PublicKey {
         &self.pubkey
     }
 
     /// Seals `request` with `signer`, sends it and opens the reply as `R`.
+    ///
+    /// Load is handled here, so every flow gets it: a busy server (503) is asked again after
+    /// 1, 2 and 4 s; a server that raised its proof of work under load (`insufficient_pow`) is
+    /// asked for its announcement again, and the request is mined once more at the new level.
     pub async fn call<R: DeserializeOwned>(
         &self,
         signer: &Keys,
         request: &Request,
     ) -> Result<R, ClientError> {
-        let draft = dvm::RequestDraft::new(
-            signer,
-            &self.pubkey,
-            request,
-            self.info.pow_difficulty,
-            Timestamp::now(),
-        )?;
-        let nonce = self.transport.mine(&draft).await?;
-        let event = draft.finish(signer, nonce)?;
-        self.transport.progress(Progress::Sending);
-        let response = self
-            .transport
-            .post_json(EVENTS_PATH, event.as_json())
-            .await?;
-        match response.status {
-            200 => {
+        let mut raises = 0;
+        loop {
+            let draft = dvm::RequestDraft::new(
+                signer,
+                &self.pubkey,
+                request,
+                self.difficulty.load(Ordering::Relaxed),
+                Timestamp::now(),
+            )?;
+            let nonce = self.transport.mine(&draft).await?;
+            let event = draft.finish(signer, nonce)?;
+            let response = self.send(&event).await?;
+            if response.status == 200 {
                 let reply = dvm::open_reply(signer, &self.pubkey, &event.id, &response.body)?;
-                reply
+                return reply
                     .into_result::<R>()
                     .map_err(|_| ClientError::UnexpectedReply)?
-                    .map_err(ClientError::Server)
+                    .map_err(ClientError::Server);
             }
-            status => match serde_json::from_str::<RejectBody>(&response.body) {
-                Ok(reject) => Err(ClientError::Rejected(reject.error)),
-                Err(_) => Err(ClientError::UnexpectedStatus(status)),
-            },
+            let Ok(reject) = serde_json::from_str::<RejectBody>(&response.body) else {
+                return Err(ClientError::UnexpectedStatus(response.status));
+            };
+            if reject.error == RejectCode::InsufficientPow
+                && raises < MAX_POW_RAISES
+                && self.refresh_difficulty().await?
+            {
+                raises += 1;
+                continue;
+            }
+            return Err(ClientError::Rejected(reject.error));
         }
     }
+
+    /// Posts `event`, again after a pause while the server answers 503.
+    async fn send(&self, event: &Event) -> Result<HttpResponse, ClientError> {
+        let body = event.as_json();
+        for seconds in BUSY_BACKOFF_SECS {
+            self.transport.progress(Progress::Sending);
+            let response = self.transport.post_json(EVENTS_PATH, body.clone()).await?;
+            if response.status != 503 {
+                return Ok(response);
+            }
+            self.transport.progress(Progress::ServerBusy { seconds });
+            self.transport.sleep(Duration::from_secs(seconds)).await;
+        }
+        self.transport.progress(Progress::Sending);
+        Ok(self.transport.post_json(EVENTS_PATH, body).await?)
+    }
+
+    /// Fetches the announcement again for its current proof of work; true if it rose. The
+    /// announcement is checked as on first contact and must name the same server key.
+    async fn refresh_difficulty(&self) -> Result<bool, ClientError> {
+        let info = fetch_info(&self.transport).await?;
+        if info.validate()? != self.pubkey {
+            return Err(ClientError::ServerKeyChanged);
+        }
+        let before = self
+            .difficulty
+            .fetch_max(info.pow_difficulty, Ordering::Relaxed);
+        let raised = info.pow_difficulty > before;
+        if raised {
+            self.transport.progress(Progress::MoreWorkRequired {
+                difficulty: info.pow_difficulty,
+            });
+        }
+        Ok(raised)
+    }
+}
+
+async fn fetch_info(transport: &impl Transport) -> Result<ServerInfo, ClientError> {
+    let response = transport.get(WELL_KNOWN_PATH).await?;
+    if response.status != 200 {
+        return Err(ClientError::UnexpectedStatus(response.status));
+    }
+    serde_json::from_str(&response.body).map_err(|_| ClientError::UnexpectedReply)
 }

@@ -24,6 +24,10 @@ pub enum Progress {
     Mining { hashes: u64, expected: u64 },
     /// The request is on its way to the server.
     Sending,
+    /// The server is busy (503); the request goes again in `seconds`.
+    ServerBusy { seconds: u64 },
+    /// The server raised its proof of work under load; the request is mined again.
+    MoreWorkRequired { difficulty: u8 },
 }
 
 /// Moves bytes and knows nothing of the protocol; also decides where the proof of work is done
@@ -42,4 +46,7 @@ pub trait Transport {
 
     /// Shows `progress` to the user. By default nowhere.
     fn progress(&self, _progress: Progress) {}
+
+    /// Waits `duration` without blocking the environment's event loop.
+    async fn sleep(&self, duration: std::time::Duration);
 }

@@ -1,15 +1,20 @@
 //! The client against a server that lies. An in-process adversary built from the protocol crate
 //! answers with weak KDF parameters, a backup for another key, replies signed by the wrong key,
 //! or a reply recorded for an earlier request; the client logic refuses each with a clear error.
+//! It also plays a busy server (503), where the client backs off and tries again, and a server
+//! that raises its proof of work and then names another key, which the client refuses.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::time::Duration;
 
+use sigil_client::flow::CodeSession;
 use sigil_client::session::{Session, SessionError};
-use sigil_client::transport::TransportError;
+use sigil_client::transport::{Progress, TransportError};
 use sigil_client::{ClientError, HttpResponse, Server, Transport};
 use sigil_shared::dvm::{ReplyError, open_request, seal_reply};
 use sigil_shared::envelope::{BackupEnvelope, Entropy, EnvelopeError, KdfParams};
+use sigil_shared::error::{RejectBody, RejectCode};
 use sigil_shared::info::{EVENTS_PATH, InfoError, ServerInfo};
 use sigil_shared::method::{BackupRecord, CodeSent, Reply, Request, Verified};
 use sigil_shared::nostr::event::Event;
@@ -31,6 +36,11 @@ enum Lie {
     WrongSigner,
     /// Answers with the reply it gave to the first request.
     ReplayedReply,
+    /// Not a lie: answers the first two posts with 503, as a server shedding load does.
+    Busy,
+    /// Refuses the first post for too little work, then announces a higher difficulty under
+    /// another key.
+    KeyChangesWithDifficulty,
 }
 
 struct HostileServer {
@@ -41,6 +51,11 @@ struct HostileServer {
     account: AccountSecret,
     entropy: Entropy,
     first_reply: RefCell<Option<String>>,
+    gets: Cell<u32>,
+    posts: Cell<u32>,
+    /// What the client showed and how long it waited, in order.
+    progress: RefCell<Vec<Progress>>,
+    slept: RefCell<Vec<Duration>>,
 }
 
 impl HostileServer {
@@ -52,6 +67,10 @@ impl HostileServer {
             account: AccountSecret::generate(),
             entropy: Entropy::generate(),
             first_reply: RefCell::default(),
+            gets: Cell::new(0),
+            posts: Cell::new(0),
+            progress: RefCell::default(),
+            slept: RefCell::default(),
         }
     }
 
@@ -100,7 +119,12 @@ impl Transport for HostileServer {
         if self.lie == Lie::WeakKdfAnnounced {
             kdf.m_kib = 1024;
         }
-        let info = ServerInfo::new(&self.keys.public_key(), 8, 300, 65_536, kdf);
+        self.gets.set(self.gets.get() + 1);
+        let info = if self.lie == Lie::KeyChangesWithDifficulty && self.gets.get() > 1 {
+            ServerInfo::new(&self.impostor.public_key(), 10, 300, 65_536, kdf)
+        } else {
+            ServerInfo::new(&self.keys.public_key(), 8, 300, 65_536, kdf)
+        };
         Ok(HttpResponse {
             status: 200,
             body: serde_json::to_string(&info).expect("json"),
@@ -109,6 +133,18 @@ impl Transport for HostileServer {
 
     async fn post_json(&self, path: &str, body: String) -> Result<HttpResponse, TransportError> {
         assert_eq!(path, EVENTS_PATH);
+        self.posts.set(self.posts.get() + 1);
+        let refusal = match self.lie {
+            Lie::Busy if self.posts.get() <= 2 => Some((503, RejectCode::Unavailable)),
+            Lie::KeyChangesWithDifficulty => Some((400, RejectCode::InsufficientPow)),
+            _ => None,
+        };
+        if let Some((status, error)) = refusal {
+            return Ok(HttpResponse {
+                status,
+                body: serde_json::to_string(&RejectBody { error }).expect("json"),
+            });
+        }
         let event = Event::from_json(&body).expect("request event");
         let request = open_request(&self.keys, &event).expect("request opens");
         let signer = match self.lie {
@@ -128,6 +164,15 @@ impl Transport for HostileServer {
             status: 200,
             body: reply,
         })
+    }
+
+    fn progress(&self, progress: Progress) {
+        self.progress.borrow_mut().push(progress);
+    }
+
+    /// Recorded, not waited: the test checks the schedule without spending it.
+    async fn sleep(&self, duration: Duration) {
+        self.slept.borrow_mut().push(duration);
     }
 }
 
@@ -222,5 +267,49 @@ async fn a_replayed_reply_is_refused() {
         Some(SessionError::Client(ClientError::Reply(
             ReplyError::WrongRequest
         )))
+    );
+}
+
+#[tokio::test]
+async fn a_busy_server_is_asked_again_after_a_pause() {
+    let server = Server::connect(HostileServer::new(Lie::Busy))
+        .await
+        .expect("announcement");
+    CodeSession::request(&server, "patient@example.org")
+        .await
+        .expect("the third try goes through");
+    let transport = server.transport();
+    assert_eq!(transport.posts.get(), 3);
+    assert_eq!(
+        *transport.slept.borrow(),
+        [Duration::from_secs(1), Duration::from_secs(2)]
+    );
+    let busy: Vec<_> = transport
+        .progress
+        .borrow()
+        .iter()
+        .filter(|p| matches!(p, Progress::ServerBusy { .. }))
+        .copied()
+        .collect();
+    assert_eq!(
+        busy,
+        [
+            Progress::ServerBusy { seconds: 1 },
+            Progress::ServerBusy { seconds: 2 }
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_raised_difficulty_under_another_key_is_refused() {
+    let server = Server::connect(HostileServer::new(Lie::KeyChangesWithDifficulty))
+        .await
+        .expect("announcement");
+    let refused = CodeSession::request(&server, "victim@example.org").await;
+    assert_eq!(refused.err(), Some(ClientError::ServerKeyChanged));
+    assert_eq!(
+        server.transport().posts.get(),
+        1,
+        "nothing sent to the impostor"
     );
 }

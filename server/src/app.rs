@@ -12,9 +12,10 @@ use sigil_shared::validation::Policy;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, ConfigError};
-use crate::http::{AppState, router};
+use crate::http::{AppState, SharedState, router};
 use crate::keys::{HashKey, KeyError, server_keys};
 use crate::mail::Mailer;
+use crate::pow::{self, PowLevel};
 use crate::store::{Store, StoreError};
 use crate::vault::Vault;
 
@@ -98,6 +99,11 @@ impl Application {
             state: Arc::new(AppState {
                 keys,
                 policy,
+                pow: PowLevel::new(
+                    config.pow_difficulty,
+                    config.pow_max_difficulty,
+                    config.pow_calm_rate,
+                ),
                 info,
                 vault,
                 in_flight: tokio::sync::Semaphore::new(config.max_in_flight),
@@ -121,6 +127,11 @@ impl Application {
     ) -> std::io::Result<()> {
         let store = self.state.vault.store.clone();
         let pruner = tokio::spawn(prune_forever(store.clone()));
+        let pow_ticker = self
+            .state
+            .pow
+            .is_adaptive()
+            .then(|| tokio::spawn(tick_forever(self.state.clone())));
         let app = router(self.state, &self.web_dir);
         let addr = self.listener.local_addr()?;
         tracing::info!(%addr, "listening");
@@ -149,9 +160,26 @@ impl Application {
             }
         };
         pruner.abort();
+        if let Some(ticker) = pow_ticker {
+            ticker.abort();
+        }
         store.close().await;
         tracing::info!("stopped");
         served
+    }
+}
+
+/// Recomputes the adaptive proof-of-work level from the load since the last tick.
+async fn tick_forever(state: SharedState) {
+    let mut interval = tokio::time::interval(pow::TICK);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    interval.tick().await;
+    let mut last = tokio::time::Instant::now();
+    loop {
+        interval.tick().await;
+        let now = tokio::time::Instant::now();
+        state.pow.tick(now - last);
+        last = now;
     }
 }
 

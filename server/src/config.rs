@@ -44,6 +44,14 @@ pub struct Options {
     /// Required NIP-13 proof of work of requests, in leading zero bits. [default: 16]
     #[arg(long, env = "SIGIL_POW_DIFFICULTY")]
     pub pow_difficulty: Option<u8>,
+    /// Adaptive proof of work: under load the difficulty rises up to this many bits.
+    /// [default: pow-difficulty, which keeps it fixed]
+    #[arg(long, env = "SIGIL_POW_MAX_DIFFICULTY")]
+    pub pow_max_difficulty: Option<u8>,
+    /// Adaptive proof of work: verified requests per second this process takes at the base
+    /// difficulty; each doubling above it adds a bit. [default: 50]
+    #[arg(long, env = "SIGIL_POW_CALM_RATE")]
+    pub pow_calm_rate: Option<u32>,
     /// Accepted clock difference for request `created_at`, in seconds. [default: 300]
     #[arg(long, env = "SIGIL_CREATED_AT_WINDOW")]
     pub created_at_window: Option<u64>,
@@ -178,6 +186,8 @@ impl Options {
             server_key,
             email_hash_key,
             pow_difficulty,
+            pow_max_difficulty,
+            pow_calm_rate,
             created_at_window,
             max_event_bytes,
             max_in_flight,
@@ -239,6 +249,8 @@ pub struct Config {
     pub server_key: Option<SecretString>,
     pub email_hash_key: Option<SecretString>,
     pub pow_difficulty: u8,
+    pub pow_max_difficulty: u8,
+    pub pow_calm_rate: u32,
     pub created_at_window: u64,
     pub max_event_bytes: usize,
     pub max_in_flight: usize,
@@ -288,6 +300,19 @@ impl Config {
             format!(
                 "pow-difficulty: {pow_difficulty} is above {MAX_POW_DIFFICULTY}, which clients refuse"
             )
+        })?;
+        let pow_max_difficulty = o.pow_max_difficulty.unwrap_or(pow_difficulty);
+        ensure(
+            (pow_difficulty..=MAX_POW_DIFFICULTY).contains(&pow_max_difficulty),
+            || {
+                format!(
+                    "pow-max-difficulty: {pow_max_difficulty} is outside {pow_difficulty}..={MAX_POW_DIFFICULTY} (pow-difficulty up to what clients accept)"
+                )
+            },
+        )?;
+        let pow_calm_rate = o.pow_calm_rate.unwrap_or(50);
+        ensure((1..=1_000_000).contains(&pow_calm_rate), || {
+            format!("pow-calm-rate: {pow_calm_rate} is outside 1..=1000000")
         })?;
         let created_at_window = o.created_at_window.unwrap_or(300);
         ensure((30..=3600).contains(&created_at_window), || {
@@ -405,6 +430,8 @@ impl Config {
             server_key: o.server_key.map(|s| s.0),
             email_hash_key: o.email_hash_key.map(|s| s.0),
             pow_difficulty,
+            pow_max_difficulty,
+            pow_calm_rate,
             created_at_window,
             max_event_bytes,
             max_in_flight,
@@ -448,6 +475,21 @@ mod tests {
                     ..Default::default()
                 },
                 "kdf-*",
+            ),
+            (
+                Options {
+                    pow_difficulty: Some(16),
+                    pow_max_difficulty: Some(12),
+                    ..Default::default()
+                },
+                "pow-max-difficulty",
+            ),
+            (
+                Options {
+                    pow_calm_rate: Some(0),
+                    ..Default::default()
+                },
+                "pow-calm-rate",
             ),
             (
                 Options {

@@ -22,12 +22,15 @@ use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
 
+use crate::pow::PowLevel;
 use crate::vault::Vault;
 
 #[derive(Debug)]
 pub struct AppState {
     pub keys: Keys,
+    /// The envelope rules; the difficulty in it is the base, `pow` says what is required now.
     pub policy: Policy,
+    pub pow: PowLevel,
     pub info: ServerInfo,
     pub vault: Vault,
     /// Permits for requests being handled; when none is left, load is shed with a 503.
@@ -97,8 +100,11 @@ async fn no_store(mut response: Response) -> Response {
     response
 }
 
+/// The announcement, with the proof of work required at this moment.
 async fn well_known(State(state): State<SharedState>) -> Json<ServerInfo> {
-    Json(state.info.clone())
+    let mut info = state.info.clone();
+    info.pow_difficulty = state.pow.current();
+    Json(info)
 }
 
 fn reject(code: RejectCode) -> Response {
@@ -132,10 +138,15 @@ async fn post_event(
         return response;
     };
     let now = Timestamp::now();
-    let event = match check_request(&body, &state.policy, now) {
+    let policy = Policy {
+        min_difficulty: state.pow.current(),
+        ..state.policy
+    };
+    let event = match check_request(&body, &policy, now) {
         Ok(event) => event,
         Err(code) => return reject(code),
     };
+    state.pow.count();
     let forget_after =
         i64::try_from(event.created_at.as_secs() + state.policy.window_secs).unwrap_or(i64::MAX);
     match state

@@ -8,6 +8,7 @@ pub mod config;
 pub mod http;
 pub mod keys;
 pub mod mail;
+pub mod pow;
 pub mod store;
 pub mod throttle;
 pub mod vault;

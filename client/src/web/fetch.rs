@@ -59,6 +59,10 @@ fn post_progress(progress: Progress) {
             json!({ "step": "mining", "hashes": hashes, "expected": expected })
         }
         Progress::Sending => json!({ "step": "sending" }),
+        Progress::ServerBusy { seconds } => json!({ "step": "busy", "seconds": seconds }),
+        Progress::MoreWorkRequired { difficulty } => {
+            json!({ "step": "more_work", "difficulty": difficulty })
+        }
     };
     let message = js_sys::Object::new();
     let _ = js_sys::Reflect::set(
@@ -87,6 +91,22 @@ impl Transport for FetchTransport {
 
     fn progress(&self, progress: Progress) {
         post_progress(progress);
+    }
+
+    async fn sleep(&self, duration: std::time::Duration) {
+        let millis = i32::try_from(duration.as_millis()).unwrap_or(i32::MAX);
+        let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+            let global = js_sys::global();
+            let _ = match global.dyn_ref::<web_sys::Window>() {
+                Some(window) => {
+                    window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, millis)
+                }
+                None => global
+                    .unchecked_ref::<web_sys::WorkerGlobalScope>()
+                    .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, millis),
+            };
+        });
+        let _ = JsFuture::from(promise).await;
     }
 
     async fn get(&self, path: &str) -> Result<HttpResponse, TransportError> {

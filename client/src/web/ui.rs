@@ -72,6 +72,14 @@ fn show_progress(progress: &str) {
             )
         }
         Some("sending") => "Sending to the server…".into(),
+        Some("busy") => format!(
+            "The server is busy; trying again in {} s…",
+            progress["seconds"].as_u64().unwrap_or(1)
+        ),
+        Some("more_work") => format!(
+            "The server is under load and asks for more proof of work ({} bits); working on it…",
+            progress["difficulty"].as_u64().unwrap_or(0)
+        ),
         _ => return,
     };
     if progress["step"].as_str() != Some("mining")

@@ -241,3 +241,73 @@ async fn one_key_may_make_only_so_many_requests_a_minute() {
     // Another key is not held back.
     ask(&Keys::generate(), 4).await.expect("another key");
 }
+
+/// The announced difficulty, as a browser would read it.
+async fn announced_difficulty(app: &TestApp) -> u8 {
+    let info: sigil_shared::info::ServerInfo = app
+        .http
+        .get(format!("{}/.well-known/sigil.json", app.base))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    info.pow_difficulty
+}
+
+/// Polls the announcement until `done` holds for it, for up to `secs`.
+async fn wait_for_difficulty(app: &TestApp, secs: u64, done: impl Fn(u8) -> bool) -> u8 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let difficulty = announced_difficulty(app).await;
+        if done(difficulty) || std::time::Instant::now() > deadline {
+            return difficulty;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_load_the_difficulty_rises_clients_follow_and_it_falls_back() {
+    let app = crate::helpers::spawn_app_with(|options| {
+        options.pow_max_difficulty = Some(TEST_POW + 4);
+        options.pow_calm_rate = Some(2);
+    })
+    .await;
+    // A client that read the announcement before the load.
+    let client = app.client().await;
+    assert_eq!(client.info().pow_difficulty, TEST_POW);
+
+    // A burst of valid requests, far above two a second, until the level rises under it.
+    for _ in 0..200 {
+        let event = sealed(client.pubkey(), TEST_POW, Timestamp::now());
+        let response = app.post_event(event.as_json()).await;
+        if response.status() == 400 {
+            let body: RejectBody = response.json().await.expect("JSON");
+            assert_eq!(body.error, RejectCode::InsufficientPow);
+            break;
+        }
+        assert_eq!(response.status(), 200);
+    }
+    let raised = wait_for_difficulty(&app, 10, |d| d > TEST_POW).await;
+    assert!(
+        raised > TEST_POW && raised <= TEST_POW + 4,
+        "raised to {raised}"
+    );
+
+    // Work at the base level is now refused...
+    let base = sealed(client.pubkey(), TEST_POW, Timestamp::now());
+    expect_reject(&app, base.as_json(), 400, RejectCode::InsufficientPow).await;
+    // ...and the client that still holds the old announcement fetches it again and re-mines.
+    sigil_client::flow::CodeSession::request(&client, "under.load@example.org")
+        .await
+        .expect("the request goes through at the raised level");
+
+    // Once the burst is over the level comes back to the base.
+    let settled = wait_for_difficulty(&app, 30, |d| d == TEST_POW).await;
+    assert_eq!(
+        settled, TEST_POW,
+        "the level falls back when the load stops"
+    );
+}

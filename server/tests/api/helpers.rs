@@ -170,6 +170,10 @@ impl Transport for HttpTransport {
             .body(body);
         exchange(request).await
     }
+
+    async fn sleep(&self, duration: Duration) {
+        tokio::time::sleep(duration).await;
+    }
 }
 
 /// A client for a server at `base`, as a browser would make.
