@@ -7,6 +7,7 @@ source "$(dirname "$0")/lib.sh"
 TRUNK_VERSION=0.21.14      # 0.22 needs rustc >= 1.96.1
 BINARYEN_VERSION=132.0.0   # Debian's binaryen 108 emits modules Chromium rejects
 AIOSMTPD_VERSION=1.4.6
+CARGO_FUZZ_VERSION=0.13.2
 
 command -v cargo >/dev/null || die "Rust is missing: install it with rustup (https://rustup.rs)"
 
@@ -54,6 +55,11 @@ if [ "${1:-}" = "--test" ]; then
     say "installing aiosmtpd $AIOSMTPD_VERSION into .tools/venv"
     python3 -m venv "$TOOLS/venv" || { need_apt python3-venv && python3 -m venv "$TOOLS/venv"; }
     "$TOOLS/venv/bin/pip" install --quiet "aiosmtpd==$AIOSMTPD_VERSION"
+  fi
+  # Fuzzing (scripts/fuzz.sh).
+  if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]; then
+    say "installing cargo-fuzz $CARGO_FUZZ_VERSION (a minute or two, once)"
+    cargo install --quiet --force --locked cargo-fuzz --version "$CARGO_FUZZ_VERSION"
   fi
   # Browser tests: Playwright's runner with Debian's Chromium (Playwright cannot download one here).
   command -v chromium >/dev/null || need_apt chromium

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up what is missing and runs every test: protocol, client, server integration (real SMTP
-# on loopback, a fresh database per test, once on SQLite and once on PostgreSQL) and the browser
-# tests in headless Chromium.
+# on loopback, a fresh database per test, once on SQLite and once on PostgreSQL), a short run of
+# every fuzz target, and the browser tests in headless Chromium.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
@@ -11,6 +11,7 @@ say "cargo test"
 cargo test --workspace --locked
 say "server integration tests again on PostgreSQL (${SIGIL_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432})"
 SIGIL_TEST_DATABASE=postgres cargo test --locked -p sigil-server --test api
+"$ROOT/scripts/fuzz.sh" 10
 say "browser tests (Playwright, headless Chromium)"
 cargo build --locked -p sigil-server
 (cd "$ROOT/e2e" && npx playwright test)

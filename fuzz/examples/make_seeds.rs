@@ -1,0 +1,121 @@
+//! Writes the seed corpus: one valid message of each kind, made with the fuzzing keys and clock,
+//! so the fuzzer starts from inputs that pass every check and mutates inward from there.
+//! Run: `cargo run --manifest-path fuzz/Cargo.toml --example make_seeds` (the seeds are committed).
+
+use std::fs;
+use std::path::Path;
+
+use sigil_client::flow::StoredBackup;
+use sigil_client::session::LocalVault;
+use sigil_fuzz::{client_keys, now, server_keys};
+use sigil_shared::dvm::{seal_reply, seal_request};
+use sigil_shared::envelope::{BackupEnvelope, Entropy, KdfParams};
+use sigil_shared::error::{ErrorBody, ErrorCode};
+use sigil_shared::info::ServerInfo;
+use sigil_shared::method::{CodeSent, Reply, Request};
+use sigil_shared::secret::{AccountSecret, Password};
+
+fn write(target: &str, name: &str, bytes: &[u8]) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("corpus")
+        .join(target);
+    fs::create_dir_all(&dir).expect("corpus directory");
+    fs::write(dir.join(format!("seed-{name}")), bytes).expect("seed");
+}
+
+fn main() {
+    let (server, client) = (server_keys(), client_keys());
+    let entropy = Entropy::generate();
+    let account = AccountSecret::generate();
+    let envelope = BackupEnvelope::seal(
+        &account,
+        &Password::new("correct horse battery staple"),
+        &entropy,
+        KdfParams::FLOOR,
+    )
+    .expect("seal backup");
+
+    let requests = [
+        (
+            "request_code",
+            Request::RequestCode {
+                email: "seed@example.org".into(),
+            },
+        ),
+        (
+            "verify_code",
+            Request::VerifyCode {
+                code: "123456".into(),
+            },
+        ),
+        (
+            "update_backup",
+            Request::UpdateBackup {
+                backup: envelope.clone(),
+                base_version: 1,
+            },
+        ),
+        ("get_backup", Request::GetBackup {}),
+    ];
+    let replies = [
+        (
+            "code_sent",
+            Reply::ok(&CodeSent {
+                expires_in: 600,
+                resend_after: 60,
+            })
+            .expect("reply"),
+        ),
+        (
+            "error",
+            Reply::Error(ErrorBody::new(ErrorCode::VersionConflict).current_version(2)),
+        ),
+    ];
+    for (name, request) in &requests {
+        let event = seal_request(&client, &server.public_key(), request, 0, now()).expect("seal");
+        write("request_envelope", name, event.as_json().as_bytes());
+        write("event_json", name, event.as_json().as_bytes());
+        write("nip44_payload", name, event.content.as_bytes());
+        let params = serde_json::to_vec(request).expect("json");
+        write("method_params", name, &params);
+        for (reply_name, reply) in &replies {
+            let sealed = seal_reply(&server, &event, reply).expect("seal reply");
+            let mut input = event.id.to_bytes().to_vec();
+            input.extend_from_slice(sealed.as_json().as_bytes());
+            write("reply_open", &format!("{name}-{reply_name}"), &input);
+        }
+    }
+    for (name, reply) in &replies {
+        write(
+            "method_params",
+            &format!("reply-{name}"),
+            &serde_json::to_vec(reply).expect("json"),
+        );
+    }
+
+    let info = ServerInfo::new(&server.public_key(), 16, 300, 65_536, KdfParams::FLOOR);
+    write(
+        "backup_envelope",
+        "envelope",
+        &serde_json::to_vec(&envelope).expect("json"),
+    );
+    write(
+        "backup_envelope",
+        "well_known",
+        &serde_json::to_vec(&info).expect("json"),
+    );
+    let saved = LocalVault {
+        format: 1,
+        server: info,
+        email: "seed@example.org".into(),
+        relays: vec!["wss://relay.example.org".into()],
+        backup: StoredBackup {
+            entropy,
+            envelope,
+            version: 1,
+        },
+        unsynced: false,
+        conflict: None,
+    };
+    write("backup_envelope", "saved_vault", saved.to_json().as_bytes());
+}
