@@ -1,6 +1,9 @@
 use sigil_client::flow::AfterVerify;
 
-use crate::helpers::spawn_app;
+use sigil_shared::nostr::types::Timestamp;
+
+use crate::envelope_checks::sealed;
+use crate::helpers::{TEST_POW, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn the_database_never_holds_an_email_address() {
@@ -32,19 +35,41 @@ async fn the_database_never_holds_an_email_address() {
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers_and_no_cookie() {
-    let app = spawn_app().await;
-    for path in [
-        "/.well-known/sigil.json",
-        "/",
-        "/no/such/page",
-        "/api/v1/events",
+    // A web client on disk, so the static routes serve real files.
+    let web = tempfile::tempdir().expect("web dir");
+    for (file, body) in [
+        ("index.html", "<!doctype html><title>Sigil</title>"),
+        ("app.js", "export {};"),
+        ("sigil_bg.wasm", "\0asm"),
     ] {
-        let response = app
-            .http
-            .get(format!("{}{path}", app.base))
-            .send()
-            .await
-            .expect("get");
+        std::fs::write(web.path().join(file), body).expect("web file");
+    }
+    let web_dir = web.path().to_owned();
+    let app = spawn_app_with(|options| options.web_dir = Some(web_dir)).await;
+    let server = app.client().await;
+    let url = |path: &str| format!("{}{path}", app.base);
+    let valid = sealed(server.pubkey(), TEST_POW, Timestamp::now()).as_json();
+    let post = |body: String| {
+        app.http
+            .post(url("/api/v1/events"))
+            .header("content-type", "application/json")
+            .body(body)
+    };
+    let requests = [
+        ("well-known", app.http.get(url("/.well-known/sigil.json"))),
+        ("app shell", app.http.get(url("/"))),
+        ("script", app.http.get(url("/app.js"))),
+        ("wasm", app.http.get(url("/sigil_bg.wasm"))),
+        ("client route", app.http.get(url("/no/such/page"))),
+        ("GET on the API", app.http.get(url("/api/v1/events"))),
+        ("a request", post(valid.clone())),
+        ("a replay", post(valid)),
+        ("a malformed body", post("{".into())),
+        ("an oversize body", post("x".repeat(70_000))),
+    ];
+    for (label, request) in requests {
+        let response = request.send().await.expect("send");
+        let status = response.status();
         let headers = response.headers();
         let csp = headers
             .get("content-security-policy")
@@ -52,23 +77,26 @@ async fn every_response_carries_the_security_headers_and_no_cookie() {
             .unwrap_or_default();
         assert!(
             csp.contains("script-src 'self' 'wasm-unsafe-eval'"),
-            "{path}: {csp}"
+            "{label} ({status}): {csp}"
         );
         assert!(
             !csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'"),
-            "{path}: {csp}"
+            "{label}: {csp}"
         );
-        assert!(csp.contains("frame-ancestors 'none'"), "{path}");
-        assert_eq!(
-            headers.get("referrer-policy").map(|v| v.as_bytes()),
-            Some(&b"no-referrer"[..]),
-            "{path}"
-        );
-        assert_eq!(
-            headers.get("x-content-type-options").map(|v| v.as_bytes()),
-            Some(&b"nosniff"[..]),
-            "{path}"
-        );
-        assert!(headers.get("set-cookie").is_none(), "{path}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{label}");
+        for (name, value) in [
+            ("referrer-policy", "no-referrer"),
+            ("x-content-type-options", "nosniff"),
+            ("x-frame-options", "DENY"),
+            ("cross-origin-opener-policy", "same-origin"),
+            ("cross-origin-embedder-policy", "require-corp"),
+        ] {
+            assert_eq!(
+                headers.get(name).map(|v| v.as_bytes()),
+                Some(value.as_bytes()),
+                "{label}: {name}"
+            );
+        }
+        assert!(headers.get("set-cookie").is_none(), "{label}");
     }
 }
