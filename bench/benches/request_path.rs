@@ -1,0 +1,62 @@
+//! Micro-benchmarks of what the server spends on each request: the envelope checks as a whole,
+//! the Schnorr verification and NIP-44 decryption inside them, and sealing the reply.
+//! `cargo bench -p sigil-bench`.
+#![allow(clippy::expect_used)] // a benchmark of valid inputs fails loudly if one is not
+
+use criterion::{Criterion, black_box, criterion_group, criterion_main};
+use sigil_shared::dvm::{open_request, seal_reply, seal_request};
+use sigil_shared::method::{Reply, Request};
+use sigil_shared::nostr::key::Keys;
+use sigil_shared::nostr::nips::nip44;
+use sigil_shared::nostr::types::Timestamp;
+use sigil_shared::validation::{Policy, check_request};
+
+fn request_path(c: &mut Criterion) {
+    let server = Keys::generate();
+    let client = Keys::generate();
+    let now = Timestamp::now();
+    let event = seal_request(
+        &client,
+        &server.public_key(),
+        &Request::GetBackup {},
+        16,
+        now,
+    )
+    .expect("seal");
+    let body = event.as_json();
+    let policy = Policy {
+        server: server.public_key(),
+        min_difficulty: 16,
+        window_secs: 300,
+        max_bytes: 64 * 1024,
+    };
+    let reply = Reply::Error(sigil_shared::error::ErrorBody::new(
+        sigil_shared::error::ErrorCode::UnknownAccount,
+    ));
+
+    c.bench_function("check_request (all envelope checks)", |b| {
+        b.iter(|| check_request(black_box(body.as_bytes()), &policy, now).expect("valid"));
+    });
+    c.bench_function("schnorr verify (event signature)", |b| {
+        b.iter(|| black_box(&event).verify_signature());
+    });
+    c.bench_function("nip44 decrypt (request content)", |b| {
+        b.iter(|| {
+            nip44::decrypt(
+                server.secret_key(),
+                &client.public_key(),
+                black_box(&event.content),
+            )
+            .expect("decrypt")
+        });
+    });
+    c.bench_function("open_request (decrypt + parse)", |b| {
+        b.iter(|| open_request(&server, black_box(&event)).expect("open"));
+    });
+    c.bench_function("seal_reply (encrypt + sign)", |b| {
+        b.iter(|| seal_reply(&server, black_box(&event), &reply).expect("seal"));
+    });
+}
+
+criterion_group!(benches, request_path);
+criterion_main!(benches);
