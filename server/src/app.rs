@@ -11,13 +11,14 @@ use sigil_shared::nostr::types::Timestamp;
 use sigil_shared::validation::Policy;
 use tokio::net::TcpListener;
 
+use crate::admission::Admission;
 use crate::config::{Config, ConfigError};
 use crate::http::{AppState, SharedState, router};
 use crate::keys::{HashKey, KeyError, server_keys};
 use crate::mail::Mailer;
 use crate::pow::{self, PowLevel};
 use crate::store::{Store, StoreError};
-use crate::vault::Vault;
+use crate::vault::{KEY_WINDOW_SECS, Vault};
 
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
@@ -86,6 +87,8 @@ impl Application {
         if !config.web_dir.join("index.html").exists() {
             tracing::warn!(web_dir = %config.web_dir.display(), "no web client built there; only the API is served");
         }
+        // The writer ends by itself once the state, the only sender, is dropped at shutdown.
+        let (admission, _writer) = Admission::start(store.clone(), KEY_WINDOW_SECS);
         let vault = Vault {
             store,
             hash_key,
@@ -99,6 +102,7 @@ impl Application {
             state: Arc::new(AppState {
                 keys,
                 policy,
+                admission,
                 pow: PowLevel::new(
                     config.pow_difficulty,
                     config.pow_max_difficulty,

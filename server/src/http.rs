@@ -22,7 +22,9 @@ use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
 
+use crate::admission::Admission;
 use crate::pow::PowLevel;
+use crate::store::Ticket;
 use crate::vault::Vault;
 
 #[derive(Debug)]
@@ -33,6 +35,8 @@ pub struct AppState {
     pub pow: PowLevel,
     pub info: ServerInfo,
     pub vault: Vault,
+    /// Records replay ids and key counts, many requests per transaction.
+    pub admission: Admission,
     /// Permits for requests being handled; when none is left, load is shed with a 503.
     pub in_flight: tokio::sync::Semaphore,
 }
@@ -147,23 +151,23 @@ async fn post_event(
         Err(code) => return reject(code),
     };
     state.pow.count();
-    let forget_after =
-        i64::try_from(event.created_at.as_secs() + state.policy.window_secs).unwrap_or(i64::MAX);
-    match state
-        .vault
-        .store
-        .remember_event(event.id.as_bytes(), forget_after)
-        .await
-    {
-        Ok(true) => {}
-        Ok(false) => return reject(RejectCode::Replayed),
+    let ticket = Ticket {
+        event_id: *event.id.as_bytes(),
+        forget_after: i64::try_from(event.created_at.as_secs() + state.policy.window_secs)
+            .unwrap_or(i64::MAX),
+        signer: event.pubkey.to_bytes(),
+        now: i64::try_from(now.as_secs()).unwrap_or(i64::MAX),
+    };
+    let admitted = match state.admission.admit(ticket).await {
+        Ok(admitted) if admitted.fresh => admitted,
+        Ok(_) => return reject(RejectCode::Replayed),
         Err(error) => {
-            tracing::error!(%error, "replay check failed");
+            tracing::error!(%error, "admission failed");
             return reject(RejectCode::Unavailable);
         }
-    }
+    };
     let reply = match dvm::open_request(&state.keys, &event) {
-        Ok(request) => state.vault.handle(&event.pubkey, request).await,
+        Ok(request) => state.vault.handle(&event.pubkey, request, &admitted).await,
         Err(OpenRequestError::Undecryptable) => return reject(RejectCode::Undecryptable),
         Err(OpenRequestError::InvalidRequest) => {
             Reply::Error(ErrorBody::new(ErrorCode::InvalidRequest))

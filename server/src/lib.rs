@@ -1,6 +1,7 @@
 //! Sigil's DVM server: verifies email codes and keeps opaque key backups, answering only
 //! NIP-44-encrypted, proof-of-work-sealed Nostr events.
 
+pub mod admission;
 pub mod app;
 pub mod backup;
 pub mod codes;

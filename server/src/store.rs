@@ -47,6 +47,26 @@ pub struct Store {
     backend: Backend,
 }
 
+/// A checked request to record: its id against replays, its signer against the per-key limit.
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket {
+    pub event_id: [u8; 32],
+    /// When the replay record may be pruned: the end of the event's `created_at` window.
+    pub forget_after: i64,
+    pub signer: [u8; 32],
+    pub now: i64,
+}
+
+/// What recording a request found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Admitted {
+    /// False for a replay (nothing else is then recorded).
+    pub fresh: bool,
+    /// Requests by the signer in the current window, this one included.
+    pub key_requests: i64,
+    pub key_window_start: i64,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserRow {
     pub email_hash: Vec<u8>,
@@ -168,40 +188,51 @@ impl Store {
         Ok(Tx(tx))
     }
 
-    /// Records a request id; false if it was already there (a replay).
-    pub async fn remember_event(&self, id: &[u8; 32], expires_at: i64) -> Result<bool, StoreError> {
-        let result = sqlx::query(
-            "INSERT INTO seen_events (id, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )
-        .bind(id.as_slice())
-        .bind(expires_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected() == 1)
-    }
-
-    /// Counts a request by `pubkey` in the current window of `window` seconds; returns the count
-    /// so far and when the window started.
-    pub async fn count_key_request(
+    /// Records a batch of checked requests in one transaction, in an order that cannot
+    /// deadlock against another process's batch; one answer per ticket, in the tickets' order.
+    pub async fn admit(
         &self,
-        pubkey: &[u8; 32],
-        now: i64,
-        window: i64,
-    ) -> Result<(i64, i64), StoreError> {
-        sqlx::query_as(
-            "INSERT INTO key_throttles (pubkey, window_start, requests) VALUES ($1, $2, 1)
-             ON CONFLICT (pubkey) DO UPDATE SET
-                 requests = CASE WHEN key_throttles.window_start <= $2 - $3
-                                 THEN 1 ELSE key_throttles.requests + 1 END,
-                 window_start = CASE WHEN key_throttles.window_start <= $2 - $3
-                                     THEN $2 ELSE key_throttles.window_start END
-             RETURNING requests, window_start",
-        )
-        .bind(pubkey.as_slice())
-        .bind(now)
-        .bind(window)
-        .fetch_one(&self.pool)
-        .await
+        tickets: &[Ticket],
+        key_window: i64,
+    ) -> Result<Vec<Admitted>, StoreError> {
+        let mut order: Vec<usize> = (0..tickets.len()).collect();
+        order.sort_by_key(|&i| (tickets[i].signer, tickets[i].event_id));
+        let mut answers = vec![Admitted::default(); tickets.len()];
+        let mut tx = self.pool.begin().await?;
+        for i in order {
+            let ticket = &tickets[i];
+            let inserted = sqlx::query(
+                "INSERT INTO seen_events (id, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(ticket.event_id.as_slice())
+            .bind(ticket.forget_after)
+            .execute(&mut *tx)
+            .await?;
+            if inserted.rows_affected() != 1 {
+                continue; // a replay: refused before anything else, and not counted
+            }
+            let (key_requests, key_window_start): (i64, i64) = sqlx::query_as(
+                "INSERT INTO key_throttles (pubkey, window_start, requests) VALUES ($1, $2, 1)
+                 ON CONFLICT (pubkey) DO UPDATE SET
+                     requests = CASE WHEN key_throttles.window_start <= $2 - $3
+                                     THEN 1 ELSE key_throttles.requests + 1 END,
+                     window_start = CASE WHEN key_throttles.window_start <= $2 - $3
+                                         THEN $2 ELSE key_throttles.window_start END
+                 RETURNING requests, window_start",
+            )
+            .bind(ticket.signer.as_slice())
+            .bind(ticket.now)
+            .bind(key_window)
+            .fetch_one(&mut *tx)
+            .await?;
+            answers[i] = Admitted {
+                fresh: true,
+                key_requests,
+                key_window_start,
+            };
+        }
+        tx.commit().await?;
+        Ok(answers)
     }
 
     /// Drops what has expired: seen ids past the window, old sessions, idle counters, and

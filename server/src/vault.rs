@@ -15,7 +15,7 @@ use crate::codes;
 use crate::config::CodeLimits;
 use crate::keys::HashKey;
 use crate::mail::Mailer;
-use crate::store::{self, Store, StoreError, UserRow};
+use crate::store::{self, Admitted, Store, StoreError, UserRow};
 use crate::throttle::{Counters, Refusal};
 
 /// Why a method did not succeed: a protocol answer for the client, or a fault of ours.
@@ -63,7 +63,8 @@ pub struct Vault {
     pub requests_per_key: u32,
 }
 
-const KEY_WINDOW_SECS: i64 = 60;
+/// The per-key limit counts requests in windows of this many seconds.
+pub const KEY_WINDOW_SECS: i64 = 60;
 
 /// Runs of one method before a serialization conflict is reported as an internal error.
 const MAX_ATTEMPTS: usize = 5;
@@ -77,21 +78,14 @@ fn version(v: i64) -> u64 {
 }
 
 impl Vault {
-    /// Runs one method for `signer` and turns the outcome into a reply.
-    pub async fn handle(&self, signer: &PublicKey, request: Request) -> Reply {
+    /// Runs one method for `signer`, whose request was admitted as `admitted`, and turns the
+    /// outcome into a reply.
+    pub async fn handle(&self, signer: &PublicKey, request: Request, admitted: &Admitted) -> Reply {
         let now = i64::try_from(Timestamp::now().as_secs()).unwrap_or(i64::MAX);
         let method = method_name(&request);
-        if let Err(refusal) = self.check_key_rate(signer, now).await {
-            return match refusal {
-                MethodError::Protocol(body) => {
-                    tracing::info!(method, outcome = ?body.code, "per-key limit");
-                    Reply::Error(body)
-                }
-                error => {
-                    tracing::error!(method, %error, "per-key limit failed");
-                    Reply::Error(ErrorBody::new(ErrorCode::Internal))
-                }
-            };
+        if let Err(body) = self.check_key_rate(admitted, now) {
+            tracing::info!(method, outcome = ?body.code, "per-key limit");
+            return Reply::Error(body);
         }
         let mut outcome = self.run(signer, &request, now).await;
         // A SERIALIZABLE conflict on PostgreSQL rolled the transaction back and nothing was
@@ -150,17 +144,14 @@ impl Vault {
     /// One key may make only so many requests a minute. Keys are free to make, so this bounds
     /// how hard one client hammers a session or an account, not how many clients there are;
     /// proof of work and the per-address limits do that.
-    async fn check_key_rate(&self, signer: &PublicKey, now: i64) -> MethodResult<()> {
-        let (requests, window_start) = self
-            .store
-            .count_key_request(&signer.to_bytes(), now, KEY_WINDOW_SECS)
-            .await?;
-        if requests > i64::from(self.requests_per_key) {
-            let retry_after = u64::try_from(window_start + KEY_WINDOW_SECS - now).unwrap_or(1);
+    fn check_key_rate(&self, admitted: &Admitted, now: i64) -> Result<(), ErrorBody> {
+        if admitted.key_requests > i64::from(self.requests_per_key) {
+            let retry_after =
+                u64::try_from(admitted.key_window_start + KEY_WINDOW_SECS - now).unwrap_or(1);
             let mut body = ErrorBody::new(ErrorCode::RateLimited).retry_after(retry_after.max(1));
             body.message =
                 "Too many requests in a short time. Wait a moment, then try again.".into();
-            return Err(MethodError::Protocol(body));
+            return Err(body);
         }
         Ok(())
     }

@@ -311,3 +311,30 @@ async fn under_load_the_difficulty_rises_clients_follow_and_it_falls_back() {
         "the level falls back when the load stops"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_event_sent_many_times_at_once_is_handled_once() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let server = app.client().await;
+    let event = sealed(server.pubkey(), TEST_POW, Timestamp::now()).as_json();
+    // Concurrent copies land in one admission batch or several; either way one wins.
+    let mut copies = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let (app, event) = (app.clone(), event.clone());
+        copies.spawn(async move { app.post_event(event).await.status().as_u16() });
+    }
+    let mut statuses = Vec::new();
+    while let Some(status) = copies.join_next().await {
+        statuses.push(status.expect("task"));
+    }
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 409),
+        "{statuses:?}"
+    );
+}

@@ -1,0 +1,92 @@
+//! Admission of a checked request: the replay record and the per-key counter, written for many
+//! requests in one transaction. Each request waits for the commit that holds its own record, so
+//! nothing is acknowledged before it is durable, but concurrent requests share one disk sync
+//! instead of paying two each (group commit).
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::store::{self, Admitted, Store, Ticket};
+
+/// Requests written per transaction at most; more wait for the next one.
+const MAX_BATCH: usize = 256;
+
+/// Runs of one batch's transaction before its requests are failed: PostgreSQL may abort it when
+/// another process's batch touched the same rows.
+const MAX_ATTEMPTS: usize = 5;
+
+struct Pending {
+    ticket: Ticket,
+    reply: oneshot::Sender<Result<Admitted, String>>,
+}
+
+/// The sending side; clone it freely. The writer stops when every sender is gone.
+#[derive(Debug, Clone)]
+pub struct Admission {
+    queue: mpsc::Sender<Pending>,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending").finish_non_exhaustive()
+    }
+}
+
+/// Why a request could not be admitted.
+#[derive(Debug, thiserror::Error)]
+pub enum AdmissionError {
+    #[error("the admission writer has stopped")]
+    Stopped,
+    #[error("recording the request failed: {0}")]
+    Store(String),
+}
+
+impl Admission {
+    /// Starts the writer over `store`, counting keys in windows of `key_window` seconds.
+    pub fn start(store: Store, key_window: i64) -> (Self, tokio::task::JoinHandle<()>) {
+        let (queue, incoming) = mpsc::channel(MAX_BATCH * 4);
+        let writer = tokio::spawn(write_batches(store, incoming, key_window));
+        (Self { queue }, writer)
+    }
+
+    /// Records `ticket` and says whether the event is new and how busy its key is.
+    pub async fn admit(&self, ticket: Ticket) -> Result<Admitted, AdmissionError> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(Pending { ticket, reply })
+            .await
+            .map_err(|_| AdmissionError::Stopped)?;
+        answer
+            .await
+            .map_err(|_| AdmissionError::Stopped)?
+            .map_err(AdmissionError::Store)
+    }
+}
+
+async fn write_batches(store: Store, mut incoming: mpsc::Receiver<Pending>, key_window: i64) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while incoming.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let tickets: Vec<Ticket> = batch.iter().map(|p| p.ticket).collect();
+        let mut outcome = store.admit(&tickets, key_window).await;
+        for _ in 1..MAX_ATTEMPTS {
+            match &outcome {
+                Err(error) if store::is_retryable(error) => {
+                    outcome = store.admit(&tickets, key_window).await;
+                }
+                _ => break,
+            }
+        }
+        match outcome {
+            Ok(admitted) => {
+                for (pending, admitted) in batch.drain(..).zip(admitted) {
+                    let _ = pending.reply.send(Ok(admitted));
+                }
+            }
+            Err(error) => {
+                let message = error.to_string();
+                for pending in batch.drain(..) {
+                    let _ = pending.reply.send(Err(message.clone()));
+                }
+            }
+        }
+    }
+}
