@@ -76,6 +76,8 @@ struct Run {
     latency: Option<Latency>,
     /// Server CPU time over wall time: 2.0 is both cores busy.
     server_cpu_cores: f64,
+    /// The same for this load generator, which shares the machine.
+    generator_cpu_cores: f64,
     server_rss_mib: f64,
     server_peak_rss_mib: f64,
 }
@@ -287,17 +289,20 @@ async fn measure(
     drive(&http, &url, warm, max_concurrency.min(16)).await?;
 
     println!(
-        "| database | connections | requests | failed | requests/s | p50 ms | p99 ms | max ms | server CPU (cores) | server RSS MiB | peak RSS MiB |"
+        "| database | connections | requests | failed | requests/s | p50 ms | p99 ms | max ms | server CPU (cores) | generator CPU (cores) | server RSS MiB | peak RSS MiB |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut runs = Vec::new();
     for &concurrency in &args.concurrency {
         let events = premine(&pubkey, args.requests)?;
+        let own_stat = || std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
         let cpu_before = cpu_time(&server.proc_file("stat"), ticks).unwrap_or_default();
+        let own_before = cpu_time(&own_stat(), ticks).unwrap_or_default();
         let started = Instant::now();
         let (mut samples, failed) = drive(&http, &url, events, concurrency.max(1)).await?;
         let elapsed = started.elapsed();
         let cpu_after = cpu_time(&server.proc_file("stat"), ticks).unwrap_or_default();
+        let own_after = cpu_time(&own_stat(), ticks).unwrap_or_default();
         let status = server.proc_file("status");
         let run = Run {
             database: args.database,
@@ -308,6 +313,8 @@ async fn measure(
             latency: latency(&mut samples),
             server_cpu_cores: (cpu_after.saturating_sub(cpu_before)).as_secs_f64()
                 / elapsed.as_secs_f64(),
+            generator_cpu_cores: (own_after.saturating_sub(own_before)).as_secs_f64()
+                / elapsed.as_secs_f64(),
             server_rss_mib: status_mib(&status, "VmRSS").unwrap_or(0.0),
             server_peak_rss_mib: status_mib(&status, "VmHWM").unwrap_or(0.0),
         };
@@ -317,7 +324,7 @@ async fn measure(
             max_ms: 0.0,
         });
         println!(
-            "| {:?} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.1} | {:.2} | {:.1} | {:.1} |",
+            "| {:?} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.1} | {:.2} | {:.2} | {:.1} | {:.1} |",
             run.database,
             run.concurrency,
             run.requests,
@@ -327,6 +334,7 @@ async fn measure(
             l.p99_ms,
             l.max_ms,
             run.server_cpu_cores,
+            run.generator_cpu_cores,
             run.server_rss_mib,
             run.server_peak_rss_mib
         );
