@@ -14,6 +14,7 @@ const MAX_BATCH: usize = 256;
 /// another process's batch touched the same rows.
 const MAX_ATTEMPTS: usize = 5;
 
+#[derive(Debug)]
 struct Pending {
     ticket: Ticket,
     reply: oneshot::Sender<Result<Admitted, String>>,
@@ -23,12 +24,6 @@ struct Pending {
 #[derive(Debug, Clone)]
 pub struct Admission {
     queue: mpsc::Sender<Pending>,
-}
-
-impl std::fmt::Debug for Pending {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pending").finish_non_exhaustive()
-    }
 }
 
 /// Why a request could not be admitted.
@@ -41,11 +36,12 @@ pub enum AdmissionError {
 }
 
 impl Admission {
-    /// Starts the writer over `store`, counting keys in windows of `key_window` seconds.
-    pub fn start(store: Store, key_window: i64) -> (Self, tokio::task::JoinHandle<()>) {
+    /// Starts the writer over `store`, counting keys in windows of `key_window` seconds. It
+    /// ends by itself once every `Admission` is dropped.
+    pub fn start(store: Store, key_window: i64) -> Self {
         let (queue, incoming) = mpsc::channel(MAX_BATCH * 4);
-        let writer = tokio::spawn(write_batches(store, incoming, key_window));
-        (Self { queue }, writer)
+        tokio::spawn(write_batches(store, incoming, key_window));
+        Self { queue }
     }
 
     /// Records `ticket` and says whether the event is new and how busy its key is.

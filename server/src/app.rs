@@ -87,8 +87,7 @@ impl Application {
         if !config.web_dir.join("index.html").exists() {
             tracing::warn!(web_dir = %config.web_dir.display(), "no web client built there; only the API is served");
         }
-        // The writer ends by itself once the state, the only sender, is dropped at shutdown.
-        let (admission, _writer) = Admission::start(store.clone(), KEY_WINDOW_SECS);
+        let admission = Admission::start(store.clone(), KEY_WINDOW_SECS);
         let vault = Vault {
             store,
             hash_key,
