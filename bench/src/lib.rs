@@ -1,4 +1,4 @@
-//! Measurement helpers kept apart from the I/O in `main.rs`: latency percentiles and the
+//! Measurement helpers kept apart from the I/O of the binaries: medians, latency percentiles and the
 //! process readings from `/proc`, so they can be tested natively.
 
 use std::time::Duration;
@@ -27,6 +27,17 @@ pub fn latency(samples: &mut [Duration]) -> Option<Latency> {
         p99_ms: ms(rank(99.0)),
         max_ms: ms(samples[samples.len() - 1]),
     })
+}
+
+/// The median of `samples` (sorted here): the middle one, or the mean of the middle two.
+pub fn median(samples: &mut [Duration]) -> Option<Duration> {
+    samples.sort_unstable();
+    let n = samples.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(samples[n / 2]),
+        _ => Some((samples[n / 2 - 1] + samples[n / 2]) / 2),
+    }
 }
 
 /// CPU time a process has used (user + system), from the text of `/proc/PID/stat`.
@@ -65,6 +76,14 @@ mod tests {
         assert_eq!(latency(&mut []), None);
         let mut one = [Duration::from_millis(7)];
         assert_eq!(latency(&mut one).map(|l| l.p99_ms), Some(7.0));
+    }
+
+    #[test]
+    fn medians_of_odd_and_even_counts() {
+        let ms = Duration::from_millis;
+        assert_eq!(median(&mut [ms(9), ms(1), ms(5)]), Some(ms(5)));
+        assert_eq!(median(&mut [ms(4), ms(1), ms(2), ms(8)]), Some(ms(3)));
+        assert_eq!(median(&mut []), None);
     }
 
     #[test]

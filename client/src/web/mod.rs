@@ -1,6 +1,7 @@
 //! Browser glue, compiled only for wasm32. The page (ui) and the vault worker (worker) load the
 //! same module; secrets live only in the worker's instance.
 
+mod bench;
 mod clock;
 mod fetch;
 mod pow;

@@ -1,0 +1,286 @@
+// Sigil's browser benchmarks, in Debian's Chromium driven by playwright-core:
+//   1. Argon2id: Sigil's WebAssembly against the npm peers, each in its own Worker, warm-ups,
+//      then timed runs; every output is checked equal to Sigil's.
+//   2. NIP-13 mining: hashes per second over a fixed time, Sigil with 1 and N workers against
+//      nostr-tools' minePow in a Worker.
+//   3. The web client: compressed sizes of dist/, and the time from navigation to interactive
+//      (the first screen shown, its handlers attached) against the real server on loopback.
+// Writes every figure as JSON (--out); scripts/bench.sh turns it into BENCHMARKS.md.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { createServer as createNetServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, extname, join, normalize, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { gzipSync } from "node:zlib";
+import { chromium } from "playwright-core";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, "../..");
+const { values: opts } = parseArgs({
+  options: {
+    out: { type: "string", default: join(ROOT, "target/bench/browser.json") },
+    dist: { type: "string", default: join(ROOT, "dist") },
+    server: { type: "string", default: join(ROOT, "target/release/sigil-server") },
+    chromium: { type: "string", default: process.env.CHROMIUM ?? "/usr/bin/chromium" },
+    runs: { type: "string", default: "10" },
+    warmups: { type: "string", default: "3" },
+    "pow-seconds": { type: "string", default: "5" },
+    "startup-runs": { type: "string", default: "10" },
+    only: { type: "string", default: "argon2,pow,client" },
+  },
+});
+const RUNS = Number(opts.runs);
+const WARMUPS = Number(opts.warmups);
+const POW_SECONDS = Number(opts["pow-seconds"]);
+const STARTUP_RUNS = Number(opts["startup-runs"]);
+const ONLY = new Set(opts.only.split(","));
+const INPUTS = JSON.parse(readFileSync(join(HERE, "inputs.json"), "utf8"));
+const ARGON2_IMPLS = ["sigil", "hash-wasm", "argon2-browser", "argon2-browser-simd", "@phi-ag/argon2", "@noble/hashes"];
+
+const log = (message) => process.stderr.write(`    ${message}\n`);
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n === 0 ? null : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+};
+
+// --- a static server for the benchmark page, the peers and Sigil's build ----------------------
+// Cross-origin isolated, as a page must be to share memory between workers.
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json" };
+const MOUNTS = [
+  ["/node_modules/", join(HERE, "node_modules")],
+  ["/sigil/", opts.dist],
+  ["/", join(HERE, "browser")],
+];
+function serveStatic() {
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    const [prefix, dir] = MOUNTS.find(([p]) => path.startsWith(p));
+    const file = normalize(join(dir, path.slice(prefix.length) || "index.html"));
+    if (!file.startsWith(dir + sep) || !statSync(file, { throwIfNoEntry: false })?.isFile()) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, {
+      "content-type": TYPES[extname(file)] ?? "application/octet-stream",
+      "cross-origin-opener-policy": "same-origin",
+      "cross-origin-embedder-policy": "require-corp",
+      "cache-control": "no-store",
+    });
+    res.end(readFileSync(file));
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
+}
+
+// --- in the page: start workers, send each its job, collect the answers -----------------------
+async function inWorkers(page, { url, type, jobs, timeoutMs }) {
+  return page.evaluate(
+    async ({ url, type, jobs, timeoutMs }) => {
+      const workers = jobs.map(() => new Worker(url, { type }));
+      const next = (w) =>
+        new Promise((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`${url}: no answer in ${timeoutMs} ms`)), timeoutMs);
+          w.onmessage = ({ data }) => (clearTimeout(timer), data.error ? reject(new Error(data.error)) : resolve(data));
+          w.onerror = (e) => (clearTimeout(timer), reject(new Error(`${url}: ${e.message}`)));
+        });
+      try {
+        // Mining workers say when they are loaded, so that they all start the clock together.
+        if (jobs[0].handshake) await Promise.all(workers.map(next));
+        const answers = workers.map(next);
+        workers.forEach((w, i) => w.postMessage(jobs[i].message));
+        return await Promise.all(answers);
+      } finally {
+        workers.forEach((w) => w.terminate());
+      }
+    },
+    { url, type, jobs, timeoutMs },
+  );
+}
+
+async function benchArgon2(page) {
+  const { password, salt_hex, hash_len, params } = INPUTS.argon2;
+  // Plain arrays, which cross into the page as JSON; the worker makes bytes of them.
+  const message = {
+    password: [...new TextEncoder().encode(password)],
+    salt: [...Buffer.from(salt_hex, "hex")],
+    hashLen: hash_len,
+    warmups: WARMUPS,
+    runs: RUNS,
+  };
+  const figures = [];
+  for (const cost of params) {
+    for (const impl of ARGON2_IMPLS) {
+      const job = { message: { ...message, cost } };
+      const [answer] = await inWorkers(page, {
+        url: `/argon2-worker.js?impl=${encodeURIComponent(impl)}`,
+        type: "module",
+        jobs: [job],
+        timeoutMs: 30 * 60_000,
+      });
+      const figure = { impl, ...cost, median_ms: median(answer.runs_ms), runs_ms: answer.runs_ms, hash_hex: answer.hash_hex };
+      log(`argon2id m=${cost.m_kib} t=${cost.t} p=${cost.p} ${impl}: ${figure.median_ms.toFixed(0)} ms`);
+      figures.push(figure);
+    }
+    const expected = figures.find((f) => f.impl === "sigil" && f.p === cost.p).hash_hex;
+    for (const f of figures.filter((f) => f.p === cost.p && f.hash_hex !== expected)) {
+      throw new Error(`${f.impl} disagrees with Sigil at p=${cost.p}: ${f.hash_hex} against ${expected}`);
+    }
+  }
+  return figures;
+}
+
+async function benchPow(page, cores) {
+  const { event, difficulties } = INPUTS.pow;
+  const figures = [];
+  const counts = [...new Set([1, cores])];
+  for (const difficulty of difficulties) {
+    const job = JSON.stringify({
+      pubkey: event.pubkey, created_at: event.created_at, tags: event.tags, content: event.content, difficulty,
+    });
+    const runs = [
+      ...counts.map((workers) => ({
+        impl: "sigil",
+        workers,
+        url: "/pow-sigil-worker.js",
+        type: "module",
+        // Disjoint nonce ranges, as the vault gives its workers.
+        message: (i) => ({ job, start: i * 2 ** 40, seconds: POW_SECONDS }),
+      })),
+      { impl: "nostr-tools", workers: 1, url: "/pow-nostr-tools-worker.js", type: "classic", message: () => ({ event, difficulty, seconds: POW_SECONDS }) },
+    ];
+    for (const run of runs) {
+      const jobs = Array.from({ length: run.workers }, (_, i) => ({ handshake: true, message: run.message(i) }));
+      const answers = await inWorkers(page, { url: run.url, type: run.type, jobs, timeoutMs: (POW_SECONDS + 60) * 1000 });
+      const hashes_per_second = answers.reduce((sum, a) => sum + (a.hashes * 1000) / a.elapsed_ms, 0);
+      log(`mining d=${difficulty} ${run.impl} x${run.workers}: ${(hashes_per_second / 1e6).toFixed(2)} M hashes/s`);
+      figures.push({ impl: run.impl, workers: run.workers, difficulty, hashes_per_second });
+    }
+  }
+  return figures;
+}
+
+// --- the web client: sizes and start-up ---------------------------------------------------------
+function sizes() {
+  return readdirSync(opts.dist)
+    .filter((f) => statSync(join(opts.dist, f)).isFile())
+    .sort()
+    .map((file) => {
+      const bytes = readFileSync(join(opts.dist, file));
+      return { file, bytes: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+    });
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createNetServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startSigil() {
+  const data = mkdtempSync(join(tmpdir(), "sigil-bench-"));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(opts.server, ["--listen", `127.0.0.1:${port}`, "--data-dir", data, "--web-dir", opts.dist], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  const stop = () => (child.kill("SIGTERM"), rmSync(data, { recursive: true, force: true }));
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`sigil-server exited: ${stderr}`);
+    try {
+      if ((await fetch(`${url}/.well-known/sigil.json`)).ok) return { url, stop };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  stop();
+  throw new Error("sigil-server did not start");
+}
+
+// Interactive: the first screen is shown, which the client does only once its module runs and
+// its handlers are attached. Recorded by an observer installed before any page script.
+const MARK_INTERACTIVE = () => {
+  const check = () => {
+    const screen = document.getElementById("screen-email");
+    if (screen && !screen.hidden && window.__sigilInteractive === undefined) {
+      window.__sigilInteractive = performance.now();
+    }
+  };
+  new MutationObserver(check).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ["hidden"] });
+};
+
+async function timeToInteractive(page, load) {
+  await load();
+  return page.waitForFunction(() => window.__sigilInteractive, null, { timeout: 30_000 }).then((h) => h.jsonValue());
+}
+
+async function benchStartup(browser) {
+  const sigil = await startSigil();
+  try {
+    // Cold: a new profile each time, nothing cached, no service worker.
+    const cold = [];
+    for (let i = 0; i < STARTUP_RUNS; i++) {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.addInitScript(MARK_INTERACTIVE);
+      cold.push(await timeToInteractive(page, () => page.goto(sigil.url)));
+      await context.close();
+    }
+    // Warm: one profile coming back, the app shell in the service worker's cache.
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.addInitScript(MARK_INTERACTIVE);
+    await timeToInteractive(page, () => page.goto(sigil.url));
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    const warm = [];
+    for (let i = 0; i < STARTUP_RUNS; i++) {
+      warm.push(await timeToInteractive(page, () => page.reload()));
+    }
+    await context.close();
+    log(`interactive: cold ${median(cold).toFixed(0)} ms, warm ${median(warm).toFixed(0)} ms (medians)`);
+    return { cold_ms: cold, warm_ms: warm, cold_median_ms: median(cold), warm_median_ms: median(warm) };
+  } finally {
+    sigil.stop();
+  }
+}
+
+// --- main ---------------------------------------------------------------------------------------
+const browser = await chromium.launch({
+  executablePath: opts.chromium,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync"],
+});
+const statics = await serveStatic();
+try {
+  const page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${statics.address().port}/`);
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  const isolated = await page.evaluate(() => self.crossOriginIsolated);
+  const versions = Object.fromEntries(
+    ["@noble/hashes", "@phi-ag/argon2", "argon2-browser", "hash-wasm", "nostr-tools", "playwright-core"].map((name) => [
+      name,
+      JSON.parse(readFileSync(join(HERE, "node_modules", name, "package.json"), "utf8")).version,
+    ]),
+  );
+  const report = { browser: `Chromium ${browser.version()}`, cores, cross_origin_isolated: isolated, versions, runs: RUNS, warmups: WARMUPS, pow_seconds: POW_SECONDS };
+  if (ONLY.has("argon2")) report.argon2 = await benchArgon2(page);
+  if (ONLY.has("pow")) report.pow = await benchPow(page, cores);
+  if (ONLY.has("client")) {
+    report.sizes = sizes();
+    report.startup = await benchStartup(browser);
+  }
+  writeFileSync(opts.out, JSON.stringify(report, null, 2));
+} finally {
+  statics.close();
+  await browser.close();
+}
