@@ -24,5 +24,5 @@ fi
 say "building the web client (dist/)"
 # Compile first with cargo itself: Trunk's offline mode (no tool downloads) also makes its cargo
 # call offline, which cannot fetch the standard library's own dependencies for -Zbuild-std.
-cargo build --release --locked --target wasm32-unknown-unknown -p sigil-client
+cargo build --profile web --locked --target wasm32-unknown-unknown -p sigil-client
 trunk build --release "$@"

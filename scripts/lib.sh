@@ -33,3 +33,25 @@ need_apt() {
 locked_version() {
   awk -v name="$1" '$0 == "name = \"" name "\"" { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
 }
+
+# Installs a folder's npm packages from its lockfile, unless the installed ones came from it
+# (the stamp is a copy of the lockfile they were installed from).
+npm_ci() {
+  local dir="$1"
+  cmp -s "$dir/package-lock.json" "$dir/node_modules/.installed-lock.json" 2>/dev/null && return 0
+  command -v npm >/dev/null || need_apt nodejs npm
+  say "installing npm packages of ${dir#"$ROOT"/}"
+  (cd "$dir" && npm ci --silent --no-audit --no-fund)
+  cp "$dir/package-lock.json" "$dir/node_modules/.installed-lock.json"
+}
+
+# Installs a pinned Python package (name==version) into .tools/venv unless its module imports.
+venv_install() {
+  local module="$1" spec="$2"
+  "$TOOLS/venv/bin/python" -c "import $module" 2>/dev/null && return 0
+  if [ ! -x "$TOOLS/venv/bin/python" ]; then
+    python3 -m venv "$TOOLS/venv" 2>/dev/null || { need_apt python3-venv && python3 -m venv "$TOOLS/venv"; }
+  fi
+  say "installing $spec into .tools/venv"
+  "$TOOLS/venv/bin/pip" install --quiet "$spec"
+}

@@ -51,11 +51,7 @@ fi
 
 if [ "${1:-}" = "--test" ]; then
   # A real SMTP server for the integration tests to send codes to.
-  if ! "$TOOLS/venv/bin/python" -c "import aiosmtpd" 2>/dev/null; then
-    say "installing aiosmtpd $AIOSMTPD_VERSION into .tools/venv"
-    python3 -m venv "$TOOLS/venv" || { need_apt python3-venv && python3 -m venv "$TOOLS/venv"; }
-    "$TOOLS/venv/bin/pip" install --quiet "aiosmtpd==$AIOSMTPD_VERSION"
-  fi
+  venv_install aiosmtpd "aiosmtpd==$AIOSMTPD_VERSION"
   # Fuzzing (scripts/fuzz.sh).
   if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]; then
     say "installing cargo-fuzz $CARGO_FUZZ_VERSION (a minute or two, once)"
@@ -63,12 +59,6 @@ if [ "${1:-}" = "--test" ]; then
   fi
   # Browser tests: Playwright's runner with Debian's Chromium (Playwright cannot download one here).
   command -v chromium >/dev/null || need_apt chromium
-  # The stamp is a copy of the lockfile the installed modules came from.
-  if ! cmp -s "$ROOT/e2e/package-lock.json" "$ROOT/e2e/node_modules/.installed-lock.json" 2>/dev/null; then
-    command -v npm >/dev/null || need_apt nodejs npm
-    say "installing the browser test runner (e2e/node_modules)"
-    (cd "$ROOT/e2e" && npm ci --silent --no-audit --no-fund)
-    cp "$ROOT/e2e/package-lock.json" "$ROOT/e2e/node_modules/.installed-lock.json"
-  fi
+  npm_ci "$ROOT/e2e"
 fi
 say "tools ready (wasm32 via $(cat "$TOOLS/wasm-route"))"

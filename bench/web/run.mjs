@@ -30,6 +30,7 @@ const { values: opts } = parseArgs({
     "pow-seconds": { type: "string", default: "5" },
     "startup-runs": { type: "string", default: "10" },
     only: { type: "string", default: "argon2,pow,client" },
+    "argon2-impls": { type: "string", default: "sigil,hash-wasm,argon2-browser,argon2-browser-simd,@phi-ag/argon2,@noble/hashes" },
   },
 });
 const RUNS = Number(opts.runs);
@@ -38,7 +39,7 @@ const POW_SECONDS = Number(opts["pow-seconds"]);
 const STARTUP_RUNS = Number(opts["startup-runs"]);
 const ONLY = new Set(opts.only.split(","));
 const INPUTS = JSON.parse(readFileSync(join(HERE, "inputs.json"), "utf8"));
-const ARGON2_IMPLS = ["sigil", "hash-wasm", "argon2-browser", "argon2-browser-simd", "@phi-ag/argon2", "@noble/hashes"];
+const ARGON2_IMPLS = opts["argon2-impls"].split(",");
 
 const log = (message) => process.stderr.write(`    ${message}\n`);
 const median = (xs) => {
