@@ -7,7 +7,6 @@
 //! The envelope names its own KDF parameters so old backups stay readable when defaults rise, and
 //! binds them and the pubkey into the AEAD so neither can be swapped without detection.
 
-use argon2::{Algorithm, Argon2, Params, Version};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use nostr::key::PublicKey;
@@ -303,9 +302,6 @@ pub fn argon2id(
     kdf: &KdfParams,
     out: &mut [u8],
 ) -> Result<(), EnvelopeError> {
-    let params = Params::new(kdf.m_kib, kdf.t, kdf.p, Some(out.len()))
-        .map_err(|e| EnvelopeError::Kdf(e.to_string()))?;
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password_into(password, salt, out)
+    crate::argon2id::hash(password, salt, kdf.m_kib, kdf.t, kdf.p, out)
         .map_err(|e| EnvelopeError::Kdf(e.to_string()))
 }

@@ -3,6 +3,7 @@
 //! Pure logic only: no I/O, no async runtime, no browser APIs, so every rule here is testable
 //! natively and compiles unchanged to `wasm32-unknown-unknown`.
 
+pub mod argon2id;
 pub mod dvm;
 pub mod email;
 pub mod envelope;
