@@ -17,11 +17,12 @@ servers = {db: load(f"load-{db}.json") for db in ("sqlite", "postgres")}
 # Why a target is missed, as far as the figures show it; printed only for targets this run missed.
 GAPS = {
     "Argon2id": "Argon2id: Sigil's own implementation runs its compression function on SIMD128 "
-    "vectors, as the fastest peer (@phi-ag/argon2, the reference C's SIMD path built by Emscripten) "
-    "does, but its code is not yet as tight: LLVM rolls the rounds into loops, and unrolled by hand it "
-    "turns the 32×32-bit multiplies into 64-bit ones that V8 emulates. Lanes run one after another, "
-    "as in every peer; running them in parallel workers (cross-origin isolated page, shared memory) "
-    "is the step that would pass every peer at p = 4. Both are open work.",
+    "vectors with widening 32×32-bit multiplies, as the fastest peer (@phi-ag/argon2, the reference "
+    "C's SIMD path built by Emscripten) does, but each multiply's operands are gathered with a "
+    "swizzle, the one form LLVM does not rewrite into a 64-bit multiply that V8 emulates, and the "
+    "rounds stay in loops. Lanes run one after another, as in every peer; running them in parallel "
+    "workers (cross-origin isolated page, shared memory) is the step that would pass every peer at "
+    "p = 4. Both are open work.",
     "Mining: ≥ 10×": "Mining: Sigil hashes only what follows the nonce (a SHA-256 midstate), but that "
     "still includes the whole NIP-44 content, which NIP-01 puts after the tags; a 4-way SIMD128 SHA-256 "
     "over four nonces at once is the next step.",
@@ -114,8 +115,8 @@ for p in sorted({f["p"] for f in argon2}):
 # --- Mining -----------------------------------------------------------------------------------
 pow_ = browser["pow"]
 print("## 2. NIP-13 mining in the browser\n")
-print(f"Hashes per second over {browser['pow_seconds']:g} s per row, counting every nonce tried (finds")
-print("included), on a real request event's shape. Sigil runs `pow_search`, the vault's own miner")
+print(f"Hashes per second, the median of {browser['pow_rounds']} rounds of {browser['pow_seconds']:g} s per row (the rows")
+print("take turns), counting every nonce tried (finds included), on a real request event's shape. Sigil runs `pow_search`, the vault's own miner")
 print("(SHA-256 midstate of the fixed prefix), in 1 and N Workers on disjoint nonce ranges; nostr-tools")
 print("runs `minePow` in a Worker, counted through the event's `kind` getter, which it reads once per")
 print(f"hash. N = navigator.hardwareConcurrency = {cores}. Native: `sigil-native`, one thread.\n")

@@ -2,15 +2,15 @@
 # Runs the benchmarks and writes BENCHMARKS.md: the machine, the versions, the command, and every
 # figure from this one run.
 #   scripts/bench.sh           full run: 20,000 requests per load level, 10 timed runs per
-#                              implementation after 3 warm-ups, 5 s of mining per row
+#                              implementation after 3 warm-ups, 3 rounds of 5 s of mining per row
 #   scripts/bench.sh --quick   a smoke run of every part with fewer, shorter runs
 # Installs what it needs (Chromium, the npm peers in bench/web, argon2-cffi) on first use.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-requests=20000 criterion_time=5 runs=10 warmups=3 pow_seconds=5
+requests=20000 criterion_time=5 runs=10 warmups=3 pow_seconds=5 pow_rounds=3
 if [ "${1:-}" = "--quick" ]; then
-  requests=2000 criterion_time=1 runs=3 warmups=1 pow_seconds=2
+  requests=2000 criterion_time=1 runs=3 warmups=1 pow_seconds=2 pow_rounds=1
 fi
 postgres="${SIGIL_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}"
 out="$ROOT/target/bench"
@@ -43,7 +43,7 @@ target/release/sigil-native --runs "$runs" --warmups "$warmups" --pow-seconds "$
 
 say "in Chromium: Argon2id and mining against the peers, client size and start-up"
 node bench/web/run.mjs --out "$out/browser.json" --runs "$runs" --warmups "$warmups" \
-  --pow-seconds "$pow_seconds" --startup-runs "$runs"
+  --pow-seconds "$pow_seconds" --pow-rounds "$pow_rounds" --startup-runs "$runs"
 
 say "writing BENCHMARKS.md"
 python3 bench/report.py "$out" "$requests" "$*" >"$out/BENCHMARKS.md"

@@ -101,7 +101,7 @@ fn compress_in(memory: &mut [Block], prev: usize, reference: usize, next: usize,
 
 #[inline(always)]
 fn finish(r: &[W; PAIRS], next: &mut Block, xor_into: bool) {
-    let q = permute_block(r);
+    let q = permute_block(r, lanes::Ctx::new());
     for ((out, q), r) in next.0.iter_mut().zip(&q).zip(r) {
         let fresh = lanes::xor(*q, *r);
         *out = if xor_into {
@@ -121,17 +121,16 @@ fn xor_blocks(x: &Block, y: &Block) -> [W; PAIRS] {
     r
 }
 
-/// P on each row of eight pairs, then on each column. Kept as loops: unrolled by hand, LLVM turns
-/// the 32×32-bit multiplies into 64-bit ones, which V8 has no instruction for, and it runs slower.
+/// P on each row of eight pairs, then on each column.
 #[inline(always)]
-fn permute_block(r: &[W; PAIRS]) -> [W; PAIRS] {
+fn permute_block(r: &[W; PAIRS], ctx: lanes::Ctx) -> [W; PAIRS] {
     let mut q = *r;
     for row in 0..8 {
-        let v = permute(core::array::from_fn(|i| q[8 * row + i]));
+        let v = permute(core::array::from_fn(|i| q[8 * row + i]), ctx);
         q[8 * row..8 * row + 8].copy_from_slice(&v);
     }
     for col in 0..8 {
-        let v = permute(core::array::from_fn(|i| q[col + 8 * i]));
+        let v = permute(core::array::from_fn(|i| q[col + 8 * i]), ctx);
         for (i, x) in v.into_iter().enumerate() {
             q[col + 8 * i] = x;
         }
@@ -144,14 +143,14 @@ fn permute_block(r: &[W; PAIRS]) -> [W; PAIRS] {
 /// by rotating the b, c and d rows by one, two and three words. Values, not references, so
 /// that the compiler keeps them in registers.
 #[inline(always)]
-fn permute([a0, a1, b0, b1, c0, c1, d0, d1]: [W; 8]) -> [W; 8] {
-    let (a0, b0, c0, d0) = half_round(a0, b0, c0, d0);
-    let (a1, b1, c1, d1) = half_round(a1, b1, c1, d1);
+fn permute([a0, a1, b0, b1, c0, c1, d0, d1]: [W; 8], ctx: lanes::Ctx) -> [W; 8] {
+    let (a0, b0, c0, d0) = half_round(a0, b0, c0, d0, ctx);
+    let (a1, b1, c1, d1) = half_round(a1, b1, c1, d1, ctx);
     // Diagonals: b = (v5 v6)(v7 v4), c = (v10 v11)(v8 v9), d = (v15 v12)(v13 v14).
     let (b0, b1) = (lanes::hi_lo(b0, b1), lanes::hi_lo(b1, b0));
     let (d0, d1) = (lanes::hi_lo(d1, d0), lanes::hi_lo(d0, d1));
-    let (a0, b0, c1, d0) = half_round(a0, b0, c1, d0);
-    let (a1, b1, c0, d1) = half_round(a1, b1, c0, d1);
+    let (a0, b0, c1, d0) = half_round(a0, b0, c1, d0, ctx);
+    let (a1, b1, c0, d1) = half_round(a1, b1, c0, d1, ctx);
     // And back.
     let (b0, b1) = (lanes::hi_lo(b1, b0), lanes::hi_lo(b0, b1));
     let (d0, d1) = (lanes::hi_lo(d0, d1), lanes::hi_lo(d1, d0));
@@ -160,14 +159,14 @@ fn permute([a0, a1, b0, b1, c0, c1, d0, d1]: [W; 8]) -> [W; 8] {
 
 /// Two BlaMka G functions side by side, one per half of each pair.
 #[inline(always)]
-fn half_round(a: W, b: W, c: W, d: W) -> (W, W, W, W) {
-    let a = lanes::blamka(a, b);
+fn half_round(a: W, b: W, c: W, d: W, ctx: lanes::Ctx) -> (W, W, W, W) {
+    let a = lanes::blamka(a, b, ctx);
     let d = lanes::rotr32(lanes::xor(d, a));
-    let c = lanes::blamka(c, d);
+    let c = lanes::blamka(c, d, ctx);
     let b = lanes::rotr24(lanes::xor(b, c));
-    let a = lanes::blamka(a, b);
+    let a = lanes::blamka(a, b, ctx);
     let d = lanes::rotr16(lanes::xor(d, a));
-    let c = lanes::blamka(c, d);
+    let c = lanes::blamka(c, d, ctx);
     let b = lanes::rotr63(lanes::xor(b, c));
     (a, b, c, d)
 }
@@ -401,6 +400,21 @@ mod lanes {
     pub type W = v128;
     pub const ZERO: W = u64x2(0, 0);
 
+    /// The byte indices that gather each word's low half into the low two 32-bit lanes, as a
+    /// value the compiler cannot see through: with a constant shuffle, LLVM rewrites the
+    /// widening multiply as a 64-bit one, which V8 has no instruction for.
+    #[derive(Clone, Copy)]
+    pub struct Ctx(v128);
+
+    impl Ctx {
+        #[inline(always)]
+        pub fn new() -> Self {
+            Self(core::hint::black_box(u8x16(
+                0, 1, 2, 3, 8, 9, 10, 11, 0, 1, 2, 3, 8, 9, 10, 11,
+            )))
+        }
+    }
+
     #[inline(always)]
     pub fn from_words(lo: u64, hi: u64) -> W {
         u64x2(lo, hi)
@@ -415,9 +429,9 @@ mod lanes {
     }
     /// `a + b + 2 · lo32(a) · lo32(b)` in each half.
     #[inline(always)]
-    pub fn blamka(a: W, b: W) -> W {
-        let lo_a = i32x4_shuffle::<0, 2, 0, 2>(a, a);
-        let lo_b = i32x4_shuffle::<0, 2, 0, 2>(b, b);
+    pub fn blamka(a: W, b: W, ctx: Ctx) -> W {
+        let lo_a = i8x16_swizzle(a, ctx.0);
+        let lo_b = i8x16_swizzle(b, ctx.0);
         let product = u64x2_extmul_low_u32x4(lo_a, lo_b);
         u64x2_add(u64x2_add(a, b), u64x2_add(product, product))
     }
@@ -449,6 +463,17 @@ mod lanes {
     pub type W = [u64; 2];
     pub const ZERO: W = [0, 0];
 
+    /// Nothing to carry natively (see the SIMD128 version).
+    #[derive(Clone, Copy)]
+    pub struct Ctx;
+
+    impl Ctx {
+        #[inline(always)]
+        pub fn new() -> Self {
+            Self
+        }
+    }
+
     #[inline(always)]
     pub fn from_words(lo: u64, hi: u64) -> W {
         [lo, hi]
@@ -468,7 +493,7 @@ mod lanes {
     }
     /// `a + b + 2 · lo32(a) · lo32(b)` in each half.
     #[inline(always)]
-    pub fn blamka(a: W, b: W) -> W {
+    pub fn blamka(a: W, b: W, _: Ctx) -> W {
         [blamka1(a[0], b[0]), blamka1(a[1], b[1])]
     }
     #[inline(always)]
