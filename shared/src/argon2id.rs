@@ -20,6 +20,8 @@ pub enum Argon2Error {
     Params,
     #[error("Argon2id output must be 4 bytes or more")]
     OutputLength,
+    #[error("Argon2id needs a salt of 8 bytes or more, and inputs under 4 GiB")]
+    Input,
 }
 
 const SYNC_POINTS: usize = 4;
@@ -224,6 +226,9 @@ pub fn hash(
     }
     if out.len() < 4 || u32::try_from(out.len()).is_err() {
         return Err(Argon2Error::OutputLength);
+    }
+    if salt.len() < 8 || u32::try_from(password.len().max(salt.len())).is_err() {
+        return Err(Argon2Error::Input);
     }
     let lanes_n = p as usize;
     let segment = m_kib as usize / (lanes_n * SYNC_POINTS);
@@ -581,6 +586,10 @@ mod tests {
         assert_eq!(
             hash(b"pw", b"saltsalt", 8, 1, 1, &mut out[..3]),
             Err(Argon2Error::OutputLength)
+        );
+        assert_eq!(
+            hash(b"pw", b"salt", 8, 1, 1, &mut out),
+            Err(Argon2Error::Input)
         );
     }
 
