@@ -20,7 +20,7 @@ ARGON2_CFFI_VERSION=25.1.0
 "$ROOT/scripts/setup.sh"
 command -v chromium >/dev/null || need_apt chromium
 npm_ci "$ROOT/bench/web"
-venv_install argon2 "argon2-cffi==$ARGON2_CFFI_VERSION"
+venv_install "argon2-cffi==$ARGON2_CFFI_VERSION"
 
 "$ROOT/scripts/build-web.sh"
 say "building release binaries"

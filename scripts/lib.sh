@@ -45,10 +45,11 @@ npm_ci() {
   cp "$dir/package-lock.json" "$dir/node_modules/.installed-lock.json"
 }
 
-# Installs a pinned Python package (name==version) into .tools/venv unless its module imports.
+# Installs a pinned Python package (NAME==VERSION) into .tools/venv unless that version is there.
 venv_install() {
-  local module="$1" spec="$2"
-  "$TOOLS/venv/bin/python" -c "import $module" 2>/dev/null && return 0
+  local spec="$1" name="${1%%==*}" version="${1##*==}"
+  "$TOOLS/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('$name') != '$version')" \
+    2>/dev/null && return 0
   if [ ! -x "$TOOLS/venv/bin/python" ]; then
     python3 -m venv "$TOOLS/venv" 2>/dev/null || { need_apt python3-venv && python3 -m venv "$TOOLS/venv"; }
   fi

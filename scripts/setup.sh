@@ -51,7 +51,7 @@ fi
 
 if [ "${1:-}" = "--test" ]; then
   # A real SMTP server for the integration tests to send codes to.
-  venv_install aiosmtpd "aiosmtpd==$AIOSMTPD_VERSION"
+  venv_install "aiosmtpd==$AIOSMTPD_VERSION"
   # Fuzzing (scripts/fuzz.sh).
   if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]; then
     say "installing cargo-fuzz $CARGO_FUZZ_VERSION (a minute or two, once)"

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use serde::{Deserialize, Serialize};
 use sigil_bench::median;
-use sigil_shared::envelope::{self, KdfParams};
+use sigil_shared::argon2id;
 use sigil_shared::nostr::event::{Kind, Tags};
 use sigil_shared::nostr::key::PublicKey;
 use sigil_shared::nostr::types::Timestamp;
@@ -109,13 +109,19 @@ fn run(args: &Args) -> Result<Report, String> {
     let salt = hex::decode(&inputs.argon2.salt_hex).map_err(|e| format!("salt_hex: {e}"))?;
     let mut argon2 = Vec::new();
     for &cost in &inputs.argon2.params {
-        let kdf = KdfParams::argon2id(cost.m_kib, cost.t, cost.p);
         let mut out = vec![0u8; inputs.argon2.hash_len];
         let mut runs = Vec::with_capacity(args.runs);
         for i in 0..args.warmups + args.runs {
             let started = Instant::now();
-            envelope::argon2id(inputs.argon2.password.as_bytes(), &salt, &kdf, &mut out)
-                .map_err(|e| e.to_string())?;
+            argon2id::hash(
+                inputs.argon2.password.as_bytes(),
+                &salt,
+                cost.m_kib,
+                cost.t,
+                cost.p,
+                &mut out,
+            )
+            .map_err(|e| e.to_string())?;
             if i >= args.warmups {
                 runs.push(started.elapsed());
             }

@@ -284,24 +284,14 @@ pub fn derive_key(
 ) -> Result<Zeroizing<[u8; 32]>, EnvelopeError> {
     kdf.check()?;
     let mut key = Zeroizing::new([0u8; 32]);
-    argon2id(
+    crate::argon2id::hash(
         password.as_bytes(),
         &entropy.salt(),
-        kdf,
+        kdf.m_kib,
+        kdf.t,
+        kdf.p,
         key.as_mut_slice(),
-    )?;
+    )
+    .map_err(|e| EnvelopeError::Kdf(e.to_string()))?;
     Ok(key)
-}
-
-/// Argon2id (version 0x13) of raw bytes into `out`, with no checks on the parameters beyond
-/// Argon2's own. [`derive_key`] is built on it; the benchmarks call it directly so that they
-/// time exactly the code that seals a vault.
-pub fn argon2id(
-    password: &[u8],
-    salt: &[u8],
-    kdf: &KdfParams,
-    out: &mut [u8],
-) -> Result<(), EnvelopeError> {
-    crate::argon2id::hash(password, salt, kdf.m_kib, kdf.t, kdf.p, out)
-        .map_err(|e| EnvelopeError::Kdf(e.to_string()))
 }
