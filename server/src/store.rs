@@ -6,6 +6,7 @@
 //! flags as 0/1 integers. Only the schema differs, in `migrations/sqlite` and
 //! `migrations/postgres`, which keep the same numbering.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -35,8 +36,12 @@ impl Backend {
     }
 }
 
-/// PostgreSQL connections per server process; SQLite always has one.
+/// PostgreSQL connections per server process; SQLite always has one writer.
 const POSTGRES_CONNECTIONS: u32 = 16;
+
+/// SQLite connections that only read, beside the writer: in WAL mode they read the last commit
+/// while the writer works, so a lookup never queues behind a transaction and its disk sync.
+const SQLITE_READERS: u32 = 4;
 
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -44,6 +49,9 @@ pub struct Store {
     /// read-then-write transaction can never fail on another writer's commit.
     /// PostgreSQL: a pool, with every transaction SERIALIZABLE (see [`Store::begin`]).
     pool: AnyPool,
+    /// Single-statement reads that need no transaction. SQLite: read-only connections to the
+    /// same file (the writer itself for an in-memory database). PostgreSQL: the same pool.
+    reads: AnyPool,
     backend: Backend,
 }
 
@@ -109,7 +117,7 @@ impl Store {
                 "unsupported database URL scheme: use sqlite: or postgres:".into(),
             )
         })?;
-        let pool = match backend {
+        let (pool, reads) = match backend {
             Backend::Sqlite => {
                 // Create the file if missing, unless the operator chose a mode.
                 let url = if url.contains("mode=") {
@@ -117,36 +125,34 @@ impl Store {
                 } else {
                     with_query(url, "mode=rwc")
                 };
-                AnyPoolOptions::new()
-                    .max_connections(1)
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            // WAL lets the backup command read while the server writes; FULL: an
-                            // acknowledged backup survives power loss, not just a crash.
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-                            )
-                            .await?;
-                            Ok(())
-                        })
-                    })
-                    .connect_with(url.parse::<AnyConnectOptions>()?)
-                    .await?
+                let options = url.parse::<AnyConnectOptions>()?;
+                let pool = sqlite_pool(1, false).connect_with(options.clone()).await?;
+                sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+                // Each connection to ":memory:" is a database of its own.
+                let reads = if url.contains(":memory:") || url.contains("mode=memory") {
+                    pool.clone()
+                } else {
+                    sqlite_pool(SQLITE_READERS, true)
+                        .connect_with(options)
+                        .await?
+                };
+                (pool, reads)
             }
             Backend::Postgres => {
-                AnyPoolOptions::new()
+                let pool = AnyPoolOptions::new()
                     .max_connections(POSTGRES_CONNECTIONS)
                     .acquire_timeout(Duration::from_secs(10))
                     .connect(url)
-                    .await?
+                    .await?;
+                sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+                (pool.clone(), pool)
             }
         };
-        match backend {
-            Backend::Sqlite => sqlx::migrate!("../migrations/sqlite").run(&pool).await?,
-            Backend::Postgres => sqlx::migrate!("../migrations/postgres").run(&pool).await?,
-        }
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            reads,
+            backend,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -188,48 +194,66 @@ impl Store {
         Ok(Tx(tx))
     }
 
-    /// Records a batch of checked requests in one transaction, in an order that cannot
-    /// deadlock against another process's batch; one answer per ticket, in the tickets' order.
+    /// Records a batch of checked requests in one transaction of two statements, with rows in
+    /// key order so that it cannot deadlock against another process's batch; one answer per
+    /// ticket, in the tickets' order.
     pub async fn admit(
         &self,
         tickets: &[Ticket],
         key_window: i64,
     ) -> Result<Vec<Admitted>, StoreError> {
-        let mut order: Vec<usize> = (0..tickets.len()).collect();
-        order.sort_by_key(|&i| (tickets[i].signer, tickets[i].event_id));
-        let mut answers = vec![Admitted::default(); tickets.len()];
+        if tickets.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut tx = self.pool.begin().await?;
-        for i in order {
-            let ticket = &tickets[i];
-            let inserted = sqlx::query(
-                "INSERT INTO seen_events (id, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            )
-            .bind(ticket.event_id.as_slice())
-            .bind(ticket.forget_after)
-            .execute(&mut *tx)
-            .await?;
-            if inserted.rows_affected() != 1 {
-                continue; // a replay: refused before anything else, and not counted
-            }
-            let (key_requests, key_window_start): (i64, i64) = sqlx::query_as(
-                "INSERT INTO key_throttles (pubkey, window_start, requests) VALUES ($1, $2, 1)
+
+        // Replay records: the ids the database did not hold yet come back.
+        let ids: BTreeMap<[u8; 32], i64> = tickets
+            .iter()
+            .map(|t| (t.event_id, t.forget_after))
+            .collect();
+        let sql = format!(
+            "INSERT INTO seen_events (id, expires_at) VALUES {} ON CONFLICT DO NOTHING RETURNING id",
+            placeholders(1, ids.len(), 2)
+        );
+        let mut insert = sqlx::query_scalar::<_, Vec<u8>>(&sql);
+        for (id, forget_after) in &ids {
+            insert = insert.bind(id.as_slice()).bind(*forget_after);
+        }
+        let new_ids: HashSet<Vec<u8>> = insert.fetch_all(&mut *tx).await?.into_iter().collect();
+        let fresh = first_of_new(tickets, |id| new_ids.contains(id.as_slice()));
+
+        // Key counters, one row per signer however many of its requests the batch holds. A
+        // window that has ended starts again at this batch's requests.
+        let signers = requests_by_signer(tickets, &fresh);
+        let mut answers = vec![Admitted::default(); tickets.len()];
+        if !signers.is_empty() {
+            let sql = format!(
+                "INSERT INTO key_throttles (pubkey, window_start, requests) VALUES {}
                  ON CONFLICT (pubkey) DO UPDATE SET
-                     requests = CASE WHEN key_throttles.window_start <= $2 - $3
-                                     THEN 1 ELSE key_throttles.requests + 1 END,
-                     window_start = CASE WHEN key_throttles.window_start <= $2 - $3
-                                         THEN $2 ELSE key_throttles.window_start END
-                 RETURNING requests, window_start",
-            )
-            .bind(ticket.signer.as_slice())
-            .bind(ticket.now)
-            .bind(key_window)
-            .fetch_one(&mut *tx)
-            .await?;
-            answers[i] = Admitted {
-                fresh: true,
-                key_requests,
-                key_window_start,
-            };
+                     requests = CASE WHEN key_throttles.window_start <= excluded.window_start - $1
+                                     THEN excluded.requests
+                                     ELSE key_throttles.requests + excluded.requests END,
+                     window_start = CASE WHEN key_throttles.window_start <= excluded.window_start - $1
+                                         THEN excluded.window_start
+                                         ELSE key_throttles.window_start END
+                 RETURNING pubkey, requests, window_start",
+                placeholders(2, signers.len(), 3)
+            );
+            let mut upsert = sqlx::query_as::<_, (Vec<u8>, i64, i64)>(&sql).bind(key_window);
+            for (signer, batch) in &signers {
+                upsert = upsert
+                    .bind(signer.as_slice())
+                    .bind(batch.now)
+                    .bind(batch.requests);
+            }
+            let totals: HashMap<Vec<u8>, (i64, i64)> = upsert
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .map(|(signer, requests, start)| (signer, (requests, start)))
+                .collect();
+            number_requests(tickets, &fresh, &signers, &totals, &mut answers);
         }
         tx.commit().await?;
         Ok(answers)
@@ -262,7 +286,16 @@ impl Store {
         tx.commit().await
     }
 
+    /// The account whose key is `pubkey`, as of the last commit.
+    pub async fn user_by_pubkey(&self, pubkey: &[u8]) -> Result<Option<UserRow>, StoreError> {
+        sqlx::query_as(USER_BY_PUBKEY)
+            .bind(pubkey)
+            .fetch_optional(&self.reads)
+            .await
+    }
+
     pub async fn close(&self) {
+        self.reads.close().await;
         self.pool.close().await;
     }
 }
@@ -392,29 +425,21 @@ impl Tx {
         Ok(())
     }
 
-    const USER_COLUMNS: &str = "email_hash, pubkey, entropy, backup, backup_version";
-
     pub async fn user_by_email(
         &mut self,
         email_hash: &[u8],
     ) -> Result<Option<UserRow>, StoreError> {
-        sqlx::query_as(&format!(
-            "SELECT {} FROM users WHERE email_hash = $1",
-            Self::USER_COLUMNS
-        ))
-        .bind(email_hash)
-        .fetch_optional(&mut *self.0)
-        .await
+        sqlx::query_as(USER_BY_EMAIL)
+            .bind(email_hash)
+            .fetch_optional(&mut *self.0)
+            .await
     }
 
     pub async fn user_by_pubkey(&mut self, pubkey: &[u8]) -> Result<Option<UserRow>, StoreError> {
-        sqlx::query_as(&format!(
-            "SELECT {} FROM users WHERE pubkey = $1",
-            Self::USER_COLUMNS
-        ))
-        .bind(pubkey)
-        .fetch_optional(&mut *self.0)
-        .await
+        sqlx::query_as(USER_BY_PUBKEY)
+            .bind(pubkey)
+            .fetch_optional(&mut *self.0)
+            .await
     }
 
     /// A verified address without an account yet, with the entropy its backup will be salted by.
@@ -491,8 +516,176 @@ impl Tx {
     }
 }
 
+const USER_BY_EMAIL: &str =
+    "SELECT email_hash, pubkey, entropy, backup, backup_version FROM users WHERE email_hash = $1";
+const USER_BY_PUBKEY: &str =
+    "SELECT email_hash, pubkey, entropy, backup, backup_version FROM users WHERE pubkey = $1";
+
+/// `rows` groups of `columns` numbered parameters from `$first`: `($2, $3), ($4, $5)`.
+fn placeholders(first: usize, rows: usize, columns: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 5);
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", first + row * columns + column));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// Which tickets are fresh: those whose id `is_new` to the database, each id counted once
+/// (a second copy in the same batch is a replay of the first).
+fn first_of_new(tickets: &[Ticket], is_new: impl Fn(&[u8; 32]) -> bool) -> Vec<bool> {
+    let mut claimed = HashSet::new();
+    tickets
+        .iter()
+        .map(|t| is_new(&t.event_id) && claimed.insert(t.event_id))
+        .collect()
+}
+
+/// A signer's fresh requests in one batch, and the latest of their clocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SignerBatch {
+    requests: i64,
+    now: i64,
+}
+
+fn requests_by_signer(tickets: &[Ticket], fresh: &[bool]) -> BTreeMap<[u8; 32], SignerBatch> {
+    let mut signers = BTreeMap::new();
+    for (ticket, _) in tickets.iter().zip(fresh).filter(|(_, fresh)| **fresh) {
+        let batch = signers.entry(ticket.signer).or_insert(SignerBatch {
+            requests: 0,
+            now: ticket.now,
+        });
+        batch.requests += 1;
+        batch.now = batch.now.max(ticket.now);
+    }
+    signers
+}
+
+/// Gives each fresh ticket its place in its signer's window, in the order the tickets came:
+/// a signer's `n` requests in a batch that brought its count to `total` are `total - n + 1`
+/// up to `total`.
+fn number_requests(
+    tickets: &[Ticket],
+    fresh: &[bool],
+    signers: &BTreeMap<[u8; 32], SignerBatch>,
+    totals: &HashMap<Vec<u8>, (i64, i64)>,
+    answers: &mut [Admitted],
+) {
+    let mut numbered: HashMap<[u8; 32], i64> = HashMap::new();
+    for (i, ticket) in tickets.iter().enumerate() {
+        let (Some(batch), Some(&(total, window_start))) = (
+            signers.get(&ticket.signer),
+            totals.get(ticket.signer.as_slice()),
+        ) else {
+            continue;
+        };
+        if !fresh[i] {
+            continue;
+        }
+        let before = numbered.entry(ticket.signer).or_default();
+        *before += 1;
+        answers[i] = Admitted {
+            fresh: true,
+            key_requests: total - batch.requests + *before,
+            key_window_start: window_start,
+        };
+    }
+}
+
+/// SQLite connections with Sigil's settings; `read_only` ones refuse to write.
+fn sqlite_pool(connections: u32, read_only: bool) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(connections)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                // WAL lets readers (and the backup command) read while the server writes; FULL:
+                // an acknowledged write survives power loss, not just a crash.
+                conn.execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                )
+                .await?;
+                if read_only {
+                    conn.execute("PRAGMA query_only = ON").await?;
+                }
+                Ok(())
+            })
+        })
+}
+
 /// `url` with `param` added to its query string.
 fn with_query(url: &str, param: &str) -> String {
     let separator = if url.contains('?') { '&' } else { '?' };
     format!("{url}{separator}{param}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ticket(id: u8, signer: u8, now: i64) -> Ticket {
+        Ticket {
+            event_id: [id; 32],
+            forget_after: now + 60,
+            signer: [signer; 32],
+            now,
+        }
+    }
+
+    #[test]
+    fn placeholders_number_every_column_of_every_row() {
+        assert_eq!(placeholders(1, 1, 1), "($1)");
+        assert_eq!(placeholders(2, 2, 3), "($2, $3, $4), ($5, $6, $7)");
+    }
+
+    #[test]
+    fn a_second_copy_of_an_id_in_one_batch_is_a_replay() {
+        let tickets = [
+            ticket(1, 9, 0),
+            ticket(2, 9, 0),
+            ticket(1, 9, 0),
+            ticket(3, 9, 0),
+        ];
+        let fresh = first_of_new(&tickets, |id| id[0] != 3);
+        assert_eq!(fresh, [true, true, false, false]);
+    }
+
+    #[test]
+    fn a_signers_requests_are_numbered_in_arrival_order_up_to_its_total() {
+        let tickets = [
+            ticket(1, 7, 10),
+            ticket(2, 8, 11),
+            ticket(3, 7, 12),
+            ticket(4, 7, 9),
+        ];
+        let fresh = [true, true, false, true];
+        let signers = requests_by_signer(&tickets, &fresh);
+        assert_eq!(
+            signers[&[7; 32]],
+            SignerBatch {
+                requests: 2,
+                now: 10
+            }
+        );
+        assert_eq!(
+            signers[&[8; 32]],
+            SignerBatch {
+                requests: 1,
+                now: 11
+            }
+        );
+        // The database had 5 requests of signer 7 in its window before this batch.
+        let totals = HashMap::from([(vec![7; 32], (7, 3)), (vec![8; 32], (1, 11))]);
+        let mut answers = vec![Admitted::default(); tickets.len()];
+        number_requests(&tickets, &fresh, &signers, &totals, &mut answers);
+        let counts: Vec<(bool, i64)> = answers.iter().map(|a| (a.fresh, a.key_requests)).collect();
+        assert_eq!(counts, [(true, 6), (true, 1), (false, 0), (true, 7)]);
+        assert_eq!(answers[0].key_window_start, 3);
+    }
 }

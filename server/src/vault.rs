@@ -345,8 +345,8 @@ impl Vault {
     }
 
     async fn get_backup(&self, signer: &PublicKey) -> MethodResult<BackupRecord> {
-        let mut tx = self.store.begin().await?;
-        let user = tx
+        let user = self
+            .store
             .user_by_pubkey(&signer.to_bytes())
             .await?
             .ok_or(ErrorCode::UnknownAccount)?;
