@@ -1,10 +1,11 @@
 //! Micro-benchmarks of what the server spends on each request: the envelope checks as a whole,
-//! the Schnorr verification and NIP-44 decryption inside them, and sealing the reply.
+//! the Schnorr verification and NIP-44 decryption inside them, the ECDH, opening the request,
+//! sealing the reply, and all of it together.
 //! `cargo bench -p sigil-bench`.
 #![allow(clippy::expect_used)] // a benchmark of valid inputs fails loudly if one is not
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
-use sigil_shared::dvm::{open_request, seal_reply, seal_request};
+use sigil_shared::dvm::{Exchange, seal_request};
 use sigil_shared::method::{Reply, Request};
 use sigil_shared::nostr::key::Keys;
 use sigil_shared::nostr::nips::nip44;
@@ -50,11 +51,23 @@ fn request_path(c: &mut Criterion) {
             .expect("decrypt")
         });
     });
-    c.bench_function("open_request (decrypt + parse)", |b| {
-        b.iter(|| open_request(&server, black_box(&event)).expect("open"));
+    c.bench_function("exchange (ECDH: the conversation key)", |b| {
+        b.iter(|| Exchange::new(&server, black_box(&event)).expect("exchange"));
     });
-    c.bench_function("seal_reply (encrypt + sign)", |b| {
-        b.iter(|| seal_reply(&server, black_box(&event), &reply).expect("seal"));
+    let exchange = Exchange::new(&server, &event).expect("exchange");
+    c.bench_function("open (decrypt + parse)", |b| {
+        b.iter(|| black_box(&exchange).open().expect("open"));
+    });
+    c.bench_function("seal (encrypt + sign the reply)", |b| {
+        b.iter(|| black_box(&exchange).seal(&reply).expect("seal"));
+    });
+    c.bench_function("whole request (check, exchange, open, seal)", |b| {
+        b.iter(|| {
+            let event = check_request(black_box(body.as_bytes()), &policy, now).expect("valid");
+            let exchange = Exchange::new(&server, &event).expect("exchange");
+            exchange.open().expect("open");
+            exchange.seal(&reply).expect("seal")
+        });
     });
 }
 

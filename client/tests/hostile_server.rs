@@ -12,7 +12,7 @@ use sigil_client::flow::CodeSession;
 use sigil_client::session::{Session, SessionError};
 use sigil_client::transport::{Progress, TransportError};
 use sigil_client::{ClientError, HttpResponse, Server, Transport};
-use sigil_shared::dvm::{ReplyError, open_request, seal_reply};
+use sigil_shared::dvm::{Exchange, ReplyError};
 use sigil_shared::envelope::{BackupEnvelope, Entropy, EnvelopeError, KdfParams};
 use sigil_shared::error::{RejectBody, RejectCode};
 use sigil_shared::info::{EVENTS_PATH, InfoError, ServerInfo};
@@ -146,12 +146,16 @@ impl Transport for HostileServer {
             });
         }
         let event = Event::from_json(&body).expect("request event");
-        let request = open_request(&self.keys, &event).expect("request opens");
+        let request = Exchange::new(&self.keys, &event)
+            .and_then(|exchange| exchange.open())
+            .expect("request opens");
         let signer = match self.lie {
             Lie::WrongSigner => &self.impostor,
             _ => &self.keys,
         };
-        let reply = seal_reply(signer, &event, &self.answer(&request))
+        let reply = Exchange::new(signer, &event)
+            .expect("exchange")
+            .seal(&self.answer(&request))
             .expect("seal")
             .as_json();
         let mut first = self.first_reply.borrow_mut();

@@ -8,7 +8,7 @@ use std::path::Path;
 use sigil_client::flow::StoredBackup;
 use sigil_client::session::LocalVault;
 use sigil_fuzz::{client_keys, now, server_keys};
-use sigil_shared::dvm::{seal_reply, seal_request};
+use sigil_shared::dvm::{Exchange, seal_request};
 use sigil_shared::envelope::{BackupEnvelope, Entropy, KdfParams};
 use sigil_shared::error::{ErrorBody, ErrorCode};
 use sigil_shared::info::ServerInfo;
@@ -78,8 +78,9 @@ fn main() {
         write("nip44_payload", name, event.content.as_bytes());
         let params = serde_json::to_vec(request).expect("json");
         write("method_params", name, &params);
+        let exchange = Exchange::new(&server, &event).expect("exchange");
         for (reply_name, reply) in &replies {
-            let sealed = seal_reply(&server, &event, reply).expect("seal reply");
+            let sealed = exchange.seal(reply).expect("seal reply");
             let mut input = event.id.to_bytes().to_vec();
             input.extend_from_slice(sealed.as_json().as_bytes());
             write("reply_open", &format!("{name}-{reply_name}"), &input);

@@ -4,11 +4,14 @@
 
 use libfuzzer_sys::fuzz_target;
 use sigil_fuzz::{now, policy, server_keys};
-use sigil_shared::dvm::open_request;
+use sigil_shared::dvm::Exchange;
 use sigil_shared::validation::check_request;
 
 fuzz_target!(|body: &[u8]| {
     if let Ok(event) = check_request(body, &policy(), now()) {
-        let _ = open_request(&server_keys(), &event);
+        let keys = server_keys();
+        if let Ok(exchange) = Exchange::new(&keys, &event) {
+            let _ = exchange.open();
+        }
     }
 });

@@ -11,7 +11,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use sigil_shared::dvm::{self, OpenRequestError};
+use sigil_shared::dvm::{Exchange, OpenRequestError};
 use sigil_shared::error::{ErrorBody, ErrorCode, RejectBody, RejectCode};
 use sigil_shared::info::{EVENTS_PATH, ServerInfo, WELL_KNOWN_PATH};
 use sigil_shared::method::Reply;
@@ -166,14 +166,18 @@ async fn post_event(
             return reject(RejectCode::Unavailable);
         }
     };
-    let reply = match dvm::open_request(&state.keys, &event) {
+    let exchange = match Exchange::new(&state.keys, &event) {
+        Ok(exchange) => exchange,
+        Err(_) => return reject(RejectCode::Undecryptable),
+    };
+    let reply = match exchange.open() {
         Ok(request) => state.vault.handle(&event.pubkey, request, &admitted).await,
         Err(OpenRequestError::Undecryptable) => return reject(RejectCode::Undecryptable),
         Err(OpenRequestError::InvalidRequest) => {
             Reply::Error(ErrorBody::new(ErrorCode::InvalidRequest))
         }
     };
-    match dvm::seal_reply(&state.keys, &event, &reply) {
+    match exchange.seal(&reply) {
         Ok(reply_event) => (
             [(
                 header::CONTENT_TYPE,

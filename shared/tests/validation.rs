@@ -60,7 +60,8 @@ fn a_well_formed_request_passes_and_decrypts() {
     let s = setup();
     let event = sealed(&s, DIFFICULTY, s.now);
     let checked = check(&s, &event).expect("valid");
-    assert_eq!(dvm::open_request(&s.server, &checked), Ok(request()));
+    let exchange = dvm::Exchange::new(&s.server, &checked).expect("exchange");
+    assert_eq!(exchange.open(), Ok(request()));
 }
 
 #[test]
@@ -180,10 +181,20 @@ fn a_target_below_the_minimum_is_refused_even_if_the_id_happens_to_meet_it() {
 fn content_for_another_key_or_garbage_is_reported() {
     let s = setup();
     let event = sealed(&s, DIFFICULTY, s.now);
-    assert_eq!(
-        dvm::open_request(&Keys::generate(), &event),
-        Err(OpenRequestError::Undecryptable)
-    );
+    let stranger = Keys::generate();
+    let exchange = dvm::Exchange::new(&stranger, &event).expect("exchange");
+    assert_eq!(exchange.open(), Err(OpenRequestError::Undecryptable));
+    for garbage in ["", "#AQ==", "not base64!", "AQID", &"A".repeat(200)] {
+        let mut json: serde_json::Value = serde_json::from_str(&event.as_json()).expect("json");
+        json["content"] = garbage.into();
+        let tampered = Event::from_json(json.to_string()).expect("event");
+        let exchange = dvm::Exchange::new(&s.server, &tampered).expect("exchange");
+        assert_eq!(
+            exchange.open(),
+            Err(OpenRequestError::Undecryptable),
+            "{garbage:?}"
+        );
+    }
 }
 
 #[test]
@@ -195,7 +206,11 @@ fn replies_are_bound_to_server_recipient_and_request() {
         resend_after: 60,
     })
     .expect("reply");
-    let reply_event = dvm::seal_reply(&s.server, &request_event, &reply).expect("seal reply");
+    // The client opens it with nostr's own NIP-44, so this also checks the two agree.
+    let reply_event = dvm::Exchange::new(&s.server, &request_event)
+        .expect("exchange")
+        .seal(&reply)
+        .expect("seal reply");
     let json = reply_event.as_json();
 
     let opened =
@@ -203,7 +218,9 @@ fn replies_are_bound_to_server_recipient_and_request() {
     assert_eq!(opened, reply);
 
     let impostor = Keys::generate();
-    let forged = dvm::seal_reply(&impostor, &request_event, &reply)
+    let forged = dvm::Exchange::new(&impostor, &request_event)
+        .expect("exchange")
+        .seal(&reply)
         .expect("forge")
         .as_json();
     let other_request = sealed(&s, DIFFICULTY, s.now);
