@@ -34,6 +34,8 @@ for database in sqlite postgres; do
 done
 
 say "micro-benchmarks (criterion)"
+# Only this run's rows: a renamed benchmark's old results would otherwise reach the report.
+rm -rf target/criterion
 cargo bench --locked -p sigil-bench --bench request_path -- \
   --warm-up-time 1 --measurement-time "$criterion_time" --noplot >"$out/criterion.log" 2>&1
 
