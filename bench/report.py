@@ -158,12 +158,14 @@ if at64:
     crypto = next((us for name, us in micro.items() if name.startswith("whole request")), 0)
     budget = (2 - gen) / 5000 * 1e6
     print(f"At 64 connections on SQLite the server used {server_cpu:.2f} cores, {per_request:.0f} µs of CPU")
-    print(f"per request, and the generator {gen:.2f} cores. Of the server's time, {crypto:.0f} µs is the")
+    print(f"per request, and the generator {gen:.2f} cores; {max(0.0, 2 - server_cpu - gen):.2f} of the two cores sat")
+    print(f"idle. Of the server's time, {crypto:.0f} µs is the")
     print("request's cryptography (the criterion row \"whole request\" below): the signature check, one")
     print("ECDH, NIP-44 both ways, and signing the reply, which nostr follows with a check of the new")
     print("signature (BIP-340 recommends it against fault attacks on the key, so Sigil keeps it). The")
     print("rest is HTTP, the runtime, and sqlx, whose SQLite connections each run on a thread of their")
-    print("own, so every statement is a hand-off between threads. SQLite itself is not the limit: replay")
+    print("own, so every statement is a hand-off between threads (the idle share is requests waiting on")
+    print("those hand-offs, not on the disk). SQLite itself is not the limit: replay")
     print("records and key counters are written in batches of two statements, and lookups run on read")
     print("connections beside the writer.\n")
     GAPS["Server, SQLite, 64 connections: ≥"] = (
