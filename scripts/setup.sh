@@ -57,6 +57,8 @@ if [ "${1:-}" = "--test" ]; then
     say "installing cargo-fuzz $CARGO_FUZZ_VERSION (a minute or two, once)"
     cargo install --quiet --force --locked cargo-fuzz --version "$CARGO_FUZZ_VERSION"
   fi
+  # Real Tor for the onion tooling's test (it runs offline: DisableNetwork 1).
+  command -v tor >/dev/null || need_apt tor
   # Browser tests: Playwright's runner with Debian's Chromium (Playwright cannot download one here).
   command -v chromium >/dev/null || need_apt chromium
   npm_ci "$ROOT/e2e"

@@ -31,6 +31,10 @@ pub struct Options {
     /// Database URL. [default: sqlite://<data-dir>/sigil.db]
     #[arg(long, env = "SIGIL_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Tor's HiddenServiceDir for this server, where `onion client` keeps client keys.
+    /// [default: <data-dir>/onion]
+    #[arg(long, env = "SIGIL_ONION_DIR")]
+    pub onion_dir: Option<PathBuf>,
     /// Directory of the built web client (Trunk's output). [default: ./dist]
     #[arg(long, env = "SIGIL_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
@@ -182,6 +186,7 @@ impl Options {
             listen,
             data_dir,
             database_url,
+            onion_dir,
             web_dir,
             server_key,
             email_hash_key,
@@ -245,6 +250,7 @@ pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub database_url: String,
+    pub onion_dir: PathBuf,
     pub web_dir: PathBuf,
     pub server_key: Option<SecretString>,
     pub email_hash_key: Option<SecretString>,
@@ -424,6 +430,7 @@ impl Config {
             listen: o
                 .listen
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            onion_dir: o.onion_dir.unwrap_or_else(|| data_dir.join("onion")),
             data_dir,
             database_url,
             web_dir: o.web_dir.unwrap_or_else(|| PathBuf::from("dist")),

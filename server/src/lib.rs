@@ -9,6 +9,7 @@ pub mod config;
 pub mod http;
 pub mod keys;
 pub mod mail;
+pub mod onion;
 pub mod pow;
 pub mod store;
 pub mod throttle;

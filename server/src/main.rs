@@ -1,6 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use sigil_server::onion::{self, OnionDir};
 use sigil_server::{Application, Config, Options, shutdown_signal};
 
 /// Sigil: an email-onboarded, self-custodial key vault for Nostr.
@@ -21,6 +22,32 @@ enum Command {
         /// Directory to create for the copy.
         dest: std::path::PathBuf,
     },
+    /// Run behind a Tor onion service.
+    Onion {
+        #[command(subcommand)]
+        command: OnionCommand,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum OnionCommand {
+    /// Print the torrc lines that publish this server as an onion service.
+    Torrc,
+    /// Tor v3 client authorization: only clients with a key can reach the service.
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum ClientCommand {
+    /// Issue a key to NAME and print the line for its Tor's .auth_private file (shown once).
+    Add { name: String },
+    /// List the clients that have a key.
+    List,
+    /// Delete NAME's key; Tor refuses it once reloaded.
+    Revoke { name: String },
 }
 
 #[tokio::main]
@@ -38,8 +65,10 @@ async fn main() -> ExitCode {
         .with_target(false)
         .init();
 
-    if let Some(Command::Backup { dest }) = cli.command {
-        return backup(&config, &dest).await;
+    match cli.command {
+        Some(Command::Backup { dest }) => return backup(&config, &dest).await,
+        Some(Command::Onion { command }) => return onion(&config, command),
+        None => {}
     }
 
     let app = match Application::build(&config).await {
@@ -77,6 +106,65 @@ async fn backup(config: &Config, dest: &std::path::Path) -> ExitCode {
         }
         Err(error) => {
             eprintln!("sigil-server: backup failed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[allow(clippy::print_stdout, clippy::print_stderr)] // the command's report is its output
+fn onion(config: &Config, command: OnionCommand) -> ExitCode {
+    let dir = OnionDir::new(&config.onion_dir);
+    let outcome = match command {
+        OnionCommand::Torrc => onion::torrc(&config.onion_dir, config.listen).map(|lines| {
+            if !config.listen.ip().is_loopback() {
+                eprintln!(
+                    "note: the server listens on {}, which is reachable without Tor; \
+                     behind an onion service, listen on 127.0.0.1",
+                    config.listen
+                );
+            }
+            print!("{lines}");
+        }),
+        OnionCommand::Client {
+            command: ClientCommand::Add { name },
+        } => dir.add(&name).map(|key| {
+            // The line alone on stdout, so that it can be redirected into a file.
+            println!("{}", key.auth_private.as_str());
+            eprintln!(
+                "Added {name}. Give {name} the line above over a private channel: it goes in a \
+                 file ending .auth_private in the ClientOnionAuthDir of their Tor. It is kept \
+                 nowhere else; if it is lost, revoke {name} and add it again. Reload Tor \
+                 (systemctl reload tor, or SIGHUP) for the key to work."
+            );
+        }),
+        OnionCommand::Client {
+            command: ClientCommand::List,
+        } => dir.list().map(|clients| {
+            for client in &clients {
+                if client.valid {
+                    println!("{}", client.name);
+                } else {
+                    println!("{}\t(not a valid key file: Tor skips it)", client.name);
+                }
+            }
+            if clients.is_empty() {
+                eprintln!("no clients: without any, every Tor user who knows the address can reach the service");
+            }
+        }),
+        OnionCommand::Client {
+            command: ClientCommand::Revoke { name },
+        } => dir.revoke(&name).map(|file| {
+            eprintln!(
+                "Revoked {name} (deleted {}). Reload Tor (systemctl reload tor, or SIGHUP) for it \
+                 to take effect.",
+                file.display()
+            );
+        }),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("sigil-server: {error}");
             ExitCode::FAILURE
         }
     }
