@@ -13,6 +13,7 @@ pub mod kinds;
 pub mod method;
 pub mod pow;
 pub mod secret;
+pub mod sha256x4;
 pub mod validation;
 
 pub use nostr;
