@@ -23,9 +23,9 @@ GAPS = {
     "rounds stay in loops. Lanes run one after another, as in every peer; running them in parallel "
     "workers (cross-origin isolated page, shared memory) is the step that would pass every peer at "
     "p = 4. Both are open work.",
-    "Mining: ≥ 10×": "Mining: Sigil hashes only what follows the nonce (a SHA-256 midstate), but that "
-    "still includes the whole NIP-44 content, which NIP-01 puts after the tags; a 4-way SIMD128 SHA-256 "
-    "over four nonces at once is the next step.",
+    "Mining: ≥ 10×": "Mining: Sigil hashes four nonces at once on SIMD128 and only what follows the "
+    "nonce (a SHA-256 midstate), but that still includes the whole NIP-44 content, which NIP-01 puts "
+    "after the tags.",
     "Mining: close to linear": "Mining: workers scale with free cores; on these shared two-core machines "
     "the other core is not always free (compare the native single-thread ceiling).",
     # The server's entries are written in section 3, from its figures.
@@ -114,7 +114,7 @@ pow_ = browser["pow"]
 print("## 2. NIP-13 mining in the browser\n")
 print(f"Hashes per second, the median of {browser['pow_rounds']} rounds of {browser['pow_seconds']:g} s per row (the rows")
 print("take turns), counting every nonce tried (finds included), on a real request event's shape. Sigil runs `pow_search`, the vault's own miner")
-print("(SHA-256 midstate of the fixed prefix), in 1 and N Workers on disjoint nonce ranges; nostr-tools")
+print("(SHA-256 midstate of the fixed prefix, four nonces at a time on SIMD128), in 1 and N Workers on disjoint nonce ranges; nostr-tools")
 print("runs `minePow` in a Worker, counted through the event's `kind` getter, which it reads once per")
 print(f"hash. N = navigator.hardwareConcurrency = {cores}. Native: `sigil-native`, one thread.\n")
 print(f"| difficulty | nostr-tools | Sigil ×1 | Sigil ×{cores} | per worker vs nostr-tools | scaling ×{cores} | native, one thread |")
