@@ -94,7 +94,7 @@ impl std::fmt::Debug for ClientKey {
 impl ClientKey {
     /// A fresh x25519 key pair for the service at `address` (56 characters, no `.onion`).
     pub fn generate(address: &str) -> Self {
-        let secret = StaticSecret::from(*Zeroizing::new(rand::random::<[u8; 32]>()));
+        let secret = StaticSecret::random();
         let public = PublicKey::from(&secret);
         let secret_bytes = Zeroizing::new(secret.to_bytes());
         Self {
@@ -319,6 +319,24 @@ mod tests {
             .expect("32 bytes");
         let derived = PublicKey::from(&StaticSecret::from(secret));
         assert_eq!(derived.as_bytes(), &public);
+    }
+
+    #[test]
+    fn list_names_every_client_and_flags_a_file_tor_would_skip() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let clients = dir.path().join(CLIENTS_DIR);
+        fs::create_dir(&clients).expect("mkdir");
+        let key = ClientKey::generate(ADDRESS);
+        fs::write(clients.join("bob.auth"), format!("{}\n", key.auth)).expect("write");
+        fs::write(clients.join("alice.auth"), "descriptor:x25519:not-base32").expect("write");
+        fs::write(clients.join("notes.txt"), "not a key").expect("write");
+        fs::write(clients.join(".carol.auth.partial"), &key.auth).expect("write");
+        let listed = OnionDir::new(dir.path()).list().expect("list");
+        let client = |name: &str, valid| Client {
+            name: name.into(),
+            valid,
+        };
+        assert_eq!(listed, [client("alice", false), client("bob", true)]);
     }
 
     #[test]
