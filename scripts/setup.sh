@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs whatever Sigil needs and is missing; quick when everything is already there.
 #   scripts/setup.sh          build and run
-#   scripts/setup.sh --test   also the test tools (SMTP capture, Chromium)
+#   scripts/setup.sh --test   also the test tools (SMTP capture, Tor, a relay, Chromium)
 source "$(dirname "$0")/lib.sh"
 
 TRUNK_VERSION=0.21.14      # 0.22 needs rustc >= 1.96.1
 BINARYEN_VERSION=132.0.0   # Debian's binaryen 108 emits modules Chromium rejects
 AIOSMTPD_VERSION=1.4.6
 CARGO_FUZZ_VERSION=0.13.2
+NOSTR_RS_RELAY_VERSION=0.8.12
 
 command -v cargo >/dev/null || die "Rust is missing: install it with rustup (https://rustup.rs)"
 
@@ -59,6 +60,15 @@ if [ "${1:-}" = "--test" ]; then
   fi
   # Real Tor for the onion tooling's test (it runs offline: DisableNetwork 1).
   command -v tor >/dev/null || need_apt tor
+  # The relay transport's tests: a real relay on loopback and a real SOCKS5 proxy.
+  command -v microsocks >/dev/null || need_apt microsocks
+  if [ "$(nostr-rs-relay --version 2>/dev/null)" != "nostr-rs-relay $NOSTR_RS_RELAY_VERSION" ]; then
+    # Its build script needs protoc. Not --locked: its lockfile pins a `time` that no longer
+    # compiles on current Rust.
+    command -v protoc >/dev/null || need_apt protobuf-compiler
+    say "installing nostr-rs-relay $NOSTR_RS_RELAY_VERSION (about five minutes, once)"
+    cargo install --quiet --force nostr-rs-relay --version "$NOSTR_RS_RELAY_VERSION"
+  fi
   # Browser tests: Playwright's runner with Debian's Chromium (Playwright cannot download one here).
   command -v chromium >/dev/null || need_apt chromium
   npm_ci "$ROOT/e2e"

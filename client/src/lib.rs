@@ -5,6 +5,7 @@ pub mod error;
 pub mod flow;
 pub mod keyboard;
 pub mod qr;
+pub mod relay;
 pub mod server;
 pub mod session;
 pub mod strength;

@@ -6,13 +6,14 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use sigil_shared::dvm::{self};
 use sigil_shared::error::{RejectBody, RejectCode};
-use sigil_shared::info::{EVENTS_PATH, ServerInfo, WELL_KNOWN_PATH};
+use sigil_shared::info::{EVENTS_PATH, RequestTransport, ServerInfo, WELL_KNOWN_PATH};
 use sigil_shared::method::Request;
 use sigil_shared::nostr::event::Event;
 use sigil_shared::nostr::key::{Keys, PublicKey};
 use sigil_shared::nostr::types::Timestamp;
 
 use crate::error::ClientError;
+use crate::relay::RelayExchange;
 use crate::transport::{HttpResponse, Progress, Transport};
 
 #[derive(Debug)]
@@ -90,7 +91,32 @@ impl<T: Transport> Server<T> {
             )?;
             let nonce = self.transport.mine(&draft).await?;
             let event = draft.finish(signer, nonce)?;
-            let response = self.send(&event).await?;
+            let response = match self.info.transport {
+                RequestTransport::Http => self.send(&event).await?,
+                RequestTransport::Relays => {
+                    self.transport.progress(Progress::Sending);
+                    let exchange = RelayExchange::new(self.pubkey, event.clone());
+                    match self
+                        .transport
+                        .over_relays(&self.info.dvm_relays, &exchange)
+                        .await
+                    {
+                        Ok(reply) => HttpResponse {
+                            status: 200,
+                            body: reply,
+                        },
+                        // Relays carry no refusals: a request short of work goes unanswered.
+                        // If the server raised its proof of work, mine again at the new level.
+                        Err(error) => {
+                            if raises < MAX_POW_RAISES && self.refresh_difficulty().await? {
+                                raises += 1;
+                                continue;
+                            }
+                            return Err(error.into());
+                        }
+                    }
+                }
+            };
             if response.status == 200 {
                 let reply = dvm::open_reply(signer, &self.pubkey, &event.id, &response.body)?;
                 return reply

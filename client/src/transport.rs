@@ -1,7 +1,9 @@
-//! How the client reaches a server. HTTP in the browser (fetch) and in tests (reqwest); relays
-//! can implement the same trait.
+//! How the client reaches a server: HTTP in the browser (fetch) and in tests (reqwest), and,
+//! when the server asks for it, its relays (WebSockets; see [`crate::relay`]).
 
 use sigil_shared::dvm::{RequestDraft, SealError};
+
+use crate::relay::RelayExchange;
 
 /// Status and body of an HTTP exchange.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +39,18 @@ pub enum Progress {
 pub trait Transport {
     async fn get(&self, path: &str) -> Result<HttpResponse, TransportError>;
     async fn post_json(&self, path: &str, body: String) -> Result<HttpResponse, TransportError>;
+
+    /// Publishes the exchange's request on `relays` and returns the reply event's JSON. By
+    /// default there are no relays here.
+    async fn over_relays(
+        &self,
+        _relays: &[String],
+        _exchange: &RelayExchange,
+    ) -> Result<String, TransportError> {
+        Err(TransportError(
+            "the server asks for its relays, which cannot be reached from here".into(),
+        ))
+    }
 
     /// Finds a nonce that gives `draft` its required proof of work. By default here, on the
     /// calling thread.

@@ -13,10 +13,12 @@ use tokio::net::TcpListener;
 
 use crate::admission::Admission;
 use crate::config::{Config, ConfigError};
-use crate::http::{AppState, SharedState, router};
+use crate::http::router;
 use crate::keys::{HashKey, KeyError, server_keys};
 use crate::mail::Mailer;
 use crate::pow::{self, PowLevel};
+use crate::relay::{self, RelayOptions};
+use crate::requests::{AppState, SharedState};
 use crate::store::{Store, StoreError};
 use crate::vault::{KEY_WINDOW_SECS, Vault};
 
@@ -50,6 +52,7 @@ pub struct Application {
     listener: TcpListener,
     state: Arc<AppState>,
     web_dir: std::path::PathBuf,
+    relays: RelayOptions,
 }
 
 impl Application {
@@ -82,6 +85,7 @@ impl Application {
         );
         info.default_relays = config.default_relays.clone();
         info.dvm_relays = config.dvm_relays.clone();
+        info.transport = config.client_transport;
 
         tracing::info!(npub = %info.npub, mail = mailer.describe(), "server key loaded");
         if !config.web_dir.join("index.html").exists() {
@@ -112,6 +116,10 @@ impl Application {
                 in_flight: tokio::sync::Semaphore::new(config.max_in_flight),
             }),
             web_dir: config.web_dir.clone(),
+            relays: RelayOptions {
+                relays: config.dvm_relays.clone(),
+                proxy: config.relay_proxy,
+            },
         })
     }
 
@@ -135,6 +143,7 @@ impl Application {
             .pow
             .is_adaptive()
             .then(|| tokio::spawn(tick_forever(self.state.clone())));
+        let relay_tasks = relay::spawn(self.state.clone(), &self.relays);
         let app = router(self.state, &self.web_dir);
         let addr = self.listener.local_addr()?;
         tracing::info!(%addr, "listening");
@@ -163,6 +172,9 @@ impl Application {
             }
         };
         pruner.abort();
+        for task in relay_tasks {
+            task.abort();
+        }
         if let Some(ticker) = pow_ticker {
             ticker.abort();
         }

@@ -10,7 +10,7 @@ use clap::Args;
 use secrecy::SecretString;
 use serde::Deserialize;
 use sigil_shared::envelope::KdfParams;
-use sigil_shared::info::MAX_POW_DIFFICULTY;
+use sigil_shared::info::{MAX_POW_DIFFICULTY, RequestTransport};
 
 use crate::store::Backend;
 
@@ -85,6 +85,13 @@ pub struct Options {
     /// Relays the DVM listens on, comma-separated (announced in the well-known document). [default: none]
     #[arg(long, env = "SIGIL_DVM_RELAYS", value_delimiter = ',')]
     pub dvm_relays: Option<Vec<String>>,
+    /// SOCKS5 proxy for connections to the DVM relays, such as Tor's SocksPort
+    /// (127.0.0.1:9050); relay host names are resolved by the proxy. [default: none, direct]
+    #[arg(long, env = "SIGIL_RELAY_PROXY")]
+    pub relay_proxy: Option<SocketAddr>,
+    /// How the web client sends requests: http, or relays (the dvm-relays). [default: http]
+    #[arg(long, env = "SIGIL_CLIENT_TRANSPORT")]
+    pub client_transport: Option<RequestTransport>,
     /// Lifetime of an email code, in seconds. [default: 600]
     #[arg(long, env = "SIGIL_CODE_TTL")]
     pub code_ttl: Option<u64>,
@@ -202,6 +209,8 @@ impl Options {
             kdf_parallelism,
             default_relays,
             dvm_relays,
+            relay_proxy,
+            client_transport,
             code_ttl,
             code_attempts_per_session,
             code_failures_per_hour,
@@ -264,6 +273,8 @@ pub struct Config {
     pub kdf: KdfParams,
     pub default_relays: Vec<String>,
     pub dvm_relays: Vec<String>,
+    pub relay_proxy: Option<SocketAddr>,
+    pub client_transport: RequestTransport,
     pub codes: CodeLimits,
     pub smtp: Option<SmtpConfig>,
     pub mail_from: String,
@@ -278,10 +289,15 @@ fn ensure(ok: bool, message: impl FnOnce() -> String) -> Result<(), ConfigError>
     }
 }
 
+/// Relay URLs go into the page's content security policy, so nothing but a plain ws:// or
+/// wss:// URL is let through.
 fn check_relays(option: &str, relays: &[String]) -> Result<(), ConfigError> {
     for relay in relays {
+        let parsed = url::Url::parse(relay).ok();
         ensure(
-            relay.starts_with("wss://") || relay.starts_with("ws://"),
+            parsed.is_some_and(|url| {
+                matches!(url.scheme(), "ws" | "wss") && url.host_str().is_some()
+            }) && !relay.contains([';', ',', ' ', '\'', '"']),
             || format!("{option}: `{relay}` is not a ws:// or wss:// relay URL"),
         )?;
     }
@@ -361,6 +377,14 @@ impl Config {
         check_relays("default-relays", &default_relays)?;
         let dvm_relays = o.dvm_relays.unwrap_or_default();
         check_relays("dvm-relays", &dvm_relays)?;
+        let client_transport = o.client_transport.unwrap_or_default();
+        ensure(
+            client_transport == RequestTransport::Http || !dvm_relays.is_empty(),
+            || "client-transport: relays needs at least one dvm-relays URL".into(),
+        )?;
+        ensure(o.relay_proxy.is_none() || !dvm_relays.is_empty(), || {
+            "relay-proxy: set, but there are no dvm-relays to connect to".into()
+        })?;
 
         let codes = CodeLimits {
             ttl: Duration::from_secs(o.code_ttl.unwrap_or(600)),
@@ -446,6 +470,8 @@ impl Config {
             kdf,
             default_relays,
             dvm_relays,
+            relay_proxy: o.relay_proxy,
+            client_transport,
             codes,
             smtp,
             mail_from,

@@ -1,7 +1,6 @@
 //! HTTP transport: discovery, the events endpoint, the web client, security headers.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -11,47 +10,17 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use sigil_shared::dvm::{Exchange, OpenRequestError};
-use sigil_shared::error::{ErrorBody, ErrorCode, RejectBody, RejectCode};
+use sigil_shared::error::{RejectBody, RejectCode};
 use sigil_shared::info::{EVENTS_PATH, ServerInfo, WELL_KNOWN_PATH};
-use sigil_shared::method::Reply;
-use sigil_shared::nostr::key::Keys;
-use sigil_shared::nostr::types::Timestamp;
-use sigil_shared::validation::{Policy, check_request};
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
 
-use crate::admission::Admission;
-use crate::pow::PowLevel;
-use crate::store::Ticket;
-use crate::vault::Vault;
-
-#[derive(Debug)]
-pub struct AppState {
-    pub keys: Keys,
-    /// The envelope rules; the difficulty in it is the base, `pow` says what is required now.
-    pub policy: Policy,
-    pub pow: PowLevel,
-    pub info: ServerInfo,
-    pub vault: Vault,
-    /// Records replay ids and key counts, many requests per transaction.
-    pub admission: Admission,
-    /// Permits for requests being handled; when none is left, load is shed with a 503.
-    pub in_flight: tokio::sync::Semaphore,
-}
-
-pub type SharedState = Arc<AppState>;
+use crate::requests::{self, SharedState};
 
 /// Strict by default: the page may load only its own scripts and WebAssembly, talk only to its
-/// own origin, and never be framed. No cookies are ever set.
+/// own origin and the relays it is told about, and never be framed. No cookies are ever set.
 const SECURITY_HEADERS: &[(&str, &str)] = &[
-    (
-        "content-security-policy",
-        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; \
-         img-src 'self' data:; style-src 'self'; font-src 'self'; manifest-src 'self'; \
-         worker-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-    ),
     ("referrer-policy", "no-referrer"),
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
@@ -64,9 +33,32 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
     ),
 ];
 
-async fn security_headers(request: Request, next: Next) -> Response {
+/// The page's content security policy. The client may open WebSockets to the server's DVM
+/// relays (relay transport) and the default relays (the account's NIP-65 list), and nowhere
+/// else. Relay URLs were checked at start-up to hold no separators.
+fn content_security_policy(info: &ServerInfo) -> String {
+    let mut connect = vec!["'self'".to_owned()];
+    for relay in info.dvm_relays.iter().chain(&info.default_relays) {
+        if !connect.contains(relay) {
+            connect.push(relay.clone());
+        }
+    }
+    format!(
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src {}; \
+         img-src 'self' data:; style-src 'self'; font-src 'self'; manifest-src 'self'; \
+         worker-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        connect.join(" ")
+    )
+}
+
+async fn security_headers(
+    State(csp): State<HeaderValue>,
+    request: Request,
+    next: Next,
+) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     for (name, value) in SECURITY_HEADERS {
         headers.insert(
             HeaderName::from_static(name),
@@ -79,6 +71,8 @@ async fn security_headers(request: Request, next: Next) -> Response {
 
 pub fn router(state: SharedState, web_dir: &Path) -> Router {
     let max_body = state.policy.max_bytes;
+    let csp = HeaderValue::from_str(&content_security_policy(&state.info))
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
     // Unknown paths get the app shell so client-side routes survive a reload.
     let web = ServeDir::new(web_dir).fallback(ServeFile::new(web_dir.join("index.html")));
     // The app's files are public and compress well (the wasm to less than half); API replies
@@ -94,7 +88,7 @@ pub fn router(state: SharedState, web_dir: &Path) -> Router {
         .layer(middleware::map_response(no_store))
         .with_state(state);
     api.fallback_service(web)
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(csp, security_headers))
 }
 
 async fn no_store(mut response: Response) -> Response {
@@ -141,43 +135,7 @@ async fn post_event(
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return response;
     };
-    let now = Timestamp::now();
-    let policy = Policy {
-        min_difficulty: state.pow.current(),
-        ..state.policy
-    };
-    let event = match check_request(&body, &policy, now) {
-        Ok(event) => event,
-        Err(code) => return reject(code),
-    };
-    state.pow.count();
-    let ticket = Ticket {
-        event_id: *event.id.as_bytes(),
-        forget_after: i64::try_from(event.created_at.as_secs() + state.policy.window_secs)
-            .unwrap_or(i64::MAX),
-        signer: event.pubkey.to_bytes(),
-        now: i64::try_from(now.as_secs()).unwrap_or(i64::MAX),
-    };
-    let admitted = match state.admission.admit(ticket).await {
-        Ok(admitted) if admitted.fresh => admitted,
-        Ok(_) => return reject(RejectCode::Replayed),
-        Err(error) => {
-            tracing::error!(%error, "admission failed");
-            return reject(RejectCode::Unavailable);
-        }
-    };
-    let exchange = match Exchange::new(&state.keys, &event) {
-        Ok(exchange) => exchange,
-        Err(_) => return reject(RejectCode::Undecryptable),
-    };
-    let reply = match exchange.open() {
-        Ok(request) => state.vault.handle(&event.pubkey, request, &admitted).await,
-        Err(OpenRequestError::Undecryptable) => return reject(RejectCode::Undecryptable),
-        Err(OpenRequestError::InvalidRequest) => {
-            Reply::Error(ErrorBody::new(ErrorCode::InvalidRequest))
-        }
-    };
-    match exchange.seal(&reply) {
+    match requests::answer(&state, &body).await {
         Ok(reply_event) => (
             [(
                 header::CONTENT_TYPE,
@@ -186,9 +144,6 @@ async fn post_event(
             reply_event.as_json(),
         )
             .into_response(),
-        Err(error) => {
-            tracing::error!(%error, "could not seal reply");
-            reject(RejectCode::Unavailable)
-        }
+        Err(code) => reject(code),
     }
 }

@@ -11,6 +11,8 @@ pub mod keys;
 pub mod mail;
 pub mod onion;
 pub mod pow;
+pub mod relay;
+pub mod requests;
 pub mod store;
 pub mod throttle;
 pub mod vault;

@@ -32,6 +32,32 @@ pub struct ServerInfo {
     pub default_relays: Vec<String>,
     /// Relays the DVM listens on, for the relay transport.
     pub dvm_relays: Vec<String>,
+    /// How clients should send requests. Absent in documents saved by older clients: HTTP.
+    #[serde(default)]
+    pub transport: RequestTransport,
+}
+
+/// How a client sends its request events to the server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestTransport {
+    /// `POST` to [`EVENTS_PATH`]; the reply is the response body.
+    #[default]
+    Http,
+    /// Published on the `dvm_relays`; the reply comes back there.
+    Relays,
+}
+
+impl std::str::FromStr for RequestTransport {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "http" => Ok(Self::Http),
+            "relays" => Ok(Self::Relays),
+            other => Err(format!("`{other}` is not http or relays")),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,6 +72,8 @@ pub enum InfoError {
         "the server asks for {0} bits of proof of work; at most {MAX_POW_DIFFICULTY} is accepted"
     )]
     PowTooHigh(u8),
+    #[error("the server asks for its relays but names none")]
+    NoRelays,
     #[error(transparent)]
     Kdf(#[from] EnvelopeError),
 }
@@ -68,6 +96,7 @@ impl ServerInfo {
             kdf,
             default_relays: Vec::new(),
             dvm_relays: Vec::new(),
+            transport: RequestTransport::Http,
         }
     }
 
@@ -82,6 +111,9 @@ impl ServerInfo {
         }
         if self.pow_difficulty > MAX_POW_DIFFICULTY {
             return Err(InfoError::PowTooHigh(self.pow_difficulty));
+        }
+        if self.transport == RequestTransport::Relays && self.dvm_relays.is_empty() {
+            return Err(InfoError::NoRelays);
         }
         self.kdf.check()?;
         Ok(pubkey)

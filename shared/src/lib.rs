@@ -12,6 +12,7 @@ pub mod info;
 pub mod kinds;
 pub mod method;
 pub mod pow;
+pub mod relay;
 pub mod secret;
 pub mod sha256x4;
 pub mod validation;

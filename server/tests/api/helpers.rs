@@ -5,10 +5,12 @@ use std::collections::HashSet;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sigil_client::flow::{AfterVerify, CodeSession};
+use sigil_client::relay::{RelayExchange, call_over_relays};
 use sigil_client::session::Session;
 use sigil_client::transport::TransportError;
 use sigil_client::{HttpResponse, Server, Transport, Vault};
@@ -19,6 +21,7 @@ use sigil_shared::secret::Password;
 use tokio::sync::oneshot;
 
 use crate::database::TestDatabase;
+use crate::relay_helpers::NativeSockets;
 
 /// Difficulty the test server requires: low, so tests are quick, but not zero.
 pub const TEST_POW: u8 = 8;
@@ -142,11 +145,23 @@ impl Drop for SmtpCapture {
     }
 }
 
-/// reqwest behind the client's transport trait.
+/// reqwest behind the client's transport trait, and WebSockets for the relay transport.
 #[derive(Debug, Clone)]
 pub struct HttpTransport {
     client: reqwest::Client,
     base: String,
+    /// Requests posted over HTTP so far.
+    pub posts: Arc<AtomicUsize>,
+}
+
+impl HttpTransport {
+    fn new(base: String) -> Self {
+        Self {
+            client: reqwest::Client::new(),
+            base,
+            posts: Arc::default(),
+        }
+    }
 }
 
 async fn exchange(request: reqwest::RequestBuilder) -> Result<HttpResponse, TransportError> {
@@ -163,6 +178,7 @@ impl Transport for HttpTransport {
     }
 
     async fn post_json(&self, path: &str, body: String) -> Result<HttpResponse, TransportError> {
+        self.posts.fetch_add(1, Ordering::Relaxed);
         let request = self
             .client
             .post(format!("{}{path}", self.base))
@@ -174,15 +190,19 @@ impl Transport for HttpTransport {
     async fn sleep(&self, duration: Duration) {
         tokio::time::sleep(duration).await;
     }
+
+    async fn over_relays(
+        &self,
+        relays: &[String],
+        exchange: &RelayExchange,
+    ) -> Result<String, TransportError> {
+        call_over_relays(&mut NativeSockets::new(), relays, exchange).await
+    }
 }
 
 /// A client for a server at `base`, as a browser would make.
 pub async fn connect(base: &str) -> Result<Server<HttpTransport>, sigil_client::ClientError> {
-    Server::connect(HttpTransport {
-        client: reqwest::Client::new(),
-        base: base.to_owned(),
-    })
-    .await
+    Server::connect(HttpTransport::new(base.to_owned())).await
 }
 
 pub struct TestApp {
@@ -267,11 +287,7 @@ impl TestApp {
         } else {
             format!("http://127.0.0.1:{}", free_port())
         };
-        let transport = HttpTransport {
-            client: reqwest::Client::new(),
-            base,
-        };
-        Server::from_saved(transport, info).expect("saved info is valid")
+        Server::from_saved(HttpTransport::new(base), info).expect("saved info is valid")
     }
 
     pub async fn post_event(&self, body: impl Into<reqwest::Body>) -> reqwest::Response {

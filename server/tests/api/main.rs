@@ -10,5 +10,7 @@ mod journeys;
 mod operations;
 mod privacy;
 mod races;
+mod relay_helpers;
+mod relays;
 mod scale_out;
 mod sync;

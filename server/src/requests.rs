@@ -1,0 +1,74 @@
+//! One request event, whichever transport brought it (HTTP or a relay): the envelope checks,
+//! admission (replay record and key counter), decryption, the method, and the sealed reply.
+
+use std::sync::Arc;
+
+use sigil_shared::dvm::{Exchange, OpenRequestError};
+use sigil_shared::error::{ErrorBody, ErrorCode, RejectCode};
+use sigil_shared::info::ServerInfo;
+use sigil_shared::method::Reply;
+use sigil_shared::nostr::event::Event;
+use sigil_shared::nostr::key::Keys;
+use sigil_shared::nostr::types::Timestamp;
+use sigil_shared::validation::{Policy, check_request};
+
+use crate::admission::Admission;
+use crate::pow::PowLevel;
+use crate::store::Ticket;
+use crate::vault::Vault;
+
+#[derive(Debug)]
+pub struct AppState {
+    pub keys: Keys,
+    /// The envelope rules; the difficulty in it is the base, `pow` says what is required now.
+    pub policy: Policy,
+    pub pow: PowLevel,
+    pub info: ServerInfo,
+    pub vault: Vault,
+    /// Records replay ids and key counts, many requests per transaction.
+    pub admission: Admission,
+    /// Permits for requests being handled; when none is left, load is shed.
+    pub in_flight: tokio::sync::Semaphore,
+}
+
+pub type SharedState = Arc<AppState>;
+
+/// Checks `body` (one request event as JSON) cheapest first and answers it. `Err` is a refusal
+/// with no encrypted answer: the envelope is malformed, stale, short of work, replayed, or not
+/// encrypted to this server.
+pub async fn answer(state: &AppState, body: &[u8]) -> Result<Event, RejectCode> {
+    let now = Timestamp::now();
+    let policy = Policy {
+        min_difficulty: state.pow.current(),
+        ..state.policy
+    };
+    let event = check_request(body, &policy, now)?;
+    state.pow.count();
+    let ticket = Ticket {
+        event_id: *event.id.as_bytes(),
+        forget_after: i64::try_from(event.created_at.as_secs() + state.policy.window_secs)
+            .unwrap_or(i64::MAX),
+        signer: event.pubkey.to_bytes(),
+        now: i64::try_from(now.as_secs()).unwrap_or(i64::MAX),
+    };
+    let admitted = match state.admission.admit(ticket).await {
+        Ok(admitted) if admitted.fresh => admitted,
+        Ok(_) => return Err(RejectCode::Replayed),
+        Err(error) => {
+            tracing::error!(%error, "admission failed");
+            return Err(RejectCode::Unavailable);
+        }
+    };
+    let exchange = Exchange::new(&state.keys, &event).map_err(|_| RejectCode::Undecryptable)?;
+    let reply = match exchange.open() {
+        Ok(request) => state.vault.handle(&event.pubkey, request, &admitted).await,
+        Err(OpenRequestError::Undecryptable) => return Err(RejectCode::Undecryptable),
+        Err(OpenRequestError::InvalidRequest) => {
+            Reply::Error(ErrorBody::new(ErrorCode::InvalidRequest))
+        }
+    };
+    exchange.seal(&reply).map_err(|error| {
+        tracing::error!(%error, "could not seal reply");
+        RejectCode::Unavailable
+    })
+}

@@ -1,0 +1,244 @@
+//! The relay side of the harness: a real relay (nostr-rs-relay, installed by
+//! `scripts/setup.sh --test`) on loopback, a real SOCKS5 proxy (microsocks), and WebSockets for
+//! the client's relay transport.
+
+use std::collections::HashMap;
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use sigil_client::relay::{RelaySockets, SocketEvent};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::helpers::free_port;
+
+fn tool(name: &str, hint: &str) -> PathBuf {
+    let from_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|path| path.is_file())
+    });
+    let cargo_bin =
+        std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo/bin").join(name));
+    from_path
+        .or(cargo_bin.filter(|path| path.is_file()))
+        .unwrap_or_else(|| panic!("{name} not found: run scripts/setup.sh --test ({hint})"))
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// nostr-rs-relay on a free loopback port, with its own database; stopped when dropped.
+pub struct TestRelay {
+    child: Option<Child>,
+    pub port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl TestRelay {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("relay dir");
+        let port = free_port();
+        let config = format!(
+            "[info]\nrelay_url = \"ws://127.0.0.1:{port}/\"\nname = \"sigil test relay\"\n\n\
+             [database]\ndata_directory = \"{}\"\n\n\
+             [network]\naddress = \"127.0.0.1\"\nport = {port}\n",
+            dir.path().display()
+        );
+        std::fs::write(dir.path().join("config.toml"), config).expect("relay config");
+        let mut relay = Self {
+            child: None,
+            port,
+            dir,
+        };
+        relay.run();
+        relay
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.port)
+    }
+
+    fn run(&mut self) {
+        let child = Command::new(tool("nostr-rs-relay", "cargo install nostr-rs-relay"))
+            .arg("--config")
+            .arg(self.dir.path().join("config.toml"))
+            .arg("--db")
+            .arg(self.dir.path())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nostr-rs-relay");
+        self.child = Some(child);
+        wait_for_port(self.port, "nostr-rs-relay");
+    }
+
+    /// Stops the relay (every connection drops), then starts it again on the same port.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.run();
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for TestRelay {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// microsocks, a SOCKS5 proxy, on a free loopback port; its log names every connection made.
+pub struct SocksProxy {
+    child: Child,
+    pub port: u16,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SocksProxy {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("proxy dir");
+        let log = dir.path().join("microsocks.log");
+        let port = free_port();
+        let child = Command::new(tool("microsocks", "apt install microsocks"))
+            .args(["-i", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start microsocks");
+        wait_for_port(port, "microsocks");
+        Self {
+            child,
+            port,
+            log,
+            _dir: dir,
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for SocksProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// tokio-tungstenite behind the client's socket trait: one task per connection.
+pub struct NativeSockets {
+    events: mpsc::UnboundedSender<SocketEvent>,
+    incoming: mpsc::UnboundedReceiver<SocketEvent>,
+    outgoing: HashMap<usize, mpsc::UnboundedSender<String>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    started: Instant,
+}
+
+impl NativeSockets {
+    pub fn new() -> Self {
+        let (events, incoming) = mpsc::unbounded_channel();
+        Self {
+            events,
+            incoming,
+            outgoing: HashMap::new(),
+            tasks: Vec::new(),
+            started: Instant::now(),
+        }
+    }
+}
+
+impl RelaySockets for NativeSockets {
+    fn open(&mut self, index: usize, url: &str) {
+        let (to_relay, mut pending) = mpsc::unbounded_channel::<String>();
+        self.outgoing.insert(index, to_relay);
+        let (events, url) = (self.events.clone(), url.to_owned());
+        self.tasks.push(tokio::spawn(async move {
+            if let Ok((socket, _)) = tokio_tungstenite::connect_async(url.as_str()).await {
+                let _ = events.send(SocketEvent::Opened(index));
+                let (mut sink, mut stream) = socket.split();
+                loop {
+                    tokio::select! {
+                        Some(text) = pending.recv() => {
+                            if sink.send(Message::text(text)).await.is_err() {
+                                break;
+                            }
+                        }
+                        message = stream.next() => match message {
+                            Some(Ok(Message::Text(text))) => {
+                                let _ = events.send(SocketEvent::Message(index, text.to_string()));
+                            }
+                            Some(Ok(_)) => {}
+                            _ => break,
+                        }
+                    }
+                }
+            }
+            let _ = events.send(SocketEvent::Closed(index));
+        }));
+    }
+
+    fn send(&mut self, index: usize, text: &str) {
+        if let Some(to_relay) = self.outgoing.get(&index) {
+            let _ = to_relay.send(text.to_owned());
+        }
+    }
+
+    fn close_all(&mut self) {
+        for task in self.tasks.drain(..) {
+            task.abort();
+        }
+        self.outgoing.clear();
+    }
+
+    fn now(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    async fn next_event(&mut self, wait: Duration) -> Option<SocketEvent> {
+        tokio::time::timeout(wait, self.incoming.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+}
+
+/// Events a relay holds that match `filter` (a JSON object), read with one subscription.
+pub async fn query(relay: &str, filter: serde_json::Value) -> Vec<serde_json::Value> {
+    let (mut socket, _) = tokio_tungstenite::connect_async(relay)
+        .await
+        .expect("connect to relay");
+    let request = serde_json::json!(["REQ", "q", filter]).to_string();
+    socket.send(Message::text(request)).await.expect("send REQ");
+    let mut events = Vec::new();
+    while let Ok(Some(Ok(message))) =
+        tokio::time::timeout(Duration::from_secs(10), socket.next()).await
+    {
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let value: serde_json::Value = serde_json::from_str(&text).expect("relay JSON");
+        match value[0].as_str() {
+            Some("EVENT") => events.push(value[2].clone()),
+            Some("EOSE") => break,
+            _ => {}
+        }
+    }
+    events
+}

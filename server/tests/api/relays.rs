@@ -1,0 +1,148 @@
+//! The DVM over a real relay (nostr-rs-relay on loopback): the signup and login journeys with
+//! the client on the relay transport, a relay restart in the middle of a login, one request
+//! seen on two relays handled once, the NIP-89 announcement, and relays reached through a
+//! SOCKS5 proxy.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use serde_json::json;
+use sigil_client::Vault;
+use sigil_client::flow::{AfterVerify, CodeSession};
+use sigil_client::relay::{RelayExchange, call_over_relays};
+use sigil_shared::dvm;
+use sigil_shared::info::RequestTransport;
+use sigil_shared::kinds;
+use sigil_shared::method::Request;
+use sigil_shared::nostr::event::Event;
+use sigil_shared::nostr::key::Keys;
+use sigil_shared::nostr::types::Timestamp;
+use sigil_shared::relay::HANDLER_INFO_KIND;
+use sigil_shared::secret::Password;
+
+use crate::helpers::{PASSWORD, TestApp, spawn_app_with};
+use crate::relay_helpers::{NativeSockets, SocksProxy, TestRelay, query};
+
+async fn relay_app(relays: &[&TestRelay], proxy: Option<&SocksProxy>) -> TestApp {
+    let urls: Vec<String> = relays.iter().map(|relay| relay.url()).collect();
+    let proxy = proxy.map(|proxy| SocketAddr::from(([127, 0, 0, 1], proxy.port)));
+    let app = spawn_app_with(|options| {
+        options.dvm_relays = Some(urls);
+        options.client_transport = Some(RequestTransport::Relays);
+        options.relay_proxy = proxy;
+    })
+    .await;
+    for relay in relays {
+        announcement(relay, &app).await;
+    }
+    app
+}
+
+/// The server's NIP-89 announcement on `relay`, once it is there. The server subscribes to
+/// requests before it announces, so from then on it is listening.
+async fn announcement(relay: &TestRelay, app: &TestApp) -> serde_json::Value {
+    let server = app.client().await.pubkey().to_hex();
+    let filter = json!({ "kinds": [HANDLER_INFO_KIND], "authors": [server] });
+    for _ in 0..200 {
+        if let Some(event) = query(&relay.url(), filter.clone()).await.pop() {
+            return event;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the server did not announce itself on {}", relay.url());
+}
+
+#[tokio::test]
+async fn signup_and_login_over_a_relay_survive_a_relay_restart() {
+    let mut relay = TestRelay::start();
+    let app = relay_app(&[&relay], None).await;
+
+    let announced = announcement(&relay, &app).await;
+    let tags = announced["tags"].as_array().expect("tags");
+    assert!(
+        tags.contains(&json!(["k", kinds::REQUEST.to_string()])),
+        "{announced}"
+    );
+    assert!(tags.contains(&json!(["d", "sigil"])), "{announced}");
+    assert!(
+        Event::from_json(announced.to_string())
+            .expect("event")
+            .verify()
+            .is_ok()
+    );
+
+    let email = "relay@example.org";
+    let vault = app.sign_up(email, PASSWORD).await;
+
+    // A new device logs in; the relay restarts between the code request and its check, so
+    // both the server and the client must reconnect.
+    let server = app.client().await;
+    let session = CodeSession::request(&server, email)
+        .await
+        .expect("request code");
+    relay.restart();
+    let code = app.smtp.code_for(email).await;
+    let after = session
+        .verify(&server, &code)
+        .await
+        .expect("verify over the restarted relay");
+    let AfterVerify::Existing(backup) = after else {
+        panic!("{email} should have an account");
+    };
+    let unlocked = Vault::unlock(backup, &Password::new(PASSWORD)).expect("unlock");
+    assert_eq!(unlocked.public_key(), vault.public_key());
+    assert_eq!(
+        server.transport().posts.load(Ordering::Relaxed),
+        0,
+        "every request went over the relay"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_seen_on_two_relays_is_handled_once() {
+    let (first, second) = (TestRelay::start(), TestRelay::start());
+    let app = relay_app(&[&first, &second], None).await;
+    let server = app.client().await;
+    let request = dvm::seal_request(
+        &Keys::generate(),
+        server.pubkey(),
+        &Request::RequestCode {
+            email: "twice@example.org".into(),
+        },
+        server.info().pow_difficulty,
+        Timestamp::now(),
+    )
+    .expect("seal");
+    let exchange = RelayExchange::new(*server.pubkey(), request);
+
+    let mut replies = Vec::new();
+    for relay in [&first, &second, &first] {
+        let reply = call_over_relays(&mut NativeSockets::new(), &[relay.url()], &exchange)
+            .await
+            .expect("a reply on every relay");
+        replies.push(Event::from_json(reply).expect("reply event").id);
+    }
+    // The same reply event each time: made once, then sent again for the copies.
+    assert!(replies.iter().all(|id| *id == replies[0]), "{replies:?}");
+    app.smtp.code_for("twice@example.org").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.smtp.message_count(), 1, "one code email, not three");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn relays_can_be_reached_through_a_socks5_proxy() {
+    let relay = TestRelay::start();
+    let proxy = SocksProxy::start();
+    let app = relay_app(&[&relay], Some(&proxy)).await;
+    let vault = app.sign_up("socks@example.org", PASSWORD).await;
+    assert_eq!(vault.backup().version, 1);
+    let log = proxy.log();
+    assert!(
+        log.contains(&format!(":{}", relay.port)),
+        "the proxy carried no connection to the relay: {log}"
+    );
+    app.stop().await;
+}

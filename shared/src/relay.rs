@@ -1,0 +1,290 @@
+//! The relay transport's NIP-01 messages: the server's subscription to requests, a client's
+//! subscription to its reply, publishing, and what relays send back. Pure text in and out:
+//! the server and the browser each move it over their own WebSockets.
+
+use nostr::event::{Event, FinalizeEvent, Kind, Tag, UnsignedEvent};
+use nostr::filter::Filter;
+use nostr::key::{Keys, PublicKey};
+use nostr::message::{ClientMessage, SubscriptionId};
+use nostr::types::Timestamp;
+use serde_json::value::RawValue;
+
+use crate::dvm::SealError;
+use crate::kinds;
+
+/// The server's one subscription on each relay.
+pub const REQUESTS_SUBSCRIPTION: &str = "sigil-requests";
+
+/// NIP-89 handler information (kind 31990), replaceable per `d` tag.
+pub const HANDLER_INFO_KIND: u16 = 31990;
+/// NIP-65 relay list metadata (kind 10002), replaceable per author.
+pub const RELAY_LIST_KIND: u16 = 10002;
+
+/// `["REQ", …]` for requests that p-tag `server`, created from `since` on.
+pub fn subscribe_requests(server: &PublicKey, since: Timestamp) -> String {
+    let filter = Filter::new()
+        .kind(kinds::request())
+        .pubkey(*server)
+        .since(since);
+    ClientMessage::req(SubscriptionId::new(REQUESTS_SUBSCRIPTION), vec![filter]).as_json()
+}
+
+/// `["REQ", …]` for the server's reply to `request`: signed by `server`, naming the request and
+/// its sender. Sent before the request itself, since relays keep no ephemeral events.
+pub fn subscribe_reply(subscription: &str, server: &PublicKey, request: &Event) -> String {
+    let filter = Filter::new()
+        .kind(kinds::reply())
+        .author(*server)
+        .event(request.id)
+        .pubkey(request.pubkey);
+    ClientMessage::req(SubscriptionId::new(subscription), vec![filter]).as_json()
+}
+
+/// `["CLOSE", subscription]`.
+pub fn close(subscription: &str) -> String {
+    ClientMessage::close(SubscriptionId::new(subscription)).as_json()
+}
+
+/// `["EVENT", event]`.
+pub fn publish(event: &Event) -> String {
+    ClientMessage::Event(std::borrow::Cow::Borrowed(event)).as_json()
+}
+
+/// A message from a relay. An event is kept as the exact text the relay sent, so the server
+/// checks its bytes exactly as it checks an HTTP body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FromRelay<'a> {
+    Event {
+        subscription: String,
+        event: &'a str,
+    },
+    /// The relay's verdict on an event we published.
+    Ok {
+        event_id: String,
+        accepted: bool,
+        message: String,
+    },
+    EndOfStored(String),
+    Closed {
+        subscription: String,
+        message: String,
+    },
+    Notice(String),
+    /// AUTH, COUNT and anything newer: nothing this transport needs.
+    Other,
+}
+
+/// Parses one relay message; `None` for text that is not a NIP-01 message.
+pub fn parse(text: &str) -> Option<FromRelay<'_>> {
+    let parts: Vec<&RawValue> = serde_json::from_str(text).ok()?;
+    let word = |i: usize| -> Option<String> { serde_json::from_str(parts.get(i)?.get()).ok() };
+    let message = match word(0)?.as_str() {
+        "EVENT" if parts.len() != 3 => return None,
+        "OK" if parts.len() < 3 => return None,
+        "EVENT" => FromRelay::Event {
+            subscription: word(1)?,
+            event: parts[2].get(),
+        },
+        "OK" => FromRelay::Ok {
+            event_id: word(1)?,
+            accepted: serde_json::from_str(parts[2].get()).ok()?,
+            message: word(3).unwrap_or_default(),
+        },
+        "EOSE" => FromRelay::EndOfStored(word(1)?),
+        "CLOSED" => FromRelay::Closed {
+            subscription: word(1)?,
+            message: word(2).unwrap_or_default(),
+        },
+        "NOTICE" => FromRelay::Notice(word(1).unwrap_or_default()),
+        _ => FromRelay::Other,
+    };
+    Some(message)
+}
+
+/// The server's NIP-89 announcement: a handler for Sigil requests, so Nostr clients can find it.
+pub fn handler_info(
+    server: &Keys,
+    identifier: &str,
+    about: &str,
+    created_at: Timestamp,
+) -> Result<Event, SealError> {
+    let metadata = serde_json::json!({ "name": "Sigil", "about": about });
+    let tags = [
+        Tag::identifier(identifier),
+        tag(["k", &kinds::REQUEST.to_string()])?,
+    ];
+    sign(
+        server,
+        HANDLER_INFO_KIND,
+        tags.to_vec(),
+        metadata.to_string(),
+        created_at,
+    )
+}
+
+/// The user's NIP-65 relay list: each relay for reading and writing (`["r", url]`).
+pub fn relay_list(
+    user: &Keys,
+    relays: &[String],
+    created_at: Timestamp,
+) -> Result<Event, SealError> {
+    let tags = relays
+        .iter()
+        .map(|url| tag(["r", url]))
+        .collect::<Result<Vec<_>, _>>()?;
+    sign(user, RELAY_LIST_KIND, tags, String::new(), created_at)
+}
+
+fn tag<const N: usize>(parts: [&str; N]) -> Result<Tag, SealError> {
+    Tag::parse(parts).map_err(|e| SealError::Serialise(e.to_string()))
+}
+
+fn sign(
+    keys: &Keys,
+    kind: u16,
+    tags: Vec<Tag>,
+    content: String,
+    created_at: Timestamp,
+) -> Result<Event, SealError> {
+    UnsignedEvent::new(
+        keys.public_key(),
+        created_at,
+        Kind::from(kind),
+        tags,
+        content,
+    )
+    .finalize(keys)
+    .map_err(|e| SealError::Sign(e.to_string()))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn keys() -> Keys {
+        Keys::generate()
+    }
+
+    #[test]
+    fn events_are_kept_as_sent() {
+        let event = r#"{"id":"ab",  "kind":25910}"#;
+        let text = format!(r#"["EVENT","sigil-requests",{event}]"#);
+        assert_eq!(
+            parse(&text),
+            Some(FromRelay::Event {
+                subscription: REQUESTS_SUBSCRIPTION.into(),
+                event
+            })
+        );
+    }
+
+    #[test]
+    fn relay_verdicts_and_notices_parse() {
+        assert_eq!(
+            parse(r#"["OK","ff",false,"blocked: pow"]"#),
+            Some(FromRelay::Ok {
+                event_id: "ff".into(),
+                accepted: false,
+                message: "blocked: pow".into()
+            })
+        );
+        assert_eq!(
+            parse(r#"["EOSE","s"]"#),
+            Some(FromRelay::EndOfStored("s".into()))
+        );
+        assert_eq!(
+            parse(r#"["CLOSED","s","error: shutting down"]"#),
+            Some(FromRelay::Closed {
+                subscription: "s".into(),
+                message: "error: shutting down".into()
+            })
+        );
+        assert_eq!(
+            parse(r#"["NOTICE","hi"]"#),
+            Some(FromRelay::Notice("hi".into()))
+        );
+        assert_eq!(parse(r#"["AUTH","challenge"]"#), Some(FromRelay::Other));
+    }
+
+    #[test]
+    fn garbage_is_not_a_message() {
+        for text in [
+            "",
+            "{}",
+            "[]",
+            "[1,2]",
+            r#"["EVENT","s"]"#,
+            r#"["OK","id","yes"]"#,
+        ] {
+            assert_eq!(parse(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_request_subscription_asks_for_requests_to_this_server() {
+        let server = keys().public_key();
+        let text = subscribe_requests(&server, Timestamp::from(1_700_000_000));
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value[0], "REQ");
+        assert_eq!(value[1], REQUESTS_SUBSCRIPTION);
+        assert_eq!(value[2]["kinds"], serde_json::json!([kinds::REQUEST]));
+        assert_eq!(value[2]["#p"], serde_json::json!([server.to_hex()]));
+        assert_eq!(value[2]["since"], 1_700_000_000);
+    }
+
+    #[test]
+    fn the_reply_subscription_names_server_request_and_sender() {
+        let (server, client) = (keys(), keys());
+        let request = sign(
+            &client,
+            kinds::REQUEST,
+            Vec::new(),
+            "x".into(),
+            Timestamp::now(),
+        )
+        .unwrap();
+        let text = subscribe_reply("r1", &server.public_key(), &request);
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value[1], "r1");
+        assert_eq!(value[2]["kinds"], serde_json::json!([kinds::REPLY]));
+        assert_eq!(
+            value[2]["authors"],
+            serde_json::json!([server.public_key().to_hex()])
+        );
+        assert_eq!(value[2]["#e"], serde_json::json!([request.id.to_hex()]));
+        assert_eq!(
+            value[2]["#p"],
+            serde_json::json!([client.public_key().to_hex()])
+        );
+        let published: serde_json::Value = serde_json::from_str(&publish(&request)).unwrap();
+        assert_eq!(published[0], "EVENT");
+        assert_eq!(published[1]["id"], request.id.to_hex());
+        assert_eq!(close("r1"), r#"["CLOSE","r1"]"#);
+    }
+
+    #[test]
+    fn announcements_are_signed_and_tagged() {
+        let server = keys();
+        let info = handler_info(&server, "sigil", "vault", Timestamp::from(5)).unwrap();
+        assert!(info.verify().is_ok());
+        assert_eq!(info.kind, Kind::from(HANDLER_INFO_KIND));
+        let tags: Vec<Vec<String>> = info.tags.iter().map(|t| t.clone().to_vec()).collect();
+        assert!(tags.contains(&vec!["d".into(), "sigil".into()]));
+        assert!(tags.contains(&vec!["k".into(), kinds::REQUEST.to_string()]));
+
+        let user = keys();
+        let relays = vec!["wss://a.example".to_owned(), "wss://b.example".to_owned()];
+        let list = relay_list(&user, &relays, Timestamp::from(5)).unwrap();
+        assert!(list.verify().is_ok());
+        assert_eq!(list.kind, Kind::from(RELAY_LIST_KIND));
+        let tags: Vec<Vec<String>> = list.tags.iter().map(|t| t.clone().to_vec()).collect();
+        assert_eq!(
+            tags,
+            vec![
+                vec!["r".to_owned(), relays[0].clone()],
+                vec!["r".to_owned(), relays[1].clone()]
+            ]
+        );
+    }
+}
