@@ -215,6 +215,52 @@ async fn drive(
     }
 }
 
+/// How long publishing a user's own event waits for relays to take it.
+pub const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Publishes `event` on every relay in `relays` at once; returns how many accepted it (`OK`
+/// true) before each had answered, closed or [`PUBLISH_TIMEOUT`] passed.
+pub async fn publish_everywhere(
+    sockets: &mut impl RelaySockets,
+    relays: &[String],
+    event: &Event,
+) -> usize {
+    let text = relay::publish(event);
+    let id = event.id.to_hex();
+    let deadline = sockets.now() + PUBLISH_TIMEOUT;
+    let mut answered = vec![false; relays.len()];
+    let mut accepted = 0;
+    for (index, url) in relays.iter().enumerate() {
+        sockets.open(index, url);
+    }
+    while answered.contains(&false) {
+        let now = sockets.now();
+        if now >= deadline {
+            break;
+        }
+        match sockets.next_event(deadline - now).await {
+            Some(SocketEvent::Opened(index)) => sockets.send(index, &text),
+            Some(SocketEvent::Closed(index)) => answered[index] = true,
+            Some(SocketEvent::Message(index, message)) => {
+                if let Some(FromRelay::Ok {
+                    event_id,
+                    accepted: taken,
+                    ..
+                }) = relay::parse(&message)
+                    && event_id == id
+                    && !answered[index]
+                {
+                    answered[index] = true;
+                    accepted += usize::from(taken);
+                }
+            }
+            None => {}
+        }
+    }
+    sockets.close_all();
+    accepted
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -364,6 +410,32 @@ mod tests {
             .filter(|(i, text)| *i == 0 && *text == publish)
             .count();
         assert!(resent >= 6, "{resent}");
+    }
+
+    #[test]
+    fn counts_the_relays_that_took_an_event() {
+        let p = parties();
+        let ok = |taken: bool| format!(r#"["OK","{}",{taken},""]"#, p.request.id.to_hex());
+        let mut sockets = Scripted {
+            script: [
+                Some(SocketEvent::Opened(0)),
+                Some(SocketEvent::Opened(1)),
+                Some(SocketEvent::Closed(2)),
+                Some(SocketEvent::Message(0, ok(true))),
+                Some(SocketEvent::Message(0, ok(true))),
+                Some(SocketEvent::Message(1, ok(false))),
+            ]
+            .into(),
+            ..Default::default()
+        };
+        let relays = ["ws://a", "ws://b", "ws://c"].map(String::from);
+        let accepted = block_on(publish_everywhere(&mut sockets, &relays, &p.request));
+        assert_eq!(accepted, 1);
+        assert_eq!(sockets.sent.len(), 2);
+        assert!(
+            sockets.clock < PUBLISH_TIMEOUT,
+            "it stops once every relay answered"
+        );
     }
 
     #[test]

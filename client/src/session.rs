@@ -13,6 +13,8 @@ use sigil_shared::error::ErrorCode;
 use sigil_shared::info::ServerInfo;
 use sigil_shared::method::CodeSent;
 use sigil_shared::nostr::key::PublicKey;
+use sigil_shared::nostr::types::Timestamp;
+use sigil_shared::relay;
 use sigil_shared::secret::Password;
 
 use crate::error::ClientError;
@@ -88,6 +90,9 @@ pub struct LocalVault {
     pub email: String,
     /// The user's relays: the server's defaults when the account was created or first opened here.
     pub relays: Vec<String>,
+    /// Whether a relay took the account's NIP-65 list of `relays`. Absent in older records.
+    #[serde(default)]
+    pub relay_list_published: bool,
     /// The backup that unlocks here. `backup.version` is the server version it is based on.
     pub backup: StoredBackup,
     /// `backup` holds a password change the server has not stored yet.
@@ -180,6 +185,7 @@ pub struct Session<T> {
     /// Redacted in `Debug`, like every address.
     email: Option<EmailAddress>,
     relays: Vec<String>,
+    relay_list_published: bool,
     unsynced: bool,
     conflict: Option<StoredBackup>,
     /// Whether this account belongs on this device: it was created or unlocked here. A backup
@@ -194,6 +200,7 @@ impl<T: Transport> Session<T> {
             state: State::Email,
             email: None,
             relays: Vec::new(),
+            relay_list_published: false,
             unsynced: false,
             conflict: None,
             keep_locally: false,
@@ -208,6 +215,7 @@ impl<T: Transport> Session<T> {
             state: State::Locked(local.backup),
             email: EmailAddress::parse(&local.email).ok(),
             relays: local.relays,
+            relay_list_published: local.relay_list_published,
             unsynced: local.unsynced,
             conflict: local.conflict,
             keep_locally: true,
@@ -253,6 +261,7 @@ impl<T: Transport> Session<T> {
             server: self.server.info().clone(),
             email: self.email.as_ref()?.as_str().to_owned(),
             relays: self.relays.clone(),
+            relay_list_published: self.relay_list_published,
             backup,
             unsynced: self.unsynced,
             conflict: self.conflict.clone(),
@@ -291,6 +300,7 @@ impl<T: Transport> Session<T> {
             return Err(OutOfStep(Step::Email).into());
         };
         self.relays = self.server.info().default_relays.clone();
+        self.relay_list_published = false;
         self.state = match verified {
             AfterVerify::NewAccount { entropy } => State::NewAccount {
                 code: session,
@@ -320,6 +330,26 @@ impl<T: Transport> Session<T> {
         self.state = State::Unlocked(vault);
         self.keep_locally = true;
         Ok(pubkey)
+    }
+
+    /// Publishes the account's relay list (NIP-65, kind 10002, signed here) on those relays,
+    /// once: after activation, or at a later unlock if no relay took it then. Returns how many
+    /// relays took it; 0 when it was published before.
+    pub async fn publish_relay_list(&mut self) -> Result<usize, SessionError> {
+        let vault = self.vault().ok_or(OutOfStep(self.step()))?;
+        if self.relay_list_published || self.relays.is_empty() {
+            return Ok(0);
+        }
+        let event = relay::relay_list(vault.secret().keys(), &self.relays, Timestamp::now())
+            .map_err(ClientError::from)?;
+        let accepted = self
+            .server
+            .transport()
+            .publish_on_relays(&self.relays, &event)
+            .await
+            .map_err(ClientError::from)?;
+        self.relay_list_published = accepted > 0;
+        Ok(accepted)
     }
 
     /// Opens the backup locally, with no network. A wrong password can be retried.

@@ -3,6 +3,8 @@
 
 use sigil_shared::dvm::{RequestDraft, SealError};
 
+use sigil_shared::nostr::event::Event;
+
 use crate::relay::RelayExchange;
 
 /// Status and body of an HTTP exchange.
@@ -50,6 +52,16 @@ pub trait Transport {
         Err(TransportError(
             "the server asks for its relays, which cannot be reached from here".into(),
         ))
+    }
+
+    /// Publishes one of the user's own events (the NIP-65 relay list) on `relays`; returns
+    /// how many took it. By default there are no relays here.
+    async fn publish_on_relays(
+        &self,
+        _relays: &[String],
+        _event: &Event,
+    ) -> Result<usize, TransportError> {
+        Err(TransportError("relays cannot be reached from here".into()))
     }
 
     /// Finds a nonce that gives `draft` its required proof of work. By default here, on the

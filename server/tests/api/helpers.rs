@@ -10,13 +10,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sigil_client::flow::{AfterVerify, CodeSession};
-use sigil_client::relay::{RelayExchange, call_over_relays};
+use sigil_client::relay::{RelayExchange, call_over_relays, publish_everywhere};
 use sigil_client::session::Session;
 use sigil_client::transport::TransportError;
 use sigil_client::{HttpResponse, Server, Transport, Vault};
 use sigil_server::config::SmtpTls;
 use sigil_server::{Application, Config, Options};
 use sigil_shared::envelope::KdfParams;
+use sigil_shared::nostr::event::Event;
 use sigil_shared::secret::Password;
 use tokio::sync::oneshot;
 
@@ -197,6 +198,14 @@ impl Transport for HttpTransport {
         exchange: &RelayExchange,
     ) -> Result<String, TransportError> {
         call_over_relays(&mut NativeSockets::new(), relays, exchange).await
+    }
+
+    async fn publish_on_relays(
+        &self,
+        relays: &[String],
+        event: &Event,
+    ) -> Result<usize, TransportError> {
+        Ok(publish_everywhere(&mut NativeSockets::new(), relays, event).await)
     }
 }
 

@@ -18,7 +18,7 @@ use sigil_shared::method::Request;
 use sigil_shared::nostr::event::Event;
 use sigil_shared::nostr::key::Keys;
 use sigil_shared::nostr::types::Timestamp;
-use sigil_shared::relay::HANDLER_INFO_KIND;
+use sigil_shared::relay::{HANDLER_INFO_KIND, RELAY_LIST_KIND};
 use sigil_shared::secret::Password;
 
 use crate::helpers::{PASSWORD, TestApp, spawn_app_with};
@@ -28,6 +28,7 @@ async fn relay_app(relays: &[&TestRelay], proxy: Option<&SocksProxy>) -> TestApp
     let urls: Vec<String> = relays.iter().map(|relay| relay.url()).collect();
     let proxy = proxy.map(|proxy| SocketAddr::from(([127, 0, 0, 1], proxy.port)));
     let app = spawn_app_with(|options| {
+        options.default_relays = Some(urls.clone());
         options.dvm_relays = Some(urls);
         options.client_transport = Some(RequestTransport::Relays);
         options.relay_proxy = proxy;
@@ -96,6 +97,34 @@ async fn signup_and_login_over_a_relay_survive_a_relay_restart() {
         server.transport().posts.load(Ordering::Relaxed),
         0,
         "every request went over the relay"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_relay_list_is_published_once_after_activation() {
+    let relay = TestRelay::start();
+    let app = relay_app(&[&relay], None).await;
+    let mut session = app.verified_session("nip65@example.org").await;
+    let password = Password::new(PASSWORD);
+    let pubkey = session
+        .create_account(&password, &password)
+        .await
+        .expect("activate");
+    assert_eq!(session.publish_relay_list().await.expect("publish"), 1);
+    // Published: a later call (another unlock) does not send it again.
+    assert_eq!(session.publish_relay_list().await.expect("publish"), 0);
+    assert!(session.local().expect("kept").relay_list_published);
+
+    let filter = json!({ "kinds": [RELAY_LIST_KIND], "authors": [pubkey.to_hex()] });
+    let lists = query(&relay.url(), filter).await;
+    assert_eq!(lists.len(), 1, "{lists:?}");
+    assert_eq!(lists[0]["tags"], json!([["r", relay.url()]]));
+    assert!(
+        Event::from_json(lists[0].to_string())
+            .expect("event")
+            .verify()
+            .is_ok()
     );
     app.stop().await;
 }
