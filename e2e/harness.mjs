@@ -1,8 +1,8 @@
 // Starts what a test needs: a real SMTP server (aiosmtpd) capturing mail into a Maildir, and the
 // real sigil-server with a fresh SQLite database serving the built web client.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -40,6 +40,63 @@ async function waitFor(check, what, timeoutMs = 15_000) {
   }
 }
 
+/** Where a program the test needs was installed: PATH, or cargo's bin directory. */
+function tool(name) {
+  for (const dir of [...(process.env.PATH ?? "").split(":"), join(process.env.HOME ?? "", ".cargo/bin")]) {
+    const path = join(dir, name);
+    if (existsSync(path)) return path;
+  }
+  throw new Error(`${name} not found: run scripts/setup.sh --test`);
+}
+
+function portOpen(port) {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => socket.end(() => resolve(true)));
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/** A real relay (nostr-rs-relay) on a free loopback port, with its own database. */
+export async function startRelay() {
+  const work = mkdtempSync(join(tmpdir(), "sigil-relay-"));
+  const port = await freePort();
+  const config = join(work, "config.toml");
+  writeFileSync(
+    config,
+    `[info]\nrelay_url = "ws://127.0.0.1:${port}/"\n\n[database]\ndata_directory = "${work}"\n\n` +
+      `[network]\naddress = "127.0.0.1"\nport = ${port}\n`,
+  );
+  let child;
+  const launch = async () => {
+    child = spawn(tool("nostr-rs-relay"), ["--config", config, "--db", work], {
+      stdio: "ignore",
+      env: { ...process.env, RUST_LOG: "warn" },
+    });
+    started.add(child);
+    child.once("exit", () => started.delete(child));
+    await waitFor(() => portOpen(port), "nostr-rs-relay");
+  };
+  const stop = async () => {
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
+  };
+  await launch();
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    /** Stops the relay, dropping every connection, and starts it again on the same port. */
+    async restart() {
+      await stop();
+      await launch();
+    },
+    async stop() {
+      await stop();
+      rmSync(work, { recursive: true, force: true });
+    },
+  };
+}
+
 export async function startSigil({ serverArgs = [], resendGap = 0 } = {}) {
   const work = mkdtempSync(join(tmpdir(), "sigil-e2e-"));
   const maildir = join(work, "mail");
@@ -63,6 +120,9 @@ export async function startSigil({ serverArgs = [], resendGap = 0 } = {}) {
 
   const port = await freePort();
   const baseURL = `http://127.0.0.1:${port}`;
+  // Tests run offline: unless a test brings its own relay, the account's relays are a closed
+  // loopback port, which refuses at once instead of leaving the browser to resolve public names.
+  const relayDefaults = serverArgs.includes("--default-relays") ? [] : ["--default-relays", `ws://127.0.0.1:${await freePort()}`];
   // The same port and data directory each time, so a restart is the same server coming back.
   const launch = async () => {
     server = run(join(ROOT, "target/debug/sigil-server"), [
@@ -73,6 +133,7 @@ export async function startSigil({ serverArgs = [], resendGap = 0 } = {}) {
       "--smtp-port", String(smtpPort),
       "--smtp-tls", "none",
       "--code-resend-gap", String(resendGap),
+      ...relayDefaults,
       ...serverArgs,
     ]);
     return waitFor(async () => (await fetch(`${baseURL}/.well-known/sigil.json`)).json(), "sigil-server");

@@ -1,4 +1,5 @@
-//! `fetch` against the page's own origin (the CSP allows no other), from a window or a worker.
+//! `fetch` against the page's own origin (the CSP allows no other), from a window or a worker,
+//! and WebSockets to relays when the server asks for its relay transport.
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -9,7 +10,11 @@ use std::rc::Rc;
 use serde_json::json;
 use sigil_shared::dvm::{RequestDraft, SealError};
 
+use sigil_shared::nostr::event::Event;
+
 use super::pow;
+use super::relays::WebSockets;
+use crate::relay::{self, RelayExchange};
 use crate::transport::{HttpResponse, Progress, Transport, TransportError};
 
 #[derive(Debug, Clone, Copy)]
@@ -46,6 +51,19 @@ async fn fetch(path: &str, init: &RequestInit) -> Result<HttpResponse, Transport
         status: response.status(),
         body,
     })
+}
+
+/// Calls `callback` after `millis`, from a window or a worker.
+pub fn set_timeout(callback: &js_sys::Function, millis: i32) {
+    let global = js_sys::global();
+    let _ = match global.dyn_ref::<web_sys::Window>() {
+        Some(window) => {
+            window.set_timeout_with_callback_and_timeout_and_arguments_0(callback, millis)
+        }
+        None => global
+            .unchecked_ref::<web_sys::WorkerGlobalScope>()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(callback, millis),
+    };
 }
 
 /// Sends a progress step to the page, when running in the vault worker.
@@ -95,18 +113,24 @@ impl Transport for FetchTransport {
 
     async fn sleep(&self, duration: std::time::Duration) {
         let millis = i32::try_from(duration.as_millis()).unwrap_or(i32::MAX);
-        let promise = js_sys::Promise::new(&mut |resolve, _reject| {
-            let global = js_sys::global();
-            let _ = match global.dyn_ref::<web_sys::Window>() {
-                Some(window) => {
-                    window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, millis)
-                }
-                None => global
-                    .unchecked_ref::<web_sys::WorkerGlobalScope>()
-                    .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, millis),
-            };
-        });
+        let promise = js_sys::Promise::new(&mut |resolve, _reject| set_timeout(&resolve, millis));
         let _ = JsFuture::from(promise).await;
+    }
+
+    async fn over_relays(
+        &self,
+        relays: &[String],
+        exchange: &RelayExchange,
+    ) -> Result<String, TransportError> {
+        relay::call_over_relays(&mut WebSockets::new(), relays, exchange).await
+    }
+
+    async fn publish_on_relays(
+        &self,
+        relays: &[String],
+        event: &Event,
+    ) -> Result<usize, TransportError> {
+        Ok(relay::publish_everywhere(&mut WebSockets::new(), relays, event).await)
     }
 
     async fn get(&self, path: &str) -> Result<HttpResponse, TransportError> {

@@ -5,6 +5,7 @@ mod bench;
 mod clock;
 mod fetch;
 mod pow;
+mod relays;
 mod storage;
 mod ui;
 mod worker;

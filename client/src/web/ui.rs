@@ -458,6 +458,22 @@ impl Ui {
         }
     }
 
+    /// Publishes the account's relay list (NIP-65) if no relay has it yet; relays out of reach
+    /// leave it for the next unlock.
+    async fn publish_relay_list(self: Rc<Self>) {
+        let message = match self.worker.call("publish_relay_list", "", &[]).await {
+            Ok(outcome) => match (outcome["published"].as_u64(), outcome["relays"].as_u64()) {
+                (Some(0), _) => String::new(),
+                (Some(published), Some(relays)) => {
+                    format!("Your relay list is published on {published} of {relays} relays.")
+                }
+                _ => String::new(),
+            },
+            Err(failure) => format!("Your relay list is not published yet: {}", failure.message),
+        };
+        self.set_text("relays-status", &message);
+    }
+
     /// Compares this device's backup with the server's and says what came of it. One at a time:
     /// the online event, the retry timer and an unlock may all ask at once.
     async fn sync(self: Rc<Self>) {
@@ -849,6 +865,7 @@ impl Ui {
         );
         let created = self.worker.call("create_account", "", &secrets).await?;
         self.show_vault(&created);
+        spawn_local(self.publish_relay_list());
         Ok(())
     }
 
@@ -857,7 +874,8 @@ impl Ui {
         self.busy("unlock-form", Some("Unlocking…"));
         let unlocked = self.worker.call("unlock", "", &secrets).await?;
         self.show_vault(&unlocked);
-        spawn_local(self.sync());
+        spawn_local(self.clone().sync());
+        spawn_local(self.publish_relay_list());
         Ok(())
     }
 

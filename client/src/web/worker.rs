@@ -216,6 +216,10 @@ async fn run(
             let pubkey = session.unlock(&password(secret)?).map_err(fail)?;
             json!({ "npub": npub(&pubkey), "relays": session.relays() })
         }
+        "publish_relay_list" => {
+            let published = session.publish_relay_list().await.map_err(fail)?;
+            json!({ "published": published, "relays": session.relays().len() })
+        }
         "sync" => {
             let sync = session.sync().await.map_err(fail)?;
             sync_reply(sync, session.unsynced())

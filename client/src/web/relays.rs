@@ -1,0 +1,156 @@
+//! Browser WebSockets behind [`RelaySockets`]: the relay transport and the NIP-65 publication
+//! run the logic of [`crate::relay`] over them. Socket callbacks only queue events; the driver
+//! takes them in order.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
+use std::time::Duration;
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{MessageEvent, WebSocket};
+
+use super::fetch::set_timeout;
+use crate::relay::{RelaySockets, SocketEvent};
+
+#[derive(Default)]
+struct Queue {
+    events: VecDeque<SocketEvent>,
+    /// Resolves the promise the driver waits on, if it waits.
+    wake: Option<js_sys::Function>,
+}
+
+impl Queue {
+    fn push(queue: &Rc<RefCell<Self>>, event: SocketEvent) {
+        let wake = {
+            let mut queue = queue.borrow_mut();
+            queue.events.push_back(event);
+            queue.wake.take()
+        };
+        if let Some(wake) = wake {
+            let _ = wake.call0(&JsValue::NULL);
+        }
+    }
+}
+
+type Callback = Closure<dyn FnMut(JsValue)>;
+
+/// One connection and the callbacks it holds.
+struct Connection {
+    socket: WebSocket,
+    _callbacks: [Callback; 3],
+}
+
+impl Connection {
+    fn detach(&self) {
+        self.socket.set_onopen(None);
+        self.socket.set_onmessage(None);
+        self.socket.set_onclose(None);
+        let _ = self.socket.close();
+    }
+}
+
+pub struct WebSockets {
+    queue: Rc<RefCell<Queue>>,
+    open: HashMap<usize, Connection>,
+    /// Connections replaced or closed: detached, their callbacks kept until the exchange ends so
+    /// none is ever freed from under a running event.
+    retired: Vec<Connection>,
+    started: f64,
+}
+
+impl WebSockets {
+    pub fn new() -> Self {
+        Self {
+            queue: Rc::default(),
+            open: HashMap::new(),
+            retired: Vec::new(),
+            started: js_sys::Date::now(),
+        }
+    }
+
+    fn retire(&mut self, index: usize) {
+        if let Some(connection) = self.open.remove(&index) {
+            connection.detach();
+            self.retired.push(connection);
+        }
+    }
+}
+
+impl RelaySockets for WebSockets {
+    fn open(&mut self, index: usize, url: &str) {
+        self.retire(index);
+        // The page's content security policy names the relays the server announced; any other
+        // address throws here and counts as a closed connection.
+        let Ok(socket) = WebSocket::new(url) else {
+            Queue::push(&self.queue, SocketEvent::Closed(index));
+            return;
+        };
+        let queue = self.queue.clone();
+        let on_open: Callback =
+            Closure::new(move |_| Queue::push(&queue, SocketEvent::Opened(index)));
+        let queue = self.queue.clone();
+        let on_message: Callback = Closure::new(move |event: JsValue| {
+            let text = event
+                .dyn_ref::<MessageEvent>()
+                .and_then(|message| message.data().as_string());
+            if let Some(text) = text {
+                Queue::push(&queue, SocketEvent::Message(index, text));
+            }
+        });
+        let queue = self.queue.clone();
+        // An error is always followed by a close, so the close alone is reported.
+        let on_close: Callback =
+            Closure::new(move |_| Queue::push(&queue, SocketEvent::Closed(index)));
+        socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        self.open.insert(
+            index,
+            Connection {
+                socket,
+                _callbacks: [on_open, on_message, on_close],
+            },
+        );
+    }
+
+    fn send(&mut self, index: usize, text: &str) {
+        if let Some(connection) = self.open.get(&index) {
+            let _ = connection.socket.send_with_str(text);
+        }
+    }
+
+    fn close_all(&mut self) {
+        let indices: Vec<usize> = self.open.keys().copied().collect();
+        for index in indices {
+            self.retire(index);
+        }
+    }
+
+    fn now(&self) -> Duration {
+        Duration::from_secs_f64((js_sys::Date::now() - self.started).max(0.0) / 1000.0)
+    }
+
+    async fn next_event(&mut self, wait: Duration) -> Option<SocketEvent> {
+        if let Some(event) = self.queue.borrow_mut().events.pop_front() {
+            return Some(event);
+        }
+        let queue = self.queue.clone();
+        let millis = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX);
+        let woken = js_sys::Promise::new(&mut |resolve, _reject| {
+            set_timeout(&resolve, millis);
+            queue.borrow_mut().wake = Some(resolve);
+        });
+        let _ = JsFuture::from(woken).await;
+        let mut queue = self.queue.borrow_mut();
+        queue.wake = None;
+        queue.events.pop_front()
+    }
+}
+
+impl Drop for WebSockets {
+    fn drop(&mut self) {
+        self.close_all();
+    }
+}
