@@ -7,7 +7,7 @@ use std::path::Path;
 
 use sigil_client::flow::StoredBackup;
 use sigil_client::session::LocalVault;
-use sigil_fuzz::{client_keys, now, server_keys};
+use sigil_fuzz::{client_keys, fixed_request, now, server_keys};
 use sigil_shared::dvm::{Exchange, seal_request};
 use sigil_shared::envelope::{BackupEnvelope, Entropy, KdfParams};
 use sigil_shared::error::{ErrorBody, ErrorCode};
@@ -86,6 +86,31 @@ fn main() {
             write("reply_open", &format!("{name}-{reply_name}"), &input);
         }
     }
+    let request = fixed_request();
+    let reply = Exchange::new(&server, &request)
+        .expect("exchange")
+        .seal(&replies[0].1)
+        .expect("seal reply");
+    let (id, subscription) = (
+        request.id.to_hex(),
+        format!("sigil-{}", &request.id.to_hex()[..16]),
+    );
+    let relay_messages = [
+        (
+            "reply",
+            format!(r#"["EVENT","{subscription}",{}]"#, reply.as_json()),
+        ),
+        ("refused", format!(r#"["OK","{id}",false,"blocked: no"]"#)),
+        ("end", format!(r#"["EOSE","{subscription}"]"#)),
+        (
+            "closed",
+            format!(r#"["CLOSED","{subscription}","error: bye"]"#),
+        ),
+        ("notice", r#"["NOTICE","hello"]"#.to_owned()),
+    ];
+    for (name, message) in &relay_messages {
+        write("relay_message", name, message.as_bytes());
+    }
     for (name, reply) in &replies {
         write(
             "method_params",
@@ -110,6 +135,7 @@ fn main() {
         server: info,
         email: "seed@example.org".into(),
         relays: vec!["wss://relay.example.org".into()],
+        relay_list_published: false,
         backup: StoredBackup {
             entropy,
             envelope,

@@ -36,3 +36,17 @@ pub fn policy() -> Policy {
         max_bytes: 64 * 1024,
     }
 }
+
+/// A request with a fixed id (the id covers no signature), for targets that need one to wait on.
+pub fn fixed_request() -> sigil_shared::nostr::event::Event {
+    use sigil_shared::nostr::event::{FinalizeEvent, Tag, UnsignedEvent};
+    UnsignedEvent::new(
+        client_keys().public_key(),
+        now(),
+        sigil_shared::kinds::request(),
+        vec![Tag::public_key(server_keys().public_key())],
+        "fixed",
+    )
+    .finalize(&client_keys())
+    .expect("sign the fixed request")
+}

@@ -547,6 +547,28 @@ mod tests {
             ),
             (
                 Options {
+                    // Would smuggle a directive into the page's content security policy.
+                    dvm_relays: Some(vec!["wss://r.example; script-src *".into()]),
+                    ..Default::default()
+                },
+                "dvm-relays",
+            ),
+            (
+                Options {
+                    client_transport: Some(RequestTransport::Relays),
+                    ..Default::default()
+                },
+                "client-transport",
+            ),
+            (
+                Options {
+                    relay_proxy: Some("127.0.0.1:9050".parse().expect("addr")),
+                    ..Default::default()
+                },
+                "relay-proxy",
+            ),
+            (
+                Options {
                     smtp_username: Some("u".into()),
                     ..Default::default()
                 },
@@ -576,6 +598,24 @@ mod tests {
         .expect("example config");
         assert_eq!(config.smtp.as_ref().map(|s| s.port), Some(587));
         assert_eq!(config.data_dir, PathBuf::from("/var/lib/sigil"));
+        assert_eq!(config.client_transport, RequestTransport::Http);
+    }
+
+    #[test]
+    fn the_relay_transport_is_read_from_a_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sigil.toml");
+        let file = "dvm-relays = [\"ws://127.0.0.1:7777\"]\nclient-transport = \"relays\"\n\
+                    relay-proxy = \"127.0.0.1:9050\"\n";
+        std::fs::write(&path, file).expect("write");
+        let config = Config::from_options(Options {
+            config: Some(path),
+            ..Default::default()
+        })
+        .expect("config");
+        assert_eq!(config.client_transport, RequestTransport::Relays);
+        assert_eq!(config.relay_proxy, "127.0.0.1:9050".parse().ok());
+        assert_eq!(config.dvm_relays, ["ws://127.0.0.1:7777"]);
     }
 
     #[test]

@@ -147,3 +147,31 @@ async fn post_event(
         Err(code) => reject(code),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sigil_shared::envelope::KdfParams;
+    use sigil_shared::nostr::key::Keys;
+
+    use super::*;
+
+    #[test]
+    fn the_page_may_connect_to_its_own_origin_and_the_named_relays_only() {
+        let mut info = ServerInfo::new(
+            &Keys::generate().public_key(),
+            16,
+            300,
+            65536,
+            KdfParams::DEFAULT,
+        );
+        assert!(content_security_policy(&info).contains("connect-src 'self';"));
+        info.dvm_relays = vec!["wss://dvm.example".into()];
+        info.default_relays = vec!["wss://a.example".into(), "wss://dvm.example".into()];
+        let csp = content_security_policy(&info);
+        assert!(
+            csp.contains("connect-src 'self' wss://dvm.example wss://a.example;"),
+            "{csp}"
+        );
+        assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    }
+}

@@ -119,3 +119,43 @@ impl ServerInfo {
         Ok(pubkey)
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use nostr::key::Keys;
+
+    use super::*;
+
+    fn info() -> ServerInfo {
+        ServerInfo::new(
+            &Keys::generate().public_key(),
+            16,
+            300,
+            65536,
+            KdfParams::DEFAULT,
+        )
+    }
+
+    #[test]
+    fn documents_saved_before_the_relay_transport_read_as_http() {
+        let mut json: serde_json::Value = serde_json::to_value(info()).unwrap();
+        json.as_object_mut().unwrap().remove("transport");
+        let read: ServerInfo = serde_json::from_value(json).unwrap();
+        assert_eq!(read.transport, RequestTransport::Http);
+        assert!(read.validate().is_ok());
+    }
+
+    #[test]
+    fn the_relay_transport_needs_relays() {
+        let mut announced = info();
+        announced.transport = RequestTransport::Relays;
+        assert_eq!(announced.validate(), Err(InfoError::NoRelays));
+        announced.dvm_relays = vec!["wss://r.example".into()];
+        assert!(announced.validate().is_ok());
+        assert_eq!(
+            serde_json::to_value(&announced).unwrap()["transport"],
+            "relays"
+        );
+    }
+}
