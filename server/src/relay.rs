@@ -21,6 +21,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::requests::{self, SharedState};
@@ -38,6 +39,9 @@ const REMEMBERED_REPLIES: usize = 4096;
 const SILENCE_LIMIT: Duration = Duration::from_secs(75);
 const PING_EVERY: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest message taken from a relay: the largest `max-event-bytes` allowed, plus the message's
+/// framing (each event's own size is checked as over HTTP). The library's default is 64 MiB.
+const MAX_MESSAGE_BYTES: usize = (1 << 20) + 4096;
 /// A connection that lasted this long was healthy: the next failure starts the pauses afresh.
 const HEALTHY_AFTER: Duration = Duration::from_secs(60);
 
@@ -143,7 +147,12 @@ async fn connect(url: &str, proxy: Option<SocketAddr>) -> Result<Socket, RelayEr
                 .into_inner(),
         };
         let _ = tcp.set_nodelay(true);
-        let (socket, _) = tokio_tungstenite::client_async_tls(request, tcp).await?;
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(MAX_MESSAGE_BYTES))
+            .max_frame_size(Some(MAX_MESSAGE_BYTES));
+        let (socket, _) =
+            tokio_tungstenite::client_async_tls_with_config(request, tcp, Some(config), None)
+                .await?;
         Ok(socket)
     };
     tokio::time::timeout(CONNECT_TIMEOUT, attempt)
