@@ -8,6 +8,7 @@ pub mod codes;
 pub mod config;
 pub mod http;
 pub mod keys;
+pub mod local_reads;
 pub mod mail;
 pub mod onion;
 pub mod pow;

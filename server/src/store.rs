@@ -12,6 +12,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
+use crate::local_reads::LocalReads;
 use crate::throttle::Counters;
 
 pub type StoreError = sqlx::Error;
@@ -57,6 +58,8 @@ pub struct Store {
     /// Single-statement reads that need no transaction. SQLite: read-only connections to the
     /// same file (the writer itself for an in-memory database). PostgreSQL: the same pool.
     reads: AnyPool,
+    /// SQLite files: the same lookups on the calling thread, with `reads` as the fallback.
+    local_reads: Option<LocalReads>,
     backend: Backend,
 }
 
@@ -122,6 +125,7 @@ impl Store {
                 "unsupported database URL scheme: use sqlite: or postgres:".into(),
             )
         })?;
+        let mut local_reads = None;
         let (pool, reads) = match backend {
             Backend::Sqlite => {
                 // Create the file if missing, unless the operator chose a mode.
@@ -137,6 +141,8 @@ impl Store {
                 let reads = if url.contains(":memory:") || url.contains("mode=memory") {
                     pool.clone()
                 } else {
+                    let file = url.parse::<sqlx::sqlite::SqliteConnectOptions>()?;
+                    local_reads = Some(LocalReads::new(file.get_filename()));
                     sqlite_pool(sqlite_readers(), true)
                         .connect_with(options)
                         .await?
@@ -156,6 +162,7 @@ impl Store {
         Ok(Self {
             pool,
             reads,
+            local_reads,
             backend,
         })
     }
@@ -293,6 +300,14 @@ impl Store {
 
     /// The account whose key is `pubkey`, as of the last commit.
     pub async fn user_by_pubkey(&self, pubkey: &[u8]) -> Result<Option<UserRow>, StoreError> {
+        if let Some(local) = &self.local_reads {
+            match local.user_by_pubkey(pubkey) {
+                Ok(user) => return Ok(user),
+                Err(error) => {
+                    tracing::debug!(%error, "lookup on this thread failed; using the pool")
+                }
+            }
+        }
         sqlx::query_as(USER_BY_PUBKEY)
             .bind(pubkey)
             .fetch_optional(&self.reads)
@@ -523,7 +538,7 @@ impl Tx {
 
 const USER_BY_EMAIL: &str =
     "SELECT email_hash, pubkey, entropy, backup, backup_version FROM users WHERE email_hash = $1";
-const USER_BY_PUBKEY: &str =
+pub(crate) const USER_BY_PUBKEY: &str =
     "SELECT email_hash, pubkey, entropy, backup, backup_version FROM users WHERE pubkey = $1";
 
 /// `rows` groups of `columns` numbered parameters from `$first`: `($2, $3), ($4, $5)`.
