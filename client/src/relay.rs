@@ -36,7 +36,7 @@ pub struct RelayExchange {
 pub enum Heard {
     /// A reply event from the server to this request, signature checked; its JSON.
     Reply(String),
-    /// The relay refused to take the request, with its reason.
+    /// The relay refused to take the request, or to carry its reply, with its reason.
     Refused(String),
     Nothing,
 }
@@ -86,6 +86,11 @@ impl RelayExchange {
                 accepted: false,
                 message,
             }) if event_id == self.request.id.to_hex() => Heard::Refused(message),
+            // The relay ended the reply subscription (for example, it wants authentication).
+            Some(FromRelay::Closed {
+                subscription,
+                message,
+            }) if subscription == self.subscription => Heard::Refused(message),
             _ => Heard::Nothing,
         }
     }
@@ -380,6 +385,16 @@ mod tests {
         let (genuine, _) = reply_from(&p.server, &p.request, &subscription);
         let tampered = genuine.replace(r#""content":""#, r#""content":"x"#);
         assert_ne!(tampered, genuine);
+        assert_eq!(
+            p.exchange.hear(&format!(
+                r#"["CLOSED","{subscription}","auth-required: no"]"#
+            )),
+            Heard::Refused("auth-required: no".into())
+        );
+        assert_eq!(
+            p.exchange.hear(r#"["CLOSED","another","error"]"#),
+            Heard::Nothing
+        );
         for text in [forged, misaddressed, tampered, "junk".into()] {
             assert_eq!(p.exchange.hear(&text), Heard::Nothing, "{text}");
         }
