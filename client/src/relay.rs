@@ -9,10 +9,12 @@
 
 use std::time::Duration;
 
+use sigil_shared::dvm::SealError;
 use sigil_shared::kinds;
-use sigil_shared::nostr::event::{Event, EventId};
-use sigil_shared::nostr::key::PublicKey;
-use sigil_shared::relay::{self, FromRelay};
+use sigil_shared::nostr::event::{Event, EventId, FinalizeEvent, Kind, Tag, UnsignedEvent};
+use sigil_shared::nostr::key::{Keys, PublicKey};
+use sigil_shared::nostr::types::Timestamp;
+use sigil_shared::relay::{self, FromRelay, RELAY_LIST_KIND};
 
 use crate::transport::TransportError;
 
@@ -22,6 +24,33 @@ pub const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
 pub const RESEND_EVERY: Duration = Duration::from_secs(5);
 /// Pause before a closed relay connection is opened again.
 pub const REOPEN_AFTER: Duration = Duration::from_secs(1);
+
+/// `["EVENT", event]`. Written here rather than with `sigil_shared::relay::publish`: that crate
+/// is built for speed, and its copy of the event serialiser would add to the WebAssembly.
+fn publish(event: &Event) -> String {
+    format!(r#"["EVENT",{}]"#, event.as_json())
+}
+
+/// The user's NIP-65 relay list: each relay for reading and writing (`["r", url]`).
+pub fn relay_list(
+    user: &Keys,
+    relays: &[String],
+    created_at: Timestamp,
+) -> Result<Event, SealError> {
+    let tags = relays
+        .iter()
+        .map(|url| Tag::custom("r", [url.as_str()]))
+        .collect::<Vec<_>>();
+    UnsignedEvent::new(
+        user.public_key(),
+        created_at,
+        Kind::from(RELAY_LIST_KIND),
+        tags,
+        "",
+    )
+    .finalize(user)
+    .map_err(|e| SealError::Sign(e.to_string()))
+}
 
 /// One request and what counts as its answer.
 #[derive(Debug, Clone)]
@@ -60,7 +89,7 @@ impl RelayExchange {
     }
 
     pub fn publish(&self) -> String {
-        relay::publish(&self.request)
+        publish(&self.request)
     }
 
     pub fn closing(&self) -> String {
@@ -78,9 +107,7 @@ impl RelayExchange {
             Some(FromRelay::Event {
                 subscription,
                 event,
-            }) if subscription == self.subscription && self.is_reply(event) => {
-                Heard::Reply(event.to_owned())
-            }
+            }) if subscription == self.subscription && self.is_reply(&event) => Heard::Reply(event),
             Some(FromRelay::Ok {
                 event_id,
                 accepted: false,
@@ -230,7 +257,7 @@ pub async fn publish_everywhere(
     relays: &[String],
     event: &Event,
 ) -> usize {
-    let text = relay::publish(event);
+    let text = publish(event);
     let id = event.id.to_hex();
     let deadline = sockets.now() + PUBLISH_TIMEOUT;
     let mut answered = vec![false; relays.len()];
@@ -271,12 +298,9 @@ pub async fn publish_everywhere(
 mod tests {
     use std::collections::VecDeque;
 
+    use super::*;
     use sigil_shared::dvm::{self, Exchange};
     use sigil_shared::method::{Reply, Request};
-    use sigil_shared::nostr::key::Keys;
-    use sigil_shared::nostr::types::Timestamp;
-
-    use super::*;
 
     /// Sockets driven by a script: each step happens when the driver next waits.
     #[derive(Default)]
@@ -368,7 +392,10 @@ mod tests {
         };
         let relays = vec!["ws://a".to_owned()];
         let reply = block_on(call_over_relays(&mut sockets, &relays, &p.exchange)).unwrap();
-        assert_eq!(reply, json);
+        assert_eq!(
+            Event::from_json(reply).unwrap(),
+            Event::from_json(json).unwrap()
+        );
         assert!(sockets.sent[0].1.starts_with(r#"["REQ""#));
         assert!(sockets.sent[1].1.starts_with(r#"["EVENT""#));
         assert!(sockets.closed);
@@ -450,6 +477,23 @@ mod tests {
         assert!(
             sockets.clock < PUBLISH_TIMEOUT,
             "it stops once every relay answered"
+        );
+    }
+
+    #[test]
+    fn the_relay_list_names_each_relay() {
+        let user = Keys::generate();
+        let relays = vec!["wss://a.example".to_owned(), "wss://b.example".to_owned()];
+        let list = relay_list(&user, &relays, Timestamp::from(5)).unwrap();
+        assert!(list.verify().is_ok());
+        assert_eq!(list.kind, Kind::from(RELAY_LIST_KIND));
+        let tags: Vec<Vec<String>> = list.tags.iter().map(|t| t.clone().to_vec()).collect();
+        assert_eq!(
+            tags,
+            vec![
+                vec!["r".to_owned(), relays[0].clone()],
+                vec!["r".to_owned(), relays[1].clone()]
+            ]
         );
     }
 

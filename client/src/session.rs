@@ -14,11 +14,11 @@ use sigil_shared::info::ServerInfo;
 use sigil_shared::method::CodeSent;
 use sigil_shared::nostr::key::PublicKey;
 use sigil_shared::nostr::types::Timestamp;
-use sigil_shared::relay;
 use sigil_shared::secret::Password;
 
 use crate::error::ClientError;
 use crate::flow::{AfterVerify, CodeSession, StoredBackup, Vault};
+use crate::relay::relay_list;
 use crate::server::Server;
 use crate::transport::{Progress, Transport};
 
@@ -340,7 +340,7 @@ impl<T: Transport> Session<T> {
         if self.relay_list_published || self.relays.is_empty() {
             return Ok(0);
         }
-        let event = relay::relay_list(vault.secret().keys(), &self.relays, Timestamp::now())
+        let event = relay_list(vault.secret().keys(), &self.relays, Timestamp::now())
             .map_err(ClientError::from)?;
         let accepted = self
             .server

@@ -201,9 +201,8 @@ async fn serve(state: &SharedState, socket: Socket, replies: &Arc<RecentReplies>
                         };
                         let (state, replies, outgoing) =
                             (state.clone(), replies.clone(), outgoing.clone());
-                        let body = event.to_owned();
                         tokio::spawn(async move {
-                            if let Some(reply) = answer(&state, &body, &replies).await {
+                            if let Some(reply) = answer(&state, &event, &replies).await {
                                 let _ = outgoing.send(reply).await;
                             }
                             drop(permit);

@@ -1,14 +1,13 @@
 //! The relay transport's NIP-01 messages: the server's subscription to requests, a client's
 //! subscription to its reply, publishing, and what relays send back. Pure text in and out:
-//! the server and the browser each move it over their own WebSockets. Messages are written with
-//! serde_json rather than nostr's message and filter types, whose serialisers would add about
+//! the server and the browser each move it over their own WebSockets. Messages are written
+//! directly rather than with nostr's message and filter types, whose serialisers would add about
 //! 16 KiB to the compressed WebAssembly.
 
 use nostr::event::{Event, FinalizeEvent, Kind, Tag, UnsignedEvent};
 use nostr::key::{Keys, PublicKey};
 use nostr::types::Timestamp;
-use serde_json::json;
-use serde_json::value::RawValue;
+use serde_json::{Value, json};
 
 use crate::dvm::SealError;
 use crate::kinds;
@@ -18,7 +17,7 @@ pub const REQUESTS_SUBSCRIPTION: &str = "sigil-requests";
 
 /// NIP-89 handler information (kind 31990), replaceable per `d` tag.
 pub const HANDLER_INFO_KIND: u16 = 31990;
-/// NIP-65 relay list metadata (kind 10002), replaceable per author.
+/// NIP-65 relay list metadata (kind 10002), replaceable per author; made by the client.
 pub const RELAY_LIST_KIND: u16 = 10002;
 
 /// `["REQ", …]` for requests that p-tag `server`, created from `since` on.
@@ -33,33 +32,37 @@ pub fn subscribe_requests(server: &PublicKey, since: Timestamp) -> String {
 
 /// `["REQ", …]` for the server's reply to `request`: signed by `server`, naming the request and
 /// its sender. Sent before the request itself, since relays keep no ephemeral events.
+/// `subscription` must need no JSON escaping (the client's are `sigil-` and hex).
 pub fn subscribe_reply(subscription: &str, server: &PublicKey, request: &Event) -> String {
-    let filter = json!({
-        "kinds": [kinds::REPLY],
-        "authors": [server.to_hex()],
-        "#e": [request.id.to_hex()],
-        "#p": [request.pubkey.to_hex()],
-    });
-    json!(["REQ", subscription, filter]).to_string()
+    format!(
+        r##"["REQ","{subscription}",{{"kinds":[{}],"authors":["{}"],"#e":["{}"],"#p":["{}"]}}]"##,
+        kinds::REPLY,
+        server.to_hex(),
+        request.id.to_hex(),
+        request.pubkey.to_hex(),
+    )
 }
 
-/// `["CLOSE", subscription]`.
+/// `["CLOSE", subscription]`, for a subscription name as [`subscribe_reply`] takes it.
 pub fn close(subscription: &str) -> String {
-    json!(["CLOSE", subscription]).to_string()
+    format!(r#"["CLOSE","{subscription}"]"#)
 }
 
 /// `["EVENT", event]`.
 pub fn publish(event: &Event) -> String {
-    format!(r#"["EVENT",{}]"#, event.as_json())
+    let mut text = String::from(r#"["EVENT","#);
+    text.push_str(&event.as_json());
+    text.push(']');
+    text
 }
 
-/// A message from a relay. An event is kept as the exact text the relay sent, so the server
-/// checks its bytes exactly as it checks an HTTP body.
+/// A message from a relay. An event is handed on as JSON text, which the server checks exactly
+/// as it checks an HTTP body.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FromRelay<'a> {
+pub enum FromRelay {
     Event {
         subscription: String,
-        event: &'a str,
+        event: String,
     },
     /// The relay's verdict on an event we published.
     Ok {
@@ -78,19 +81,19 @@ pub enum FromRelay<'a> {
 }
 
 /// Parses one relay message; `None` for text that is not a NIP-01 message.
-pub fn parse(text: &str) -> Option<FromRelay<'_>> {
-    let parts: Vec<&RawValue> = serde_json::from_str(text).ok()?;
-    let word = |i: usize| -> Option<String> { serde_json::from_str(parts.get(i)?.get()).ok() };
-    let message = match word(0)?.as_str() {
-        "EVENT" if parts.len() != 3 => return None,
-        "OK" if parts.len() < 3 => return None,
+pub fn parse(text: &str) -> Option<FromRelay> {
+    let value: Value = serde_json::from_str(text).ok()?;
+    let parts = value.as_array()?;
+    let word = |i: usize| parts.get(i).and_then(Value::as_str).map(str::to_owned);
+    let message = match parts.first()?.as_str()? {
+        "EVENT" if parts.len() != 3 || !parts[2].is_object() => return None,
         "EVENT" => FromRelay::Event {
             subscription: word(1)?,
-            event: parts[2].get(),
+            event: parts[2].to_string(),
         },
         "OK" => FromRelay::Ok {
             event_id: word(1)?,
-            accepted: serde_json::from_str(parts[2].get()).ok()?,
+            accepted: parts.get(2)?.as_bool()?,
             message: word(3).unwrap_or_default(),
         },
         "EOSE" => FromRelay::EndOfStored(word(1)?),
@@ -125,19 +128,6 @@ pub fn handler_info(
     )
 }
 
-/// The user's NIP-65 relay list: each relay for reading and writing (`["r", url]`).
-pub fn relay_list(
-    user: &Keys,
-    relays: &[String],
-    created_at: Timestamp,
-) -> Result<Event, SealError> {
-    let tags = relays
-        .iter()
-        .map(|url| tag(["r", url]))
-        .collect::<Result<Vec<_>, _>>()?;
-    sign(user, RELAY_LIST_KIND, tags, String::new(), created_at)
-}
-
 fn tag<const N: usize>(parts: [&str; N]) -> Result<Tag, SealError> {
     Tag::parse(parts).map_err(|e| SealError::Serialise(e.to_string()))
 }
@@ -170,14 +160,14 @@ mod tests {
     }
 
     #[test]
-    fn events_are_kept_as_sent() {
+    fn events_are_handed_on_as_json() {
         let event = r#"{"id":"ab",  "kind":25910}"#;
         let text = format!(r#"["EVENT","sigil-requests",{event}]"#);
         assert_eq!(
             parse(&text),
             Some(FromRelay::Event {
                 subscription: REQUESTS_SUBSCRIPTION.into(),
-                event
+                event: r#"{"id":"ab","kind":25910}"#.into()
             })
         );
     }
@@ -275,19 +265,5 @@ mod tests {
         let tags: Vec<Vec<String>> = info.tags.iter().map(|t| t.clone().to_vec()).collect();
         assert!(tags.contains(&vec!["d".into(), "sigil".into()]));
         assert!(tags.contains(&vec!["k".into(), kinds::REQUEST.to_string()]));
-
-        let user = keys();
-        let relays = vec!["wss://a.example".to_owned(), "wss://b.example".to_owned()];
-        let list = relay_list(&user, &relays, Timestamp::from(5)).unwrap();
-        assert!(list.verify().is_ok());
-        assert_eq!(list.kind, Kind::from(RELAY_LIST_KIND));
-        let tags: Vec<Vec<String>> = list.tags.iter().map(|t| t.clone().to_vec()).collect();
-        assert_eq!(
-            tags,
-            vec![
-                vec!["r".to_owned(), relays[0].clone()],
-                vec!["r".to_owned(), relays[1].clone()]
-            ]
-        );
     }
 }

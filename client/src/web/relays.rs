@@ -129,7 +129,10 @@ impl RelaySockets for WebSockets {
     }
 
     fn now(&self) -> Duration {
-        Duration::from_secs_f64((js_sys::Date::now() - self.started).max(0.0) / 1000.0)
+        // Whole milliseconds: no float-to-duration code for this.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let millis = (js_sys::Date::now() - self.started).max(0.0) as u64;
+        Duration::from_millis(millis)
     }
 
     async fn next_event(&mut self, wait: Duration) -> Option<SocketEvent> {
