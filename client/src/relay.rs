@@ -31,7 +31,8 @@ fn publish(event: &Event) -> String {
     format!(r#"["EVENT",{}]"#, event.as_json())
 }
 
-/// The user's NIP-65 relay list: each relay for reading and writing (`["r", url]`).
+/// The user's NIP-65 relay list: each relay for reading and writing (`["r", url]`). Made here,
+/// in the size-built crate, for the same reason as [`publish`]; only the client signs one.
 pub fn relay_list(
     user: &Keys,
     relays: &[String],
