@@ -305,7 +305,7 @@ async fn known_and_unknown_addresses_get_replies_of_the_same_shape() {
 #[tokio::test]
 async fn an_unreachable_mail_server_gives_a_clear_error() {
     // Nothing listens on this port: the SMTP connection is refused.
-    let app = spawn_app_with(|o| o.smtp_port = Some(crate::helpers::free_port())).await;
+    let app = spawn_app_with(|o| o.smtp_port = Some(crate::ports::free_port())).await;
     let server = app.client().await;
     let error = CodeSession::request(&server, "nomail@example.org")
         .await

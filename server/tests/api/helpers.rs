@@ -2,7 +2,6 @@
 //! server (aiosmtpd) on loopback capturing mail into a Maildir, and the real client over HTTP.
 
 use std::collections::HashSet;
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,6 +21,7 @@ use sigil_shared::secret::Password;
 use tokio::sync::oneshot;
 
 use crate::database::TestDatabase;
+use crate::ports::{free_port, spawn_listening};
 use crate::relay_helpers::NativeSockets;
 
 /// Difficulty the test server requires: low, so tests are quick, but not zero.
@@ -33,13 +33,6 @@ fn workspace_root() -> PathBuf {
 
 /// The password test accounts are created with.
 pub const PASSWORD: &str = "correct horse battery staple";
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
 
 /// aiosmtpd on loopback, delivering into a Maildir the test reads.
 pub struct SmtpCapture {
@@ -63,30 +56,23 @@ impl SmtpCapture {
         for sub in ["tmp", "new", "cur"] {
             std::fs::create_dir(maildir.path().join(sub)).expect("maildir layout");
         }
-        let port = free_port();
-        let child = Command::new(&python)
-            .args([
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{port}"),
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
-            ])
-            .arg(maildir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start aiosmtpd");
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "aiosmtpd did not start listening on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let (child, port) = spawn_listening("aiosmtpd", |port| {
+            let mut command = Command::new(&python);
+            command
+                .args([
+                    "-m",
+                    "aiosmtpd",
+                    "-n",
+                    "-l",
+                    &format!("127.0.0.1:{port}"),
+                    "-c",
+                    "aiosmtpd.handlers.Mailbox",
+                ])
+                .arg(maildir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            command
+        });
         Self {
             child,
             port,
@@ -383,7 +369,6 @@ impl ServerProcess {
     /// arguments in place of the test defaults they name.
     pub fn start(data_dir: &Path, database_url: &str, smtp: &SmtpCapture, extra: &[&str]) -> Self {
         let floor = KdfParams::FLOOR;
-        let port = free_port();
         let defaults = [
             ("--pow-difficulty", TEST_POW.to_string()),
             ("--kdf-memory-kib", floor.m_kib.to_string()),
@@ -395,32 +380,33 @@ impl ServerProcess {
             ("--code-failure-delay", "0".into()),
             ("--log", "warn".into()),
         ];
-        let mut command = Command::new(env!("CARGO_BIN_EXE_sigil-server"));
-        command
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(["--database-url", database_url])
-            .arg("--web-dir")
-            .arg(data_dir.join("no-web"))
-            .args([
-                "--smtp-host",
-                "127.0.0.1",
-                "--smtp-port",
-                &smtp.port.to_string(),
-            ])
-            .args(["--smtp-tls", "none"]);
-        for (flag, value) in &defaults {
-            if !extra.contains(flag) {
-                command.args([*flag, value.as_str()]);
+        let (child, port) = spawn_listening("sigil-server", |port| {
+            let mut command = Command::new(env!("CARGO_BIN_EXE_sigil-server"));
+            command
+                .args(["--listen", &format!("127.0.0.1:{port}")])
+                .arg("--data-dir")
+                .arg(data_dir)
+                .args(["--database-url", database_url])
+                .arg("--web-dir")
+                .arg(data_dir.join("no-web"))
+                .args([
+                    "--smtp-host",
+                    "127.0.0.1",
+                    "--smtp-port",
+                    &smtp.port.to_string(),
+                ])
+                .args(["--smtp-tls", "none"]);
+            for (flag, value) in &defaults {
+                if !extra.contains(flag) {
+                    command.args([*flag, value.as_str()]);
+                }
             }
-        }
-        let child = command
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start sigil-server");
+            command
+                .args(extra)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            command
+        });
         Self {
             child,
             base: format!("http://127.0.0.1:{port}"),

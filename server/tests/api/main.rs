@@ -8,6 +8,7 @@ mod envelope_checks;
 mod helpers;
 mod journeys;
 mod operations;
+mod ports;
 mod privacy;
 mod races;
 mod relay_helpers;

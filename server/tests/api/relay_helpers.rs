@@ -3,8 +3,7 @@
 //! the client's relay transport.
 
 use std::collections::HashMap;
-use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,7 +12,7 @@ use sigil_client::relay::{RelaySockets, SocketEvent};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::helpers::free_port;
+use crate::ports::{spawn_listening, wait_listening};
 
 fn tool(name: &str, hint: &str) -> PathBuf {
     let from_path = std::env::var_os("PATH").and_then(|paths| {
@@ -28,14 +27,6 @@ fn tool(name: &str, hint: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("{name} not found: run scripts/setup.sh --test ({hint})"))
 }
 
-fn wait_for_port(port: u16, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "{what} did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// nostr-rs-relay on a free loopback port, with its own database; stopped when dropped.
 pub struct TestRelay {
     child: Option<Child>,
@@ -46,46 +37,49 @@ pub struct TestRelay {
 impl TestRelay {
     pub fn start() -> Self {
         let dir = tempfile::tempdir().expect("relay dir");
-        let port = free_port();
-        let config = format!(
-            "[info]\nrelay_url = \"ws://127.0.0.1:{port}/\"\nname = \"sigil test relay\"\n\n\
-             [database]\ndata_directory = \"{}\"\n\n\
-             [network]\naddress = \"127.0.0.1\"\nport = {port}\n",
-            dir.path().display()
-        );
-        std::fs::write(dir.path().join("config.toml"), config).expect("relay config");
-        let mut relay = Self {
-            child: None,
+        let (child, port) = spawn_listening("nostr-rs-relay", |port| {
+            let config = format!(
+                "[info]\nrelay_url = \"ws://127.0.0.1:{port}/\"\nname = \"sigil test relay\"\n\n\
+                 [database]\ndata_directory = \"{}\"\n\n\
+                 [network]\naddress = \"127.0.0.1\"\nport = {port}\n",
+                dir.path().display()
+            );
+            std::fs::write(dir.path().join("config.toml"), config).expect("relay config");
+            Self::command(dir.path())
+        });
+        Self {
+            child: Some(child),
             port,
             dir,
-        };
-        relay.run();
-        relay
+        }
     }
 
     pub fn url(&self) -> String {
         format!("ws://127.0.0.1:{}", self.port)
     }
 
-    fn run(&mut self) {
-        let child = Command::new(tool("nostr-rs-relay", "cargo install nostr-rs-relay"))
+    fn command(dir: &Path) -> Command {
+        let mut command = Command::new(tool("nostr-rs-relay", "cargo install nostr-rs-relay"));
+        command
             .arg("--config")
-            .arg(self.dir.path().join("config.toml"))
+            .arg(dir.join("config.toml"))
             .arg("--db")
-            .arg(self.dir.path())
+            .arg(dir)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nostr-rs-relay");
-        self.child = Some(child);
-        wait_for_port(self.port, "nostr-rs-relay");
+            .stderr(Stdio::null());
+        command
     }
 
     /// Stops the relay (every connection drops), then starts it again on the same port.
     pub fn restart(&mut self) {
         self.stop();
-        self.run();
+        let mut child = Self::command(self.dir.path())
+            .spawn()
+            .expect("start nostr-rs-relay");
+        wait_listening(&mut child, self.port, "nostr-rs-relay")
+            .expect("the relay's port was taken while it was down");
+        self.child = Some(child);
     }
 
     fn stop(&mut self) {
@@ -114,14 +108,14 @@ impl SocksProxy {
     pub fn start() -> Self {
         let dir = tempfile::tempdir().expect("proxy dir");
         let log = dir.path().join("microsocks.log");
-        let port = free_port();
-        let child = Command::new(tool("microsocks", "apt install microsocks"))
-            .args(["-i", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("start microsocks");
-        wait_for_port(port, "microsocks");
+        let (child, port) = spawn_listening("microsocks", |port| {
+            let mut command = Command::new(tool("microsocks", "apt install microsocks"));
+            command
+                .args(["-i", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).expect("log file"));
+            command
+        });
         Self {
             child,
             port,
