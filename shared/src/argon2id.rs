@@ -92,20 +92,10 @@ impl Block {
 /// The compression function G of `x` and `y`: `P(x ^ y) ^ x ^ y`, written to `next`, or XORed
 /// into what it held when `xor_into` (passes after the first, version 0x13).
 fn compress(x: &Block, y: &Block, next: &mut Block, xor_into: bool) {
-    finish(&xor_blocks(x, y), next, xor_into);
-}
-
-/// [`compress`] within the memory, without copying the two input blocks out of it first.
-fn compress_in(memory: &mut [Block], prev: usize, reference: usize, next: usize, xor_into: bool) {
-    let r = xor_blocks(&memory[prev], &memory[reference]);
-    finish(&r, &mut memory[next], xor_into);
-}
-
-#[inline(always)]
-fn finish(r: &[W; PAIRS], next: &mut Block, xor_into: bool) {
-    let q = permute_block(r, lanes::Ctx::new());
-    for ((out, q), r) in next.0.iter_mut().zip(&q).zip(r) {
-        let fresh = lanes::xor(*q, *r);
+    let mut q = xor_blocks(x, y);
+    permute_block(&mut q, lanes::Ctx::new());
+    for (k, out) in next.0.iter_mut().enumerate() {
+        let fresh = lanes::xor(q[k], lanes::xor(x.0[k], y.0[k]));
         *out = if xor_into {
             lanes::xor(*out, fresh)
         } else {
@@ -114,19 +104,32 @@ fn finish(r: &[W; PAIRS], next: &mut Block, xor_into: bool) {
     }
 }
 
-#[inline(always)]
-fn xor_blocks(x: &Block, y: &Block) -> [W; PAIRS] {
-    let mut r = [lanes::ZERO; PAIRS];
-    for ((r, x), y) in r.iter_mut().zip(&x.0).zip(&y.0) {
-        *r = lanes::xor(*x, *y);
+/// [`compress`] within the memory, without copying the two input blocks out of it first. P
+/// works in place, and the inputs' XOR is computed again at the end rather than kept: keeping
+/// it would copy 1 KiB per block through `memory.copy`, which V8 runs as a call out to C.
+fn compress_in(memory: &mut [Block], prev: usize, reference: usize, next: usize, xor_into: bool) {
+    let mut q = xor_blocks(&memory[prev], &memory[reference]);
+    permute_block(&mut q, lanes::Ctx::new());
+    for (k, q) in q.iter().enumerate() {
+        let fresh = lanes::xor(*q, lanes::xor(memory[prev].0[k], memory[reference].0[k]));
+        let out = &mut memory[next].0[k];
+        *out = if xor_into {
+            lanes::xor(*out, fresh)
+        } else {
+            fresh
+        };
     }
-    r
 }
 
-/// P on each row of eight pairs, then on each column.
+/// `x ^ y`, built element by element (an array made as zeros first costs a `memory.fill`).
 #[inline(always)]
-fn permute_block(r: &[W; PAIRS], ctx: lanes::Ctx) -> [W; PAIRS] {
-    let mut q = *r;
+fn xor_blocks(x: &Block, y: &Block) -> [W; PAIRS] {
+    core::array::from_fn(|k| lanes::xor(x.0[k], y.0[k]))
+}
+
+/// P on each row of eight pairs, then on each column, in place.
+#[inline(always)]
+fn permute_block(q: &mut [W; PAIRS], ctx: lanes::Ctx) {
     for row in 0..8 {
         let v = permute(core::array::from_fn(|i| q[8 * row + i]), ctx);
         q[8 * row..8 * row + 8].copy_from_slice(&v);
@@ -137,7 +140,6 @@ fn permute_block(r: &[W; PAIRS], ctx: lanes::Ctx) -> [W; PAIRS] {
             q[col + 8 * i] = x;
         }
     }
-    q
 }
 
 /// The BLAKE2b round with Argon2's multiplication (BlaMka) over sixteen words held as eight
