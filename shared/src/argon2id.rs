@@ -95,12 +95,7 @@ fn compress(x: &Block, y: &Block, next: &mut Block, xor_into: bool) {
     let mut q = xor_blocks(x, y);
     permute_block(&mut q, lanes::Ctx::new());
     for (k, out) in next.0.iter_mut().enumerate() {
-        let fresh = lanes::xor(q[k], lanes::xor(x.0[k], y.0[k]));
-        *out = if xor_into {
-            lanes::xor(*out, fresh)
-        } else {
-            fresh
-        };
+        store(out, q[k], x.0[k], y.0[k], xor_into);
     }
 }
 
@@ -111,14 +106,20 @@ fn compress_in(memory: &mut [Block], prev: usize, reference: usize, next: usize,
     let mut q = xor_blocks(&memory[prev], &memory[reference]);
     permute_block(&mut q, lanes::Ctx::new());
     for (k, q) in q.iter().enumerate() {
-        let fresh = lanes::xor(*q, lanes::xor(memory[prev].0[k], memory[reference].0[k]));
-        let out = &mut memory[next].0[k];
-        *out = if xor_into {
-            lanes::xor(*out, fresh)
-        } else {
-            fresh
-        };
+        let (x, y) = (memory[prev].0[k], memory[reference].0[k]);
+        store(&mut memory[next].0[k], *q, x, y, xor_into);
     }
+}
+
+/// One pair of G's output, `q ^ x ^ y`, written to `out` or XORed into it.
+#[inline(always)]
+fn store(out: &mut W, q: W, x: W, y: W, xor_into: bool) {
+    let fresh = lanes::xor(q, lanes::xor(x, y));
+    *out = if xor_into {
+        lanes::xor(*out, fresh)
+    } else {
+        fresh
+    };
 }
 
 /// `x ^ y`, built element by element (an array made as zeros first costs a `memory.fill`).

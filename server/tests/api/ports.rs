@@ -38,7 +38,8 @@ pub struct PortTaken;
 
 /// Waits until `child` listens on 127.0.0.1:`port`.
 pub fn wait_listening(child: &mut Child, port: u16, what: &str) -> Result<(), PortTaken> {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    const PATIENCE: Duration = Duration::from_secs(20);
+    let deadline = Instant::now() + PATIENCE;
     loop {
         let listeners = listener_inodes(port);
         if !listeners.is_empty() {
@@ -53,7 +54,7 @@ pub fn wait_listening(child: &mut Child, port: u16, what: &str) -> Result<(), Po
         }
         if Instant::now() > deadline {
             stop(child);
-            panic!("{what} did not listen on {port} within 20 s");
+            panic!("{what} did not listen on {port} within {PATIENCE:?}");
         }
         std::thread::sleep(Duration::from_millis(25));
     }
