@@ -2,7 +2,7 @@
 // the shell's own files; API calls and the well-known document always go to the network, and the
 // vault itself lives in IndexedDB, not here.
 const CACHE = "sigil-shell-v1";
-const SHELL = ["/", "/style.css", "/boot.js", "/vault-worker.js", "/pow-worker.js", "/sigil-client.js", "/sigil-client_bg.wasm", "/strength-words.txt"];
+const SHELL = ["/", "/style.css", "/boot.js", "/vault-worker.js", "/pow-worker.js", "/argon2-lanes.js", "/argon2-lane-worker.js", "/sigil-lanes.wasm", "/sigil-client.js", "/sigil-client_bg.wasm", "/strength-words.txt"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));

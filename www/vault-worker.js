@@ -1,6 +1,7 @@
 // The vault worker: loads the same WebAssembly module as the page and runs every command that
 // touches a secret (key generation, Argon2id, proof of work, signing) off the page's thread.
-import init, { vault_call } from "./sigil-client.js";
+import init, { use_parallel_lanes, vault_call } from "./sigil-client.js";
+import { laneHelpers, startLanes } from "./argon2-lanes.js";
 
 // Errors from the module are already `{code, message}` JSON; anything else is wrapped the same way.
 function reply(id, error) {
@@ -20,7 +21,12 @@ async function handle({ id, op, arg, secrets }) {
   }
 }
 
-const ready = init({ module_or_path: "./sigil-client_bg.wasm" });
+// Argon2id's lanes in lane workers where the page is cross-origin isolated; they start while
+// the module loads, and without them the vault hashes on this thread.
+const lanes = startLanes({ wasmUrl: "./sigil-lanes.wasm", workerUrl: "./argon2-lane-worker.js", helpers: laneHelpers() });
+const ready = Promise.all([init({ module_or_path: "./sigil-client_bg.wasm" }), lanes]).then(([, lanes]) => {
+  if (lanes) use_parallel_lanes(lanes);
+});
 // Commands run one at a time, in the order sent: a background sync and a click never collide.
 let queue = Promise.resolve();
 self.onmessage = ({ data }) => {

@@ -31,7 +31,7 @@ const { values: opts } = parseArgs({
     "pow-rounds": { type: "string", default: "3" },
     "startup-runs": { type: "string", default: "10" },
     only: { type: "string", default: "argon2,pow,client" },
-    "argon2-impls": { type: "string", default: "sigil,hash-wasm,argon2-browser,argon2-browser-simd,@phi-ag/argon2,@noble/hashes" },
+    "argon2-impls": { type: "string", default: "sigil,sigil-1-thread,hash-wasm,argon2-browser,argon2-browser-simd,@phi-ag/argon2,@noble/hashes" },
   },
 });
 const RUNS = Number(opts.runs);

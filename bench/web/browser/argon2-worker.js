@@ -5,11 +5,8 @@ const NM = "/node_modules";
 
 // Each loader returns hash(password bytes, salt bytes, {m_kib, t, p}, hashLen) -> bytes.
 const loaders = {
-  async sigil() {
-    const sigil = await import("/sigil/sigil-client.js");
-    await sigil.default({ module_or_path: "/sigil/sigil-client_bg.wasm" });
-    return (password, salt, c) => sigil.argon2id_hash(password, salt, c.m_kib, c.t, c.p);
-  },
+  sigil: () => sigil({ sideBySide: true }),
+  "sigil-1-thread": () => sigil({ sideBySide: false }),
   async "hash-wasm"() {
     const { argon2id } = await import(`${NM}/hash-wasm/dist/index.esm.js`);
     return (password, salt, c, hashLength) =>
@@ -31,6 +28,21 @@ const loaders = {
     return (password, salt, c, dkLen) => argon2id(password, salt, { t: c.t, m: c.m_kib, p: c.p, dkLen });
   },
 };
+
+// Sigil as the vault runs it: lanes side by side in lane workers (the bench page is cross-origin
+// isolated), started as the vault worker starts them; or, for comparison, every lane on this
+// worker's thread, which is what a page that is not cross-origin isolated gets (and p = 1 always).
+async function sigil({ sideBySide }) {
+  const sigil = await import("/sigil/sigil-client.js");
+  await sigil.default({ module_or_path: "/sigil/sigil-client_bg.wasm" });
+  if (sideBySide) {
+    const { laneHelpers, startLanes } = await import("/sigil/argon2-lanes.js");
+    const lanes = await startLanes({ wasmUrl: "/sigil/sigil-lanes.wasm", workerUrl: "/sigil/argon2-lane-worker.js", helpers: laneHelpers() });
+    if (!lanes) throw new Error("Argon2id lanes did not start: is the page cross-origin isolated?");
+    sigil.use_parallel_lanes(lanes);
+  }
+  return (password, salt, c) => sigil.argon2id_hash(password, salt, c.m_kib, c.t, c.p);
+}
 
 // argon2-browser picks its build by the path it fetches.
 async function argon2Browser(wasm) {

@@ -4,6 +4,7 @@
 mod bench;
 mod clock;
 mod fetch;
+mod lanes;
 mod pow;
 mod relays;
 mod storage;

@@ -1,0 +1,494 @@
+//! Argon2id's memory filling (RFC 9106, version 0x13): blocks, the compression function G and
+//! segments, without the hashing around them (that is `sigil_shared::argon2id`). It is `no_std`
+//! so that one small WebAssembly module (`client/lanes`) can run it in the browser's lane
+//! workers, over one shared memory, as well as on the vault's own thread.
+//!
+//! The compression function works on pairs of 64-bit words, which become SIMD128 vectors in a
+//! WebAssembly build with the `simd128` target feature and plain `[u64; 2]` elsewhere (see
+//! [`lanes`]). Everything around it is the same code on every target, so the native tests check
+//! it against the RustCrypto crate and the reference C's vectors.
+#![no_std]
+
+use core::marker::PhantomData;
+
+use lanes::W;
+
+/// Argon2's sync points per pass: a lane's memory is cut into this many segments.
+pub const SYNC_POINTS: usize = 4;
+const ARGON2ID: u64 = 2;
+/// 64-bit words in a block, and 128-bit pairs of them.
+const WORDS: usize = 128;
+const PAIRS: usize = WORDS / 2;
+/// Bytes in a block.
+pub const BLOCK_BYTES: usize = 1024;
+
+/// One 1 KiB block, as 64 pairs of words: row `i` of the 8×8 pair matrix is `pairs[8i..8i+8]`.
+#[derive(Clone, Copy)]
+pub struct Block([W; PAIRS]);
+
+impl Default for Block {
+    fn default() -> Self {
+        Self([lanes::ZERO; PAIRS])
+    }
+}
+
+impl core::fmt::Debug for Block {
+    // Blocks hold values derived from a password: never printed.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Block(..)")
+    }
+}
+
+// Blocks are plain data whose zero value is all zero bits, so the memory can be wiped with zeroize.
+impl zeroize::DefaultIsZeroes for Block {}
+
+impl Block {
+    pub fn from_bytes(bytes: &[u8; BLOCK_BYTES]) -> Self {
+        let mut block = Self::default();
+        for (pair, chunk) in block.0.iter_mut().zip(bytes.chunks_exact(16)) {
+            let word = |i: usize| {
+                let mut le = [0u8; 8];
+                le.copy_from_slice(&chunk[i..i + 8]);
+                u64::from_le_bytes(le)
+            };
+            *pair = lanes::from_words(word(0), word(8));
+        }
+        block
+    }
+
+    fn from_words(words: &[u64; WORDS]) -> Self {
+        let mut block = Self::default();
+        for (pair, w) in block.0.iter_mut().zip(words.chunks_exact(2)) {
+            *pair = lanes::from_words(w[0], w[1]);
+        }
+        block
+    }
+
+    pub fn to_bytes(self) -> [u8; BLOCK_BYTES] {
+        let mut bytes = [0u8; BLOCK_BYTES];
+        for (pair, chunk) in self.0.iter().zip(bytes.chunks_exact_mut(16)) {
+            let [lo, hi] = lanes::to_words(*pair);
+            chunk[..8].copy_from_slice(&lo.to_le_bytes());
+            chunk[8..].copy_from_slice(&hi.to_le_bytes());
+        }
+        bytes
+    }
+
+    /// Word `k` of the 128.
+    fn word(&self, k: usize) -> u64 {
+        lanes::to_words(self.0[k / 2])[k % 2]
+    }
+
+    /// Only for the final XOR of the lanes' last blocks.
+    pub fn xor_with(&mut self, other: &Block) {
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a = lanes::xor(*a, *b);
+        }
+    }
+}
+
+/// The memory's layout and the pass count, which the address generator mixes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    pub lanes: usize,
+    pub segment: usize,
+    pub passes: u32,
+}
+
+impl Shape {
+    /// The layout of `m_kib` KiB in `p` lanes (rounded down to whole segments, as Argon2 does)
+    /// for `t` passes; the caller has checked that Argon2 defines these parameters.
+    pub fn new(m_kib: u32, t: u32, p: u32) -> Self {
+        let lanes = p as usize;
+        Self {
+            lanes,
+            segment: m_kib as usize / (lanes * SYNC_POINTS),
+            passes: t,
+        }
+    }
+
+    pub fn lane_len(&self) -> usize {
+        self.segment * SYNC_POINTS
+    }
+
+    pub fn blocks(&self) -> usize {
+        self.lane_len() * self.lanes
+    }
+}
+
+/// The blocks of an Argon2 memory, as the segments fill them. It holds a pointer rather than a
+/// slice so that threads may fill the lanes of one memory side by side (see
+/// [`Memory::from_raw`]); made from a slice, it borrows that slice whole.
+#[derive(Debug)]
+pub struct Memory<'a> {
+    base: *mut Block,
+    len: usize,
+    _blocks: PhantomData<&'a mut [Block]>,
+}
+
+#[allow(unsafe_code)] // The pointer and its length come from a slice, or from `from_raw`'s caller.
+impl<'a> Memory<'a> {
+    pub fn new(blocks: &'a mut [Block]) -> Self {
+        Self {
+            base: blocks.as_mut_ptr(),
+            len: blocks.len(),
+            _blocks: PhantomData,
+        }
+    }
+
+    /// The memory of `len` blocks at `base`, which other threads may be filling at the same time.
+    ///
+    /// # Safety
+    /// `base` points to `len` initialised blocks that stay valid for `'a`, and while this value
+    /// fills a segment, other threads write only other lanes' segments of the same slice, and
+    /// nothing else touches the memory. Argon2 guarantees that a segment reads no block that
+    /// another lane writes in the same slice, so no block is ever read and written at once.
+    pub unsafe fn from_raw(base: *mut Block, len: usize) -> Self {
+        Self {
+            base,
+            len,
+            _blocks: PhantomData,
+        }
+    }
+
+    fn block(&self, i: usize) -> &Block {
+        assert!(i < self.len);
+        // SAFETY: in bounds, and no thread writes block `i` in this slice (see `from_raw`).
+        unsafe { &*self.base.add(i) }
+    }
+
+    /// G of blocks `prev` and `reference` into block `next`, without copying the inputs out.
+    fn compress_in(&mut self, prev: usize, reference: usize, next: usize, xor_into: bool) {
+        assert!(prev < self.len && reference < self.len && next < self.len);
+        // A segment never uses the block it writes as an input.
+        assert!(next != prev && next != reference);
+        // SAFETY: in bounds, `next` is distinct from both inputs, and only this segment touches
+        // block `next` in this slice (see `from_raw`).
+        let (x, y, out) = unsafe {
+            (
+                &*self.base.add(prev),
+                &*self.base.add(reference),
+                &mut *self.base.add(next),
+            )
+        };
+        compress_into(x, y, out, xor_into);
+    }
+}
+
+/// Fills the whole memory on this thread, lane after lane within each slice; the first two
+/// blocks of every lane must hold its seeds.
+pub fn fill(memory: &mut Memory<'_>, shape: &Shape) {
+    for pass in 0..shape.passes {
+        for slice in 0..SYNC_POINTS {
+            for lane in 0..shape.lanes {
+                fill_segment(memory, shape, pass, slice, lane);
+            }
+        }
+    }
+}
+
+/// The compression function G of `x` and `y`: `P(x ^ y) ^ x ^ y`, written to `next`, or XORed
+/// into what it held when `xor_into` (passes after the first, version 0x13). P works in place,
+/// and the inputs' XOR is computed again at the end rather than kept: keeping it would copy 1 KiB
+/// per block through `memory.copy`, which V8 runs as a call out to C.
+#[inline(always)]
+fn compress_into(x: &Block, y: &Block, next: &mut Block, xor_into: bool) {
+    let mut q = xor_blocks(x, y);
+    permute_block(&mut q, lanes::Ctx::new());
+    for (k, out) in next.0.iter_mut().enumerate() {
+        let fresh = lanes::xor(q[k], lanes::xor(x.0[k], y.0[k]));
+        *out = if xor_into {
+            lanes::xor(*out, fresh)
+        } else {
+            fresh
+        };
+    }
+}
+
+/// G for the address blocks, out of the segment's loop.
+fn compress(x: &Block, y: &Block, next: &mut Block) {
+    compress_into(x, y, next, false);
+}
+
+/// `x ^ y`, built element by element (an array made as zeros first costs a `memory.fill`).
+#[inline(always)]
+fn xor_blocks(x: &Block, y: &Block) -> [W; PAIRS] {
+    core::array::from_fn(|k| lanes::xor(x.0[k], y.0[k]))
+}
+
+/// P on each row of eight pairs, then on each column, in place.
+#[inline(always)]
+fn permute_block(q: &mut [W; PAIRS], ctx: lanes::Ctx) {
+    for row in 0..8 {
+        let v = permute(core::array::from_fn(|i| q[8 * row + i]), ctx);
+        q[8 * row..8 * row + 8].copy_from_slice(&v);
+    }
+    for col in 0..8 {
+        let v = permute(core::array::from_fn(|i| q[col + 8 * i]), ctx);
+        for (i, x) in v.into_iter().enumerate() {
+            q[col + 8 * i] = x;
+        }
+    }
+}
+
+/// The BLAKE2b round with Argon2's multiplication (BlaMka) over sixteen words held as eight
+/// pairs `[(v0 v1) (v2 v3) … (v14 v15)]`: columns first, then diagonals, which the pairs reach
+/// by rotating the b, c and d rows by one, two and three words. Values, not references, so
+/// that the compiler keeps them in registers.
+#[inline(always)]
+fn permute([a0, a1, b0, b1, c0, c1, d0, d1]: [W; 8], ctx: lanes::Ctx) -> [W; 8] {
+    let (a0, b0, c0, d0) = half_round(a0, b0, c0, d0, ctx);
+    let (a1, b1, c1, d1) = half_round(a1, b1, c1, d1, ctx);
+    // Diagonals: b = (v5 v6)(v7 v4), c = (v10 v11)(v8 v9), d = (v15 v12)(v13 v14).
+    let (b0, b1) = (lanes::hi_lo(b0, b1), lanes::hi_lo(b1, b0));
+    let (d0, d1) = (lanes::hi_lo(d1, d0), lanes::hi_lo(d0, d1));
+    let (a0, b0, c1, d0) = half_round(a0, b0, c1, d0, ctx);
+    let (a1, b1, c0, d1) = half_round(a1, b1, c0, d1, ctx);
+    // And back.
+    let (b0, b1) = (lanes::hi_lo(b1, b0), lanes::hi_lo(b0, b1));
+    let (d0, d1) = (lanes::hi_lo(d0, d1), lanes::hi_lo(d1, d0));
+    [a0, a1, b0, b1, c0, c1, d0, d1]
+}
+
+/// Two BlaMka G functions side by side, one per half of each pair.
+#[inline(always)]
+fn half_round(a: W, b: W, c: W, d: W, ctx: lanes::Ctx) -> (W, W, W, W) {
+    let a = lanes::blamka(a, b, ctx);
+    let d = lanes::rotr32(lanes::xor(d, a));
+    let c = lanes::blamka(c, d, ctx);
+    let b = lanes::rotr24(lanes::xor(b, c));
+    let a = lanes::blamka(a, b, ctx);
+    let d = lanes::rotr16(lanes::xor(d, a));
+    let c = lanes::blamka(c, d, ctx);
+    let b = lanes::rotr63(lanes::xor(b, c));
+    (a, b, c, d)
+}
+
+// Not inlined into its callers: V8 moves a WebAssembly function to its optimising tier only
+// between calls (there is no on-stack replacement), so a page's first hash, the one a user waits
+// for at unlock, would otherwise run all its passes in the baseline tier. Measured in Chromium at
+// p = 1: a first hash took 2.0x a warm one as one function, 1.6x split like this.
+/// Fills one segment: lane `lane`'s part of slice `slice` in pass `pass`.
+#[inline(never)]
+pub fn fill_segment(memory: &mut Memory<'_>, shape: &Shape, pass: u32, slice: usize, lane: usize) {
+    // Argon2id: data-independent addresses for the first half of the first pass.
+    let independent = pass == 0 && slice < SYNC_POINTS / 2;
+    let mut address_input = [0u64; WORDS];
+    address_input[..6].copy_from_slice(&[
+        u64::from(pass),
+        lane as u64,
+        slice as u64,
+        shape.blocks() as u64,
+        u64::from(shape.passes),
+        ARGON2ID,
+    ]);
+    let mut addresses = Block::default();
+    let mut next_addresses = |addresses: &mut Block| {
+        address_input[6] += 1;
+        let zero = Block::default();
+        let mut once = Block::default();
+        compress(&zero, &Block::from_words(&address_input), &mut once);
+        compress(&zero, &once, addresses);
+    };
+
+    let first = if pass == 0 && slice == 0 { 2 } else { 0 };
+    if independent && first != 0 {
+        next_addresses(&mut addresses);
+    }
+    let lane_len = shape.lane_len();
+    let lane_start = lane * lane_len;
+    for index in first..shape.segment {
+        let column = slice * shape.segment + index;
+        let current = lane_start + column;
+        let prev = if column == 0 {
+            lane_start + lane_len - 1
+        } else {
+            current - 1
+        };
+        let pseudo_random = if independent {
+            if index % WORDS == 0 {
+                next_addresses(&mut addresses);
+            }
+            addresses.word(index % WORDS)
+        } else {
+            memory.block(prev).word(0)
+        };
+        let ref_lane = if pass == 0 && slice == 0 {
+            lane
+        } else {
+            ((pseudo_random >> 32) % shape.lanes as u64) as usize
+        };
+        let ref_column = reference_column(
+            shape,
+            pass,
+            slice,
+            index,
+            pseudo_random as u32,
+            ref_lane == lane,
+        );
+        let reference = ref_lane * lane_len + ref_column;
+        memory.compress_in(prev, reference, current, pass > 0);
+    }
+}
+
+/// The column of the reference block within its lane (RFC 9106, section 3.4.1.2).
+fn reference_column(
+    shape: &Shape,
+    pass: u32,
+    slice: usize,
+    index: usize,
+    j1: u32,
+    same_lane: bool,
+) -> usize {
+    let lane_len = shape.lane_len();
+    let done = if pass == 0 {
+        slice * shape.segment
+    } else {
+        lane_len - shape.segment
+    };
+    // Blocks of this segment so far, less the previous one, in this lane only; elsewhere, all
+    // finished segments, less the last block when this is the segment's first.
+    let area = if same_lane {
+        done + index - 1
+    } else if index == 0 {
+        done - 1
+    } else {
+        done
+    } as u64;
+    let x = (u64::from(j1) * u64::from(j1)) >> 32;
+    let relative = area - 1 - ((area * x) >> 32);
+    let start = if pass == 0 || slice == SYNC_POINTS - 1 {
+        0
+    } else {
+        (slice + 1) * shape.segment
+    };
+    (start + relative as usize) % lane_len
+}
+
+/// Pairs of 64-bit words and the operations the round needs, as SIMD128 vectors where the
+/// WebAssembly build enables them and as two plain words elsewhere.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod lanes {
+    use core::arch::wasm32::*;
+
+    pub type W = v128;
+    pub const ZERO: W = u64x2(0, 0);
+
+    /// The byte indices that gather each word's low half into the low two 32-bit lanes, as a
+    /// value the compiler cannot see through: with a constant shuffle, LLVM rewrites the
+    /// widening multiply as a 64-bit one, which V8 has no instruction for.
+    #[derive(Clone, Copy)]
+    pub struct Ctx(v128);
+
+    impl Ctx {
+        #[inline(always)]
+        pub fn new() -> Self {
+            Self(core::hint::black_box(u8x16(
+                0, 1, 2, 3, 8, 9, 10, 11, 0, 1, 2, 3, 8, 9, 10, 11,
+            )))
+        }
+    }
+
+    #[inline(always)]
+    pub fn from_words(lo: u64, hi: u64) -> W {
+        u64x2(lo, hi)
+    }
+    #[inline(always)]
+    pub fn to_words(x: W) -> [u64; 2] {
+        [u64x2_extract_lane::<0>(x), u64x2_extract_lane::<1>(x)]
+    }
+    #[inline(always)]
+    pub fn xor(a: W, b: W) -> W {
+        v128_xor(a, b)
+    }
+    /// `a + b + 2 · lo32(a) · lo32(b)` in each half.
+    #[inline(always)]
+    pub fn blamka(a: W, b: W, ctx: Ctx) -> W {
+        let lo_a = i8x16_swizzle(a, ctx.0);
+        let lo_b = i8x16_swizzle(b, ctx.0);
+        let product = u64x2_extmul_low_u32x4(lo_a, lo_b);
+        u64x2_add(u64x2_add(a, b), u64x2_add(product, product))
+    }
+    #[inline(always)]
+    pub fn rotr32(x: W) -> W {
+        i32x4_shuffle::<1, 0, 3, 2>(x, x)
+    }
+    #[inline(always)]
+    pub fn rotr24(x: W) -> W {
+        i8x16_shuffle::<3, 4, 5, 6, 7, 0, 1, 2, 11, 12, 13, 14, 15, 8, 9, 10>(x, x)
+    }
+    #[inline(always)]
+    pub fn rotr16(x: W) -> W {
+        i8x16_shuffle::<2, 3, 4, 5, 6, 7, 0, 1, 10, 11, 12, 13, 14, 15, 8, 9>(x, x)
+    }
+    #[inline(always)]
+    pub fn rotr63(x: W) -> W {
+        v128_xor(u64x2_shr(x, 63), u64x2_add(x, x))
+    }
+    /// `(a.hi, b.lo)`.
+    #[inline(always)]
+    pub fn hi_lo(a: W, b: W) -> W {
+        i64x2_shuffle::<1, 2>(a, b)
+    }
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+mod lanes {
+    pub type W = [u64; 2];
+    pub const ZERO: W = [0, 0];
+
+    /// Nothing to carry natively (see the SIMD128 version).
+    #[derive(Clone, Copy)]
+    pub struct Ctx;
+
+    impl Ctx {
+        #[inline(always)]
+        pub fn new() -> Self {
+            Self
+        }
+    }
+
+    #[inline(always)]
+    pub fn from_words(lo: u64, hi: u64) -> W {
+        [lo, hi]
+    }
+    #[inline(always)]
+    pub fn to_words(x: W) -> [u64; 2] {
+        x
+    }
+    #[inline(always)]
+    pub fn xor(a: W, b: W) -> W {
+        [a[0] ^ b[0], a[1] ^ b[1]]
+    }
+    #[inline(always)]
+    fn blamka1(a: u64, b: u64) -> u64 {
+        let product = (a & 0xFFFF_FFFF).wrapping_mul(b & 0xFFFF_FFFF);
+        a.wrapping_add(b).wrapping_add(product.wrapping_mul(2))
+    }
+    /// `a + b + 2 · lo32(a) · lo32(b)` in each half.
+    #[inline(always)]
+    pub fn blamka(a: W, b: W, _: Ctx) -> W {
+        [blamka1(a[0], b[0]), blamka1(a[1], b[1])]
+    }
+    #[inline(always)]
+    pub fn rotr32(x: W) -> W {
+        [x[0].rotate_right(32), x[1].rotate_right(32)]
+    }
+    #[inline(always)]
+    pub fn rotr24(x: W) -> W {
+        [x[0].rotate_right(24), x[1].rotate_right(24)]
+    }
+    #[inline(always)]
+    pub fn rotr16(x: W) -> W {
+        [x[0].rotate_right(16), x[1].rotate_right(16)]
+    }
+    #[inline(always)]
+    pub fn rotr63(x: W) -> W {
+        [x[0].rotate_right(63), x[1].rotate_right(63)]
+    }
+    /// `(a.hi, b.lo)`.
+    #[inline(always)]
+    pub fn hi_lo(a: W, b: W) -> W {
+        [a[1], b[0]]
+    }
+}
