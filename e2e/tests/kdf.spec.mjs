@@ -38,3 +38,63 @@ test("the client's Argon2id gives the reference answer in the browser", async ({
     await sigil.stop();
   }
 });
+
+// A worker as the vault's: the client module, with lane workers when `helpers` > 0. Served by the
+// test (the page's policy allows same-origin workers), with the headers the server sends.
+const LANES_WORKER = `
+import init, { argon2id_hash, use_parallel_lanes } from "/sigil-client.js";
+import { startLanes } from "/argon2-lanes.js";
+self.onmessage = async ({ data: { cases, password, salt, helpers } }) => {
+  try {
+    await init({ module_or_path: "/sigil-client_bg.wasm" });
+    const lanes = await startLanes({ wasmUrl: "/sigil-lanes.wasm", workerUrl: "/argon2-lane-worker.js", helpers });
+    if (!lanes) throw new Error("no lane workers (crossOriginIsolated: " + self.crossOriginIsolated + ")");
+    use_parallel_lanes(lanes);
+    const hashes = cases.map(([m, t, p]) => Array.from(argon2id_hash(new TextEncoder().encode(password), Uint8Array.from(salt), m, t, p)));
+    self.postMessage({ hashes, jobs: lanes.jobs });
+  } catch (error) {
+    self.postMessage({ error: String(error?.message ?? error) });
+  }
+};`;
+
+test("lanes filled side by side in lane workers give the reference answer", async ({ page }) => {
+  const sigil = await startSigil();
+  try {
+    await page.route("**/lanes-test-worker.js", (route) =>
+      route.fulfill({
+        contentType: "text/javascript",
+        headers: { "cross-origin-embedder-policy": "require-corp", "cross-origin-resource-policy": "same-origin" },
+        body: LANES_WORKER,
+      }),
+    );
+    await page.goto(sigil.baseURL);
+    await expect(page.locator("#screen-email")).toBeVisible();
+    expect(await page.evaluate(() => self.crossOriginIsolated), "the server's headers isolate the page").toBe(true);
+    const password = "pässwörd ✓";
+    const salt = [...Buffer.from("8d5c0f6a1b2e3f4091a2b3c4d5e6f708", "hex")];
+    const several = CASES.filter(([, , p]) => p > 1).concat([[96, 2, 3]]);
+    const expected = await Promise.all(
+      several.map(([m, t, p]) =>
+        argon2id({ password, salt: Uint8Array.from(salt), parallelism: p, iterations: t, memorySize: m, hashLength: 32, outputType: "hex" }),
+      ),
+    );
+    // One lane worker (lanes shared unevenly at p = 3) and three (a lane each at p = 4).
+    for (const helpers of [1, 3]) {
+      const answer = await page.evaluate(
+        (data) =>
+          new Promise((resolve) => {
+            const worker = new Worker("/lanes-test-worker.js", { type: "module" });
+            worker.onmessage = ({ data }) => resolve(data);
+            worker.onerror = (event) => resolve({ error: event.message ?? "worker error" });
+            worker.postMessage(data);
+          }),
+        { cases: several, password, salt, helpers },
+      );
+      expect(answer.error, `helpers=${helpers}`).toBeUndefined();
+      expect(answer.hashes.map((h) => Buffer.from(h).toString("hex")), `helpers=${helpers}`).toEqual(expected);
+      expect(answer.jobs, "every hash went to the lane workers").toBe(several.length);
+    }
+  } finally {
+    await sigil.stop();
+  }
+});
