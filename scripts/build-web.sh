@@ -25,9 +25,8 @@ say "building the web client (dist/)"
 # Compile first with cargo itself: Trunk's offline mode (no tool downloads) also makes its cargo
 # call offline, which cannot fetch the standard library's own dependencies for -Zbuild-std.
 cargo build --profile web --locked --target wasm32-unknown-unknown -p sigil-client
-# The lane workers' module, with its memory marked shared (index.html copies it into dist/). A
-# build of its own: with the client's features unified in, its dependencies would pull in std.
+# The lane module, which fills Argon2id's memory (index.html copies it into dist/). A build of
+# its own: with the client's features unified in, its dependencies would pull in std.
 cargo build --profile web --locked --target wasm32-unknown-unknown -p sigil-lanes
-node "$ROOT/scripts/share-memory.mjs" \
-  "$CARGO_TARGET_DIR/wasm32-unknown-unknown/web/sigil_lanes.wasm" "$CARGO_TARGET_DIR/sigil-lanes.wasm"
+cp "$CARGO_TARGET_DIR/wasm32-unknown-unknown/web/sigil_lanes.wasm" "$CARGO_TARGET_DIR/sigil-lanes.wasm"
 trunk build --release "$@"

@@ -1,12 +1,12 @@
-// Argon2id's lanes side by side. The vault's worker and a few lane workers each run an instance
-// of one small module (sigil-lanes.wasm, built from client/lanes) over a memory they share; each
-// takes every n-th lane of a slice, and all of them meet before the next slice, as Argon2's sync
-// points allow. The vault's own module hashes the password into the lanes' first blocks and the
-// lanes' last blocks into the key (shared/src/argon2id.rs); this file only moves blocks and
-// keeps time.
+// Argon2id's memory, filled by the lane module (sigil-lanes.wasm, built from client/lanes): the
+// vault's own module hashes the password into the lanes' first blocks and the lanes' last blocks
+// into the key (shared/src/argon2id.rs), and has no filling code of its own.
 //
-// It needs SharedArrayBuffer, so a cross-origin isolated page (the server sends COOP and COEP).
-// Without it, or when anything here fails, the vault hashes on its own thread: slower, the same key.
+// Lanes side by side: the vault's worker and a few lane workers each run an instance of the lane
+// module over a memory they share; each takes every n-th lane of a slice, and all of them meet
+// before the next slice, as Argon2's sync points allow. Sharing memory needs a cross-origin
+// isolated page (the server sends COOP and COEP). Without it, or if a lane worker fails, the
+// vault's worker fills every lane itself: slower, and the same key.
 
 const PAGE = 65536;
 // 1 GiB, as the module declares (client/lanes/build.rs).
@@ -72,6 +72,49 @@ export function abandon(control) {
   Atomics.notify(control, ROUND);
 }
 
+/**
+ * The module with its imported memory marked shared. Stable Rust cannot emit a shared memory for
+ * wasm32 (that takes the atomics feature and a rebuilt standard library), and the lane module
+ * needs no atomic instruction, since workers meet through JavaScript's Atomics; so only the
+ * import's limits flag changes, from 0x01 (has a maximum) to 0x03 (shared, has a maximum).
+ */
+export function withSharedMemory(wasm) {
+  const bytes = Uint8Array.from(wasm);
+  let at = 8; // after the magic number and version
+  const leb = () => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = bytes[at++];
+      value += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return value;
+    }
+  };
+  const skipName = () => {
+    const length = leb(); // read before `at` is: leb() moves it
+    at += length;
+  };
+  while (at < bytes.length) {
+    const id = bytes[at++];
+    const end = leb() + at;
+    if (id === 2) { // the import section
+      for (let count = leb(); count > 0; count--) {
+        skipName();
+        skipName();
+        const kind = bytes[at++];
+        if (kind === 2) { // a memory: patch its limits flag and stop
+          if (bytes[at] !== 0x01) throw new Error("the lane module's memory has unexpected limits");
+          bytes[at] = 0x03;
+          return bytes;
+        }
+        if (kind === 0) leb(); // a function's type
+        else throw new Error("the lane module imports something other than functions and a memory");
+      }
+    }
+    at = end;
+  }
+  throw new Error("the lane module imports no memory");
+}
+
 /** The lane worker's side: instantiate, report ready, then take part in every job it is in. */
 export async function serveLanes({ module, memory, control, index, helpers }) {
   let exports;
@@ -103,9 +146,9 @@ export async function serveLanes({ module, memory, control, index, helpers }) {
 }
 
 class ParallelLanes {
-  constructor(exports, memory, control, helpers) {
-    // `jobs`: hashes filled side by side so far, for the tests.
-    Object.assign(this, { exports, memory, control, helpers, broken: false, jobs: 0 });
+  constructor(exports, memory, control, helpers, unshared) {
+    // `jobs`: hashes filled so far, for the tests; `unshared`: the module for a memory of one's own.
+    Object.assign(this, { exports, memory, control, helpers, unshared, broken: false, jobs: 0 });
     this.base = layout(exports, helpers).base;
   }
 
@@ -119,11 +162,10 @@ class ParallelLanes {
   /**
    * Fills the memory of `lanes` lanes of `segment` blocks per slice for `passes` passes, whose
    * lanes start with `seeds` (two blocks each), and copies each lane's last block into `last`.
-   * Returns false, having changed nothing in `last`, when the vault should hash on its own.
+   * Returns false, having changed nothing in `last`, when the memory cannot grow that far.
    */
   fill(seeds, segment, passes, lanes, last) {
-    const workers = Math.min(lanes, 1 + this.ready());
-    if (this.broken || workers < 2) return false;
+    const workers = this.broken ? 1 : Math.min(lanes, 1 + this.ready());
     const laneBytes = segment * 4 * 1024;
     const end = this.base + lanes * laneBytes;
     if (end > this.memory.buffer.byteLength) {
@@ -149,11 +191,15 @@ class ParallelLanes {
       this.jobs++;
       return true;
     } catch (error) {
-      // A lost worker might still be writing: never use these workers again.
-      this.broken = true;
+      if (workers === 1) throw error;
+      // A lost worker might still be writing: go on alone, in a memory of this worker's own.
       abandon(this.control);
-      console.warn(`Argon2id lanes: ${error.message}; hashing on one thread from now on`);
-      return false;
+      console.warn(`Argon2id lanes: ${error.message}; filling them on one thread from now on`);
+      this.broken = true;
+      this.memory = new WebAssembly.Memory({ initial: 32, maximum: MAX_PAGES });
+      this.exports = new WebAssembly.Instance(this.unshared, { env: { memory: this.memory } }).exports;
+      this.control = new Int32Array(this.control.length);
+      return this.fill(seeds, segment, passes, lanes, last);
     } finally {
       blocks.fill(0); // the blocks derive from the password
     }
@@ -161,13 +207,20 @@ class ParallelLanes {
 }
 
 /**
- * Starts `helpers` lane workers and resolves to the lanes object the vault's module takes
- * (`use_parallel_lanes`), or to null where lanes cannot run side by side. Never rejects.
+ * Loads the lane module, starts `helpers` lane workers where the page is cross-origin isolated,
+ * and resolves to the lanes object the vault's module takes (`use_parallel_lanes`), or to null if
+ * the module could not load. Never rejects.
  */
-export async function startLanes({ wasmUrl, workerUrl, helpers }) {
-  if (!self.crossOriginIsolated || helpers < 1) return null;
+export async function startLanes({ wasmUrl, workerUrl, helpers, share = self.crossOriginIsolated }) {
   try {
-    const module = await WebAssembly.compileStreaming(fetch(wasmUrl));
+    const wasm = new Uint8Array(await (await fetch(wasmUrl)).arrayBuffer());
+    const unshared = await WebAssembly.compile(wasm);
+    if (!share || helpers < 1) {
+      const memory = new WebAssembly.Memory({ initial: 32, maximum: MAX_PAGES });
+      const { exports } = await WebAssembly.instantiate(unshared, { env: { memory } });
+      return new ParallelLanes(exports, memory, new Int32Array(STATE), 0, unshared);
+    }
+    const module = await WebAssembly.compile(withSharedMemory(wasm));
     const memory = new WebAssembly.Memory({ initial: 32, maximum: MAX_PAGES, shared: true });
     const { exports } = await WebAssembly.instantiate(module, { env: { memory } });
     const control = new Int32Array(new SharedArrayBuffer(4 * (STATE + helpers)));
@@ -185,10 +238,9 @@ export async function startLanes({ wasmUrl, workerUrl, helpers }) {
     ]);
     const failure = answers.find((answer) => answer !== "ready");
     if (failure) console.warn(`Argon2id lanes: a lane worker ${failure}`);
-    const lanes = new ParallelLanes(exports, memory, control, helpers);
-    return lanes.ready() > 0 ? lanes : null;
+    return new ParallelLanes(exports, memory, control, helpers, unshared);
   } catch (error) {
-    console.warn(`Argon2id lanes unavailable: ${error?.message ?? error}`);
+    console.warn(`Argon2id's lane module did not load: ${error?.message ?? error}`);
     return null;
   }
 }

@@ -21,8 +21,8 @@ async function handle({ id, op, arg, secrets }) {
   }
 }
 
-// Argon2id's lanes in lane workers where the page is cross-origin isolated; they start while
-// the module loads, and without them the vault hashes on this thread.
+// Argon2id's memory is filled by the lane module, with lane workers where the page is
+// cross-origin isolated; it loads beside the vault's module.
 const lanes = startLanes({ wasmUrl: "./sigil-lanes.wasm", workerUrl: "./argon2-lane-worker.js", helpers: laneHelpers() });
 const ready = Promise.all([init({ module_or_path: "./sigil-client_bg.wasm" }), lanes]).then(([, lanes]) => {
   if (lanes) use_parallel_lanes(lanes);

@@ -191,7 +191,10 @@ pub fn fill(memory: &mut Memory<'_>, shape: &Shape) {
 /// into what it held when `xor_into` (passes after the first, version 0x13). P works in place,
 /// and the inputs' XOR is computed again at the end rather than kept: keeping it would copy 1 KiB
 /// per block through `memory.copy`, which V8 runs as a call out to C.
-#[inline(always)]
+///
+/// One copy for the blocks and the address blocks alike: a call per 1 KiB block costs nothing
+/// measurable, and a second copy of P would cost about 2 KiB of compressed WebAssembly.
+#[inline(never)]
 fn compress_into(x: &Block, y: &Block, next: &mut Block, xor_into: bool) {
     let mut q = xor_blocks(x, y);
     permute_block(&mut q, lanes::Ctx::new());
@@ -203,11 +206,6 @@ fn compress_into(x: &Block, y: &Block, next: &mut Block, xor_into: bool) {
             fresh
         };
     }
-}
-
-/// G for the address blocks, out of the segment's loop.
-fn compress(x: &Block, y: &Block, next: &mut Block) {
-    compress_into(x, y, next, false);
 }
 
 /// `x ^ y`, built element by element (an array made as zeros first costs a `memory.fill`).
@@ -287,8 +285,8 @@ pub fn fill_segment(memory: &mut Memory<'_>, shape: &Shape, pass: u32, slice: us
         address_input[6] += 1;
         let zero = Block::default();
         let mut once = Block::default();
-        compress(&zero, &Block::from_words(&address_input), &mut once);
-        compress(&zero, &once, addresses);
+        compress_into(&zero, &Block::from_words(&address_input), &mut once, false);
+        compress_into(&zero, &once, addresses, false);
     };
 
     let first = if pass == 0 && slice == 0 { 2 } else { 0 };

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 use sigil_shared::email::EmailAddress;
@@ -127,7 +127,7 @@ impl HashKey {
 
     fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
         // HMAC accepts keys of any length, so this cannot fail.
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(self.0.as_slice())
+        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(self.0.as_slice())
             .unwrap_or_else(|_| unreachable!());
         for part in parts {
             mac.update(&(part.len() as u64).to_be_bytes());

@@ -8,7 +8,6 @@
 use nostr::event::{EventId, Kind, Tag, Tags};
 use nostr::key::PublicKey;
 use nostr::types::Timestamp;
-use sha2::digest::generic_array::GenericArray;
 
 use crate::sha256x4;
 
@@ -221,12 +220,7 @@ impl Miner {
 
 /// Runs SHA-256's compression over `blocks` (whole 64-byte blocks).
 fn compress_blocks(state: &mut [u32; 8], blocks: &[u8]) {
-    for block in blocks.chunks_exact(64) {
-        sha2::compress256(
-            state,
-            core::slice::from_ref(GenericArray::from_slice(block)),
-        );
-    }
+    sha2::block_api::compress256(state, blocks.as_chunks::<64>().0);
 }
 
 fn id_bytes(state: &[u32; 8]) -> [u8; 32] {

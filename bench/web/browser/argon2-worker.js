@@ -31,16 +31,16 @@ const loaders = {
 
 // Sigil as the vault runs it: lanes side by side in lane workers (the bench page is cross-origin
 // isolated), started as the vault worker starts them; or, for comparison, every lane on this
-// worker's thread, which is what a page that is not cross-origin isolated gets (and p = 1 always).
+// worker's thread, which is what a page that is not cross-origin isolated gets.
 async function sigil({ sideBySide }) {
   const sigil = await import("/sigil/sigil-client.js");
+  const { laneHelpers, startLanes } = await import("/sigil/argon2-lanes.js");
   await sigil.default({ module_or_path: "/sigil/sigil-client_bg.wasm" });
-  if (sideBySide) {
-    const { laneHelpers, startLanes } = await import("/sigil/argon2-lanes.js");
-    const lanes = await startLanes({ wasmUrl: "/sigil/sigil-lanes.wasm", workerUrl: "/sigil/argon2-lane-worker.js", helpers: laneHelpers() });
-    if (!lanes) throw new Error("Argon2id lanes did not start: is the page cross-origin isolated?");
-    sigil.use_parallel_lanes(lanes);
-  }
+  const helpers = sideBySide ? laneHelpers() : 0;
+  const lanes = await startLanes({ wasmUrl: "/sigil/sigil-lanes.wasm", workerUrl: "/sigil/argon2-lane-worker.js", helpers, share: sideBySide });
+  if (!lanes) throw new Error("Sigil's lane module did not load");
+  if (sideBySide && lanes.ready() < 1) throw new Error("no lane workers: is the page cross-origin isolated?");
+  sigil.use_parallel_lanes(lanes);
   return (password, salt, c) => sigil.argon2id_hash(password, salt, c.m_kib, c.t, c.p);
 }
 

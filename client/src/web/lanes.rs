@@ -1,7 +1,7 @@
-//! Argon2id's lanes side by side in lane workers (`www/argon2-lanes.js`), for the vault's
-//! worker: the hash stays in this module, the workers fill the memory between its first and
-//! last blocks. The page's other threads never see the password, only blocks derived from it,
-//! and the JavaScript side wipes those after each hash.
+//! Argon2id's memory, filled by the lane module (`www/argon2-lanes.js`), with lane workers side
+//! by side where the page allows it: the hash stays in this module, the lane module fills the
+//! memory between its first and last blocks. Other threads never see the password, only blocks
+//! derived from it, and the JavaScript side wipes those after each hash.
 
 use sigil_shared::argon2id::{self, BLOCK_BYTES, Block, LaneWorkers, Shape};
 use wasm_bindgen::prelude::*;
@@ -14,7 +14,7 @@ extern "C" {
     pub type ParallelLanes;
 
     /// Fills the memory from `seeds` and copies each lane's last block into `last`; false when
-    /// the lanes cannot run side by side now.
+    /// the memory cannot grow that far.
     #[wasm_bindgen(method, catch)]
     fn fill(
         this: &ParallelLanes,
@@ -56,7 +56,7 @@ impl LaneWorkers for JsLanes {
     }
 }
 
-/// Hands the lane workers started by `startLanes` to this thread's Argon2id.
+/// Hands the lane module started by `startLanes` to this thread's Argon2id, which needs it.
 #[wasm_bindgen]
 pub fn use_parallel_lanes(lanes: ParallelLanes) {
     argon2id::use_lane_workers(Box::new(JsLanes(lanes)));
