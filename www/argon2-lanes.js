@@ -36,6 +36,7 @@ function layout(exports, helpers) {
 
 /** Waits until every worker of the job reaches this point; throws when one failed or is lost. */
 function meet(control, workers) {
+  if (Atomics.load(control, FAILED)) throw new Error("a lane worker failed");
   const round = Atomics.load(control, ROUND);
   if (Atomics.add(control, ARRIVED, 1) === workers - 1) {
     Atomics.store(control, ARRIVED, 0);
@@ -138,9 +139,12 @@ export async function serveLanes({ module, memory, control, index, helpers }) {
       if (index + 1 < Atomics.load(control, WORKERS)) fillLanes(exports, control, base, index + 1);
     }
   } catch (error) {
-    // During a job: the others must not wait for this worker at the next sync point.
+    // During a job: the others must not wait for this worker at the next sync point. The vault's
+    // worker has wiped the blocks and moved on to a memory of its own; wipe what this worker
+    // may have written since.
     Atomics.store(control, STATE + index, DEAD);
     abandon(control);
+    new Uint8Array(memory.buffer, base).fill(0);
     self.postMessage(`failed: ${error?.message ?? error}`);
   }
 }
