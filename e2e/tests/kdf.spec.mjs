@@ -27,9 +27,9 @@ self.onmessage = async ({ data: { cases, password, salt, helpers, share, sabotag
     if (!lanes) throw new Error("the lane module did not load");
     use_parallel_lanes(lanes);
     // As if a lane worker had failed: the first sync point of the next hash gives up.
-    if (sabotage) Atomics.store(lanes.control, 3, 1);
+    if (sabotage) Atomics.store(lanes.shared.control, 3, 1);
     const hashes = cases.map(([m, t, p]) => Array.from(argon2id_hash(new TextEncoder().encode(password), Uint8Array.from(salt), m, t, p)));
-    self.postMessage({ hashes, jobs: lanes.jobs, ready: lanes.ready(), shared: lanes.memory.buffer instanceof SharedArrayBuffer, broken: lanes.broken });
+    self.postMessage({ hashes, jobs: lanes.jobs, ready: lanes.ready(), sideBySide: lanes.sideBySide, broken: lanes.broken });
   } catch (error) {
     self.postMessage({ error: String(error?.message ?? error) });
   }
@@ -83,8 +83,8 @@ test.beforeEach(async ({ page }) => {
 test("the client's Argon2id gives the reference answer in the browser, lanes on one thread", async ({ page }) => {
   const answer = await hashInWorker(page, { cases: CASES, helpers: 0, share: false });
   expect(answer.hashes).toEqual(await reference(CASES));
-  expect(answer.shared, "a memory of the worker's own").toBe(false);
   expect(answer.jobs, "every hash went to the lane module").toBe(CASES.length);
+  expect(answer.sideBySide).toBe(0);
 });
 
 test("lanes filled side by side in lane workers give the reference answer", async ({ page }) => {
@@ -95,9 +95,9 @@ test("lanes filled side by side in lane workers give the reference answer", asyn
   for (const helpers of [1, 3]) {
     const answer = await hashInWorker(page, { cases, helpers, share: true });
     expect(answer.hashes, `helpers=${helpers}`).toEqual(expected);
-    expect(answer.shared, "one memory for all the workers").toBe(true);
     expect(answer.ready, "every lane worker started").toBe(helpers);
     expect(answer.jobs).toBe(cases.length);
+    expect(answer.sideBySide, "every hash of several lanes went to the lane workers").toBe(cases.filter(([, , p]) => p > 1).length);
   }
 });
 
@@ -106,5 +106,5 @@ test("when a lane worker fails, the vault's worker fills the lanes alone and get
   const answer = await hashInWorker(page, { cases, helpers: 1, share: true, sabotage: true });
   expect(answer.hashes).toEqual(await reference(cases));
   expect(answer.broken, "the lane workers are no longer used").toBe(true);
-  expect(answer.shared, "a fresh memory of the worker's own").toBe(false);
+  expect(answer.sideBySide).toBe(0);
 });
