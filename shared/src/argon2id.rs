@@ -17,7 +17,8 @@ use sigil_argon2::Memory;
 pub use sigil_argon2::{BLOCK_BYTES, Block, Shape};
 use zeroize::{Zeroize, Zeroizing};
 
-/// Why a hash could not be computed: parameters outside what Argon2 defines.
+/// Why a hash could not be computed: parameters outside what Argon2 defines, or (in the browser)
+/// no lane module to fill the memory.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Argon2Error {
     #[error("Argon2id needs at least 1 pass, 1 lane (at most 2^24 - 1) and 8 KiB per lane")]
