@@ -22,8 +22,8 @@ const ARRIVED = 1; // workers at the current sync point
 const ROUND = 2; // bumped when all have arrived
 const FAILED = 3; // set by any worker that cannot go on
 const SEGMENT = 4, PASSES = 5, LANES = 6, WORKERS = 7; // the job
-const STATE = 8; // then one word per lane worker:
-const LOADING = 0, READY = 1, DEAD = 2;
+const STATE = 8; // then one word per lane worker, 0 while it loads, then:
+const READY = 1, DEAD = 2;
 
 /** Where lane worker `index`'s stack ends (stacks grow down), and where the blocks start. */
 function layout(exports, helpers) {
@@ -53,7 +53,7 @@ function meet(control, workers) {
 }
 
 /** Worker `me`'s share of the job in `control`: every n-th lane of each slice, in order. */
-export function fillLanes(exports, control, base, me) {
+function fillLanes(exports, control, base, me) {
   const [segment, passes, lanes, workers] = [SEGMENT, PASSES, LANES, WORKERS].map((i) => Atomics.load(control, i));
   for (let pass = 0; pass < passes; pass++) {
     for (let slice = 0; slice < 4; slice++) {
@@ -68,7 +68,7 @@ export function fillLanes(exports, control, base, me) {
 }
 
 /** Stops every worker waiting at a sync point: the job is abandoned. */
-export function abandon(control) {
+function abandon(control) {
   Atomics.store(control, FAILED, 1);
   Atomics.notify(control, ROUND);
 }
@@ -79,7 +79,7 @@ export function abandon(control) {
  * needs no atomic instruction, since workers meet through JavaScript's Atomics; so only the
  * import's limits flag changes, from 0x01 (has a maximum) to 0x03 (shared, has a maximum).
  */
-export function withSharedMemory(wasm) {
+function withSharedMemory(wasm) {
   const bytes = Uint8Array.from(wasm);
   let at = 8; // after the magic number and version
   const leb = () => {
@@ -155,7 +155,8 @@ function instance(module, memory, control, helpers) {
   return { exports, memory, control, base: layout(exports, helpers).base };
 }
 
-class ParallelLanes {
+/** The lane module as the vault's module uses it: with lane workers where it can, alone otherwise. */
+class LaneModule {
   /** `shared`: the instance over the memory shared with `helpers` lane workers, or null. */
   constructor(unshared, shared, helpers) {
     // `jobs` and `sideBySide`: hashes filled so far, and those filled with lane workers (tests).
@@ -226,14 +227,16 @@ class ParallelLanes {
 
 /**
  * Loads the lane module, starts `helpers` lane workers where the page is cross-origin isolated,
- * and resolves to the lanes object the vault's module takes (`use_parallel_lanes`), or to null if
+ * and resolves to the lanes object the vault's module takes (`use_lane_module`), or to null if
  * the module could not load. Never rejects.
  */
 export async function startLanes({ wasmUrl, workerUrl, helpers, share = self.crossOriginIsolated }) {
   try {
-    const wasm = new Uint8Array(await (await fetch(wasmUrl)).arrayBuffer());
+    const response = await fetch(wasmUrl);
+    if (!response.ok) throw new Error(`${wasmUrl}: HTTP ${response.status}`);
+    const wasm = new Uint8Array(await response.arrayBuffer());
     const unshared = await WebAssembly.compile(wasm);
-    if (!share || helpers < 1) return new ParallelLanes(unshared, null, 0);
+    if (!share || helpers < 1) return new LaneModule(unshared, null, 0);
     const module = await WebAssembly.compile(withSharedMemory(wasm));
     const memory = new WebAssembly.Memory({ initial: 32, maximum: MAX_PAGES, shared: true });
     const control = new Int32Array(new SharedArrayBuffer(4 * (STATE + helpers)));
@@ -252,7 +255,7 @@ export async function startLanes({ wasmUrl, workerUrl, helpers, share = self.cro
     ]);
     const failure = answers.find((answer) => answer !== "ready");
     if (failure) console.warn(`Argon2id lanes: a lane worker ${failure}`);
-    return new ParallelLanes(unshared, shared, helpers);
+    return new LaneModule(unshared, shared, helpers);
   } catch (error) {
     console.warn(`Argon2id's lane module did not load: ${error?.message ?? error}`);
     return null;

@@ -1,6 +1,6 @@
 // The vault worker: loads the same WebAssembly module as the page and runs every command that
 // touches a secret (key generation, Argon2id, proof of work, signing) off the page's thread.
-import init, { use_parallel_lanes, vault_call } from "./sigil-client.js";
+import init, { use_lane_module, vault_call } from "./sigil-client.js";
 import { laneHelpers, startLanes } from "./argon2-lanes.js";
 
 // Errors from the module are already `{code, message}` JSON; anything else is wrapped the same way.
@@ -25,7 +25,7 @@ async function handle({ id, op, arg, secrets }) {
 // cross-origin isolated; it loads beside the vault's module.
 const lanes = startLanes({ wasmUrl: "./sigil-lanes.wasm", workerUrl: "./argon2-lane-worker.js", helpers: laneHelpers() });
 const ready = Promise.all([init({ module_or_path: "./sigil-client_bg.wasm" }), lanes]).then(([, lanes]) => {
-  if (lanes) use_parallel_lanes(lanes);
+  if (lanes) use_lane_module(lanes);
 });
 // Commands run one at a time, in the order sent: a background sync and a click never collide.
 let queue = Promise.resolve();

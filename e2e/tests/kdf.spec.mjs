@@ -18,14 +18,14 @@ const CASES = [
 // isolated). Served by the test (the page's policy allows same-origin workers) with the headers
 // the server sends.
 const LANES_WORKER = `
-import init, { argon2id_hash, use_parallel_lanes } from "/sigil-client.js";
+import init, { argon2id_hash, use_lane_module } from "/sigil-client.js";
 import { startLanes } from "/argon2-lanes.js";
 self.onmessage = async ({ data: { cases, password, salt, helpers, share, sabotage } }) => {
   try {
     await init({ module_or_path: "/sigil-client_bg.wasm" });
     const lanes = await startLanes({ wasmUrl: "/sigil-lanes.wasm", workerUrl: "/argon2-lane-worker.js", helpers, share });
     if (!lanes) throw new Error("the lane module did not load");
-    use_parallel_lanes(lanes);
+    use_lane_module(lanes);
     // As if a lane worker had failed: the first sync point of the next hash gives up.
     if (sabotage) Atomics.store(lanes.shared.control, 3, 1);
     const hashes = cases.map(([m, t, p]) => Array.from(argon2id_hash(new TextEncoder().encode(password), Uint8Array.from(salt), m, t, p)));

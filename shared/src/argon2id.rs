@@ -157,13 +157,20 @@ pub fn hash(
 /// Fills the memory on this thread and returns the XOR of the lanes' last blocks.
 #[cfg(not(target_arch = "wasm32"))]
 fn fill_here(shape: &Shape, seeds: &[Block]) -> Block {
+    let mut memory = seeded_memory(shape, seeds);
+    sigil_argon2::fill(&mut Memory::new(&mut memory), shape);
+    xor_of_last_blocks(&memory, shape)
+}
+
+/// A zeroed memory of `shape` with each lane's first two blocks from `seeds`.
+#[cfg(not(target_arch = "wasm32"))]
+fn seeded_memory(shape: &Shape, seeds: &[Block]) -> Zeroizing<Vec<Block>> {
     let lane_len = shape.lane_len();
     let mut memory = Zeroizing::new(vec![Block::default(); shape.blocks()]);
     for (lane, pair) in seeds.chunks_exact(2).enumerate() {
         memory[lane * lane_len..][..2].copy_from_slice(pair);
     }
-    sigil_argon2::fill(&mut Memory::new(&mut memory), shape);
-    xor_of_last_blocks(&memory, shape)
+    memory
 }
 
 /// The XOR of every lane's last block, which the tag is a hash of.
@@ -267,11 +274,7 @@ mod tests {
     impl LaneWorkers for Threads {
         fn fill(&self, shape: &Shape, seeds: &[Block]) -> Option<Block> {
             self.calls.set(self.calls.get() + 1);
-            let lane_len = shape.lane_len();
-            let mut memory = vec![Block::default(); shape.blocks()];
-            for (lane, pair) in seeds.chunks_exact(2).enumerate() {
-                memory[lane * lane_len..][..2].copy_from_slice(pair);
-            }
+            let mut memory = seeded_memory(shape, seeds);
             let (base, len) = (Base(memory.as_mut_ptr()), memory.len());
             let barrier = std::sync::Barrier::new(shape.lanes);
             std::thread::scope(|scope| {

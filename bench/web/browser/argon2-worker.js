@@ -40,7 +40,7 @@ async function sigil({ sideBySide }) {
   const lanes = await startLanes({ wasmUrl: "/sigil/sigil-lanes.wasm", workerUrl: "/sigil/argon2-lane-worker.js", helpers, share: sideBySide });
   if (!lanes) throw new Error("Sigil's lane module did not load");
   if (sideBySide && lanes.ready() < 1) throw new Error("no lane workers: is the page cross-origin isolated?");
-  sigil.use_parallel_lanes(lanes);
+  sigil.use_lane_module(lanes);
   return (password, salt, c) => sigil.argon2id_hash(password, salt, c.m_kib, c.t, c.p);
 }
 

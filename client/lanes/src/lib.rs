@@ -12,7 +12,8 @@
 #[cfg(target_arch = "wasm32")]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
-    // A trap: the worker reports it and the vault hashes on its own thread instead.
+    // A trap. In a lane worker, the vault's worker goes on alone; in the vault's worker, the
+    // hash fails with a clear error (`Argon2Error::Unavailable`).
     core::arch::wasm32::unreachable()
 }
 

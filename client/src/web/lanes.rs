@@ -9,15 +9,15 @@ use zeroize::Zeroizing;
 
 #[wasm_bindgen]
 extern "C" {
-    /// `ParallelLanes` in `www/argon2-lanes.js`.
+    /// `LaneModule` in `www/argon2-lanes.js`: the lane module, with its lane workers if any.
     #[derive(Debug)]
-    pub type ParallelLanes;
+    pub type LaneModule;
 
     /// Fills the memory from `seeds` and copies each lane's last block into `last`; false when
     /// the memory cannot grow that far.
     #[wasm_bindgen(method, catch)]
     fn fill(
-        this: &ParallelLanes,
+        this: &LaneModule,
         seeds: &[u8],
         segment: u32,
         passes: u32,
@@ -26,7 +26,7 @@ extern "C" {
     ) -> Result<bool, JsValue>;
 }
 
-struct JsLanes(ParallelLanes);
+struct JsLanes(LaneModule);
 
 impl LaneWorkers for JsLanes {
     fn fill(&self, shape: &Shape, seeds: &[Block]) -> Option<Block> {
@@ -58,6 +58,6 @@ impl LaneWorkers for JsLanes {
 
 /// Hands the lane module started by `startLanes` to this thread's Argon2id, which needs it.
 #[wasm_bindgen]
-pub fn use_parallel_lanes(lanes: ParallelLanes) {
+pub fn use_lane_module(lanes: LaneModule) {
     argon2id::use_lane_workers(Box::new(JsLanes(lanes)));
 }
