@@ -175,9 +175,9 @@ if at64:
     print("signature (BIP-340 recommends it against fault attacks on the key, so Sigil keeps it). The")
     print("rest is HTTP, the runtime and the database. Lookups run on the calling thread, each runtime")
     print("thread with its own read-only SQLite connection, so they cost no hand-off. Writes (every")
-    print("request's replay record and key counter, in batches of two statements) go to the one writer,")
-    print("a sqlx connection on a thread of its own, and each batch waits for its disk sync before any of")
-    print("its requests is answered.\n")
+    print("request's replay record and key counter, in batches of two statements) go to the admission")
+    print("writer, a thread with an SQLite connection of its own that runs each batch start to finish;")
+    print("each batch waits for its disk sync before any of its requests is answered.\n")
     idle = max(0.0, 2 - server_cpu - gen)
     if per_request <= budget:
         next_step = (

@@ -3,8 +3,11 @@
 //! nothing is acknowledged before it is durable, but concurrent requests share one disk sync
 //! instead of paying two each (group commit).
 
+use std::path::Path;
+
 use tokio::sync::{mpsc, oneshot};
 
+use crate::sqlite_writer;
 use crate::store::{self, Admitted, Store, Ticket};
 
 /// Requests written per transaction at most; more wait for the next one.
@@ -36,12 +39,23 @@ pub enum AdmissionError {
 }
 
 impl Admission {
-    /// Starts the writer over `store`, counting keys in windows of `key_window` seconds. It
-    /// ends by itself once every `Admission` is dropped.
-    pub fn start(store: Store, key_window: i64) -> Self {
+    /// Starts the writer over `store`, counting keys in windows of `key_window` seconds: on a
+    /// thread of its own for an SQLite file, as a task through the pool otherwise. It ends by
+    /// itself once every `Admission` is dropped.
+    pub fn start(store: Store, key_window: i64) -> std::io::Result<Self> {
         let (queue, incoming) = mpsc::channel(MAX_BATCH * 4);
-        tokio::spawn(write_batches(store, incoming, key_window));
-        Self { queue }
+        match store.sqlite_file() {
+            Some(file) => {
+                let file = file.to_owned();
+                std::thread::Builder::new()
+                    .name("sigil-admission".into())
+                    .spawn(move || write_batches_here(&file, incoming, key_window))?;
+            }
+            None => {
+                tokio::spawn(write_batches(store, incoming, key_window));
+            }
+        }
+        Ok(Self { queue })
     }
 
     /// Records `ticket` and says whether the event is new and how busy its key is.
@@ -71,17 +85,47 @@ async fn write_batches(store: Store, mut incoming: mpsc::Receiver<Pending>, key_
                 _ => break,
             }
         }
-        match outcome {
-            Ok(admitted) => {
-                for (pending, admitted) in batch.drain(..).zip(admitted) {
-                    let _ = pending.reply.send(Ok(admitted));
-                }
+        answer(&mut batch, outcome);
+    }
+}
+
+/// The writer for an SQLite file, on its own thread: it blocks on the queue, takes whatever
+/// else has arrived meanwhile, and writes it all in one transaction. A connection that fails to
+/// open fails that batch and is opened again for the next.
+fn write_batches_here(file: &Path, mut incoming: mpsc::Receiver<Pending>, key_window: i64) {
+    let mut connection = None;
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = incoming.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match incoming.try_recv() {
+                Ok(pending) => batch.push(pending),
+                Err(_) => break,
             }
-            Err(error) => {
-                let message = error.to_string();
-                for pending in batch.drain(..) {
-                    let _ = pending.reply.send(Err(message.clone()));
-                }
+        }
+        let tickets: Vec<Ticket> = batch.iter().map(|p| p.ticket).collect();
+        let outcome = match &mut connection {
+            Some(connection) => sqlite_writer::admit(connection, &tickets, key_window),
+            None => sqlite_writer::open(file).and_then(|opened| {
+                sqlite_writer::admit(connection.insert(opened), &tickets, key_window)
+            }),
+        };
+        answer(&mut batch, outcome);
+    }
+}
+
+/// Sends each request of `batch` its answer, emptying it.
+fn answer<E: std::fmt::Display>(batch: &mut Vec<Pending>, outcome: Result<Vec<Admitted>, E>) {
+    match outcome {
+        Ok(admitted) => {
+            for (pending, admitted) in batch.drain(..).zip(admitted) {
+                let _ = pending.reply.send(Ok(admitted));
+            }
+        }
+        Err(error) => {
+            let message = error.to_string();
+            for pending in batch.drain(..) {
+                let _ = pending.reply.send(Err(message.clone()));
             }
         }
     }

@@ -40,6 +40,8 @@ pub enum StartError {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot start the admission writer: {0}")]
+    Admission(std::io::Error),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -91,7 +93,8 @@ impl Application {
         if !config.web_dir.join("index.html").exists() {
             tracing::warn!(web_dir = %config.web_dir.display(), "no web client built there; only the API is served");
         }
-        let admission = Admission::start(store.clone(), KEY_WINDOW_SECS);
+        let admission =
+            Admission::start(store.clone(), KEY_WINDOW_SECS).map_err(StartError::Admission)?;
         let vault = Vault {
             store,
             hash_key,

@@ -14,6 +14,7 @@ pub mod onion;
 pub mod pow;
 pub mod relay;
 pub mod requests;
+pub mod sqlite_writer;
 pub mod store;
 pub mod throttle;
 pub mod vault;

@@ -33,6 +33,10 @@ impl LocalReads {
         }
     }
 
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     pub fn user_by_pubkey(&self, pubkey: &[u8]) -> rusqlite::Result<Option<UserRow>> {
         self.with_connection(|connection| {
             connection

@@ -51,8 +51,8 @@ fn sqlite_readers() -> u32 {
 
 #[derive(Debug, Clone)]
 pub struct Store {
-    /// SQLite: one connection. SQLite has one writer anyway, and a single connection means a
-    /// read-then-write transaction can never fail on another writer's commit.
+    /// SQLite: one connection, for the methods' transactions (IMMEDIATE, see [`Store::begin`]);
+    /// admission batches on a file have a connection of their own on the writer's thread.
     /// PostgreSQL: a pool, with every transaction SERIALIZABLE (see [`Store::begin`]).
     pool: AnyPool,
     /// Single-statement reads that need no transaction. SQLite: read-only connections to the
@@ -171,6 +171,11 @@ impl Store {
         self.backend
     }
 
+    /// The SQLite database file, if the store is one (not PostgreSQL, not in memory).
+    pub fn sqlite_file(&self) -> Option<&std::path::Path> {
+        self.local_reads.as_ref().map(LocalReads::path)
+    }
+
     /// Writes a consistent copy of the whole database to `path` (one read transaction).
     pub async fn copy_into(&self, path: &std::path::Path) -> Result<(), StoreError> {
         sqlx::query("VACUUM INTO $1")
@@ -194,16 +199,22 @@ impl Store {
             .await
     }
 
-    /// A write transaction. On PostgreSQL it is SERIALIZABLE, so the read-then-write steps of
-    /// a method (counters, attempts, compare-and-swap) hold across server processes; a conflict
-    /// fails with an error for which [`is_retryable`] is true, and the caller runs it again.
+    /// A write transaction, whose read-then-write steps (counters, attempts, compare-and-swap)
+    /// hold against every other writer. On SQLite it is IMMEDIATE: it takes the write lock
+    /// before its first read, waiting for the admission writer's if need be, so no commit can
+    /// come between its reads and its writes. On PostgreSQL it is SERIALIZABLE, which holds
+    /// across server processes; a conflict fails with an error for which [`is_retryable`] is
+    /// true, and the caller runs it again.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        if self.backend == Backend::Postgres {
-            tx.execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
-                .await?;
+        match self.backend {
+            Backend::Sqlite => Ok(Tx(self.pool.begin_with("BEGIN IMMEDIATE").await?)),
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                tx.execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+                    .await?;
+                Ok(Tx(tx))
+            }
         }
-        Ok(Tx(tx))
     }
 
     /// Records a batch of checked requests in one transaction of two statements, with rows in
@@ -220,14 +231,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
 
         // Replay records: the ids the database did not hold yet come back.
-        let ids: BTreeMap<[u8; 32], i64> = tickets
-            .iter()
-            .map(|t| (t.event_id, t.forget_after))
-            .collect();
-        let sql = format!(
-            "INSERT INTO seen_events (id, expires_at) VALUES {} ON CONFLICT DO NOTHING RETURNING id",
-            placeholders(1, ids.len(), 2)
-        );
+        let ids = distinct_ids(tickets);
+        let sql = replay_sql(ids.len());
         let mut insert = sqlx::query_scalar::<_, Vec<u8>>(&sql);
         for (id, forget_after) in &ids {
             insert = insert.bind(id.as_slice()).bind(*forget_after);
@@ -235,23 +240,11 @@ impl Store {
         let new_ids: HashSet<Vec<u8>> = insert.fetch_all(&mut *tx).await?.into_iter().collect();
         let fresh = first_of_new(tickets, |id| new_ids.contains(id.as_slice()));
 
-        // Key counters, one row per signer however many of its requests the batch holds. A
-        // window that has ended starts again at this batch's requests.
+        // Key counters, one row per signer however many of its requests the batch holds.
         let signers = requests_by_signer(tickets, &fresh);
-        let mut answers = vec![Admitted::default(); tickets.len()];
+        let mut totals = HashMap::new();
         if !signers.is_empty() {
-            let sql = format!(
-                "INSERT INTO key_throttles (pubkey, window_start, requests) VALUES {}
-                 ON CONFLICT (pubkey) DO UPDATE SET
-                     requests = CASE WHEN key_throttles.window_start <= excluded.window_start - $1
-                                     THEN excluded.requests
-                                     ELSE key_throttles.requests + excluded.requests END,
-                     window_start = CASE WHEN key_throttles.window_start <= excluded.window_start - $1
-                                         THEN excluded.window_start
-                                         ELSE key_throttles.window_start END
-                 RETURNING pubkey, requests, window_start",
-                placeholders(2, signers.len(), 3)
-            );
+            let sql = key_counter_sql(signers.len());
             let mut upsert = sqlx::query_as::<_, (Vec<u8>, i64, i64)>(&sql).bind(key_window);
             for (signer, batch) in &signers {
                 upsert = upsert
@@ -259,16 +252,15 @@ impl Store {
                     .bind(batch.now)
                     .bind(batch.requests);
             }
-            let totals: HashMap<Vec<u8>, (i64, i64)> = upsert
+            totals = upsert
                 .fetch_all(&mut *tx)
                 .await?
                 .into_iter()
                 .map(|(signer, requests, start)| (signer, (requests, start)))
                 .collect();
-            number_requests(tickets, &fresh, &signers, &totals, &mut answers);
         }
         tx.commit().await?;
-        Ok(answers)
+        Ok(number_requests(tickets, &fresh, &signers, &totals))
     }
 
     /// Drops what has expired: seen ids past the window, old sessions, idle counters, and
@@ -557,9 +549,44 @@ fn placeholders(first: usize, rows: usize, columns: usize) -> String {
     sql
 }
 
+/// Each id of the batch once, with the end of its replay window, in key order.
+pub(crate) fn distinct_ids(tickets: &[Ticket]) -> BTreeMap<[u8; 32], i64> {
+    tickets
+        .iter()
+        .map(|t| (t.event_id, t.forget_after))
+        .collect()
+}
+
+/// Records `rows` event ids (`$1`, `$2` for the first: id, end of window); the ids the
+/// database did not hold yet come back.
+pub(crate) fn replay_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO seen_events (id, expires_at) VALUES {} ON CONFLICT DO NOTHING RETURNING id",
+        placeholders(1, rows, 2)
+    )
+}
+
+/// Adds `rows` signers' requests to their counters (`$1`: the window in seconds; from `$2`,
+/// three per signer: key, clock, requests). A window that has ended starts again at this
+/// batch's requests. Returns each signer's total and window start.
+pub(crate) fn key_counter_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO key_throttles (pubkey, window_start, requests) VALUES {}
+         ON CONFLICT (pubkey) DO UPDATE SET
+             requests = CASE WHEN key_throttles.window_start <= excluded.window_start - $1
+                             THEN excluded.requests
+                             ELSE key_throttles.requests + excluded.requests END,
+             window_start = CASE WHEN key_throttles.window_start <= excluded.window_start - $1
+                                 THEN excluded.window_start
+                                 ELSE key_throttles.window_start END
+         RETURNING pubkey, requests, window_start",
+        placeholders(2, rows, 3)
+    )
+}
+
 /// Which tickets are fresh: those whose id `is_new` to the database, each id counted once
 /// (a second copy in the same batch is a replay of the first).
-fn first_of_new(tickets: &[Ticket], is_new: impl Fn(&[u8; 32]) -> bool) -> Vec<bool> {
+pub(crate) fn first_of_new(tickets: &[Ticket], is_new: impl Fn(&[u8; 32]) -> bool) -> Vec<bool> {
     let mut claimed = HashSet::new();
     tickets
         .iter()
@@ -569,12 +596,15 @@ fn first_of_new(tickets: &[Ticket], is_new: impl Fn(&[u8; 32]) -> bool) -> Vec<b
 
 /// A signer's fresh requests in one batch, and the latest of their clocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct SignerBatch {
-    requests: i64,
-    now: i64,
+pub(crate) struct SignerBatch {
+    pub requests: i64,
+    pub now: i64,
 }
 
-fn requests_by_signer(tickets: &[Ticket], fresh: &[bool]) -> BTreeMap<[u8; 32], SignerBatch> {
+pub(crate) fn requests_by_signer(
+    tickets: &[Ticket],
+    fresh: &[bool],
+) -> BTreeMap<[u8; 32], SignerBatch> {
     let mut signers = BTreeMap::new();
     for (ticket, _) in tickets.iter().zip(fresh).filter(|(_, fresh)| **fresh) {
         let batch = signers.entry(ticket.signer).or_insert(SignerBatch {
@@ -590,13 +620,13 @@ fn requests_by_signer(tickets: &[Ticket], fresh: &[bool]) -> BTreeMap<[u8; 32], 
 /// Gives each fresh ticket its place in its signer's window, in the order the tickets came:
 /// a signer's `n` requests in a batch that brought its count to `total` are `total - n + 1`
 /// up to `total`.
-fn number_requests(
+pub(crate) fn number_requests(
     tickets: &[Ticket],
     fresh: &[bool],
     signers: &BTreeMap<[u8; 32], SignerBatch>,
     totals: &HashMap<Vec<u8>, (i64, i64)>,
-    answers: &mut [Admitted],
-) {
+) -> Vec<Admitted> {
+    let mut answers = vec![Admitted::default(); tickets.len()];
     let mut numbered: HashMap<[u8; 32], i64> = HashMap::new();
     for (i, ticket) in tickets.iter().enumerate() {
         let (Some(batch), Some(&(total, window_start))) = (
@@ -616,7 +646,15 @@ fn number_requests(
             key_window_start: window_start,
         };
     }
+    answers
 }
+
+/// Every SQLite connection that may write. WAL lets readers (and the backup command) read while
+/// the server writes; FULL: an acknowledged write survives power loss, not just a crash. Two
+/// connections write (the admission writer and the pool's one), so each waits for the other's
+/// lock rather than failing.
+pub(crate) const SQLITE_SETTINGS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;";
 
 /// SQLite connections with Sigil's settings; `read_only` ones refuse to write.
 fn sqlite_pool(connections: u32, read_only: bool) -> AnyPoolOptions {
@@ -624,13 +662,7 @@ fn sqlite_pool(connections: u32, read_only: bool) -> AnyPoolOptions {
         .max_connections(connections)
         .after_connect(move |conn, _| {
             Box::pin(async move {
-                // WAL lets readers (and the backup command) read while the server writes; FULL:
-                // an acknowledged write survives power loss, not just a crash.
-                conn.execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-                )
-                .await?;
+                conn.execute(SQLITE_SETTINGS).await?;
                 if read_only {
                     conn.execute("PRAGMA query_only = ON").await?;
                 }
@@ -702,8 +734,7 @@ mod tests {
         );
         // The database had 5 requests of signer 7 in its window before this batch.
         let totals = HashMap::from([(vec![7; 32], (7, 3)), (vec![8; 32], (1, 11))]);
-        let mut answers = vec![Admitted::default(); tickets.len()];
-        number_requests(&tickets, &fresh, &signers, &totals, &mut answers);
+        let answers = number_requests(&tickets, &fresh, &signers, &totals);
         let counts: Vec<(bool, i64)> = answers.iter().map(|a| (a.fresh, a.key_requests)).collect();
         assert_eq!(counts, [(true, 6), (true, 1), (false, 0), (true, 7)]);
         assert_eq!(answers[0].key_window_start, 3);
