@@ -20,6 +20,8 @@ pub fn open(path: &Path) -> rusqlite::Result<Connection> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     connection.execute_batch(store::SQLITE_SETTINGS)?;
+    // Two statements per batch size that comes up; parsing one costs as much as running it.
+    connection.set_prepared_statement_cache_capacity(128);
     Ok(connection)
 }
 
@@ -36,7 +38,7 @@ pub fn admit(
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
 
     let ids = store::distinct_ids(tickets);
-    let mut insert = tx.prepare(&store::replay_sql(ids.len()))?;
+    let mut insert = tx.prepare_cached(&numbered(store::replay_sql(ids.len())))?;
     let values: Vec<&dyn ToSql> = ids
         .iter()
         .flat_map(|(id, forget_after)| [id as &dyn ToSql, forget_after as &dyn ToSql])
@@ -52,7 +54,7 @@ pub fn admit(
     let signers = store::requests_by_signer(tickets, &fresh);
     let mut totals = std::collections::HashMap::new();
     if !signers.is_empty() {
-        let mut upsert = tx.prepare(&store::key_counter_sql(signers.len()))?;
+        let mut upsert = tx.prepare_cached(&numbered(store::key_counter_sql(signers.len())))?;
         let mut values: Vec<&dyn ToSql> = vec![&key_window];
         for (signer, batch) in &signers {
             values.extend([
@@ -71,16 +73,16 @@ pub fn admit(
     Ok(store::number_requests(tickets, &fresh, &signers, &totals))
 }
 
-/// Binds `values[0]` to `$1`, `values[1]` to `$2` and so on. SQLite numbers `$n` parameters in
-/// the order they first appear, not by `n` (the counter statement uses `$1` last), so each is
-/// found by its name.
+/// `sql` with its `$n` parameters written `?n`: SQLite gives `?n` the index `n`, but numbers
+/// `$n` (a named parameter to it) in the order they first appear.
+fn numbered(sql: String) -> String {
+    sql.replace('$', "?")
+}
+
+/// Binds `values[0]` to `?1`, `values[1]` to `?2` and so on.
 fn bind_numbered(statement: &mut Statement<'_>, values: &[&dyn ToSql]) -> rusqlite::Result<()> {
     for (i, value) in values.iter().enumerate() {
-        let name = format!("${}", i + 1);
-        let index = statement
-            .parameter_index(&name)?
-            .ok_or_else(|| rusqlite::Error::InvalidParameterName(name))?;
-        statement.raw_bind_parameter(index, value)?;
+        statement.raw_bind_parameter(i + 1, value)?;
     }
     Ok(())
 }
