@@ -182,10 +182,13 @@ if at64:
     if per_request <= budget:
         next_step = (
             f"the CPU per request is within that budget, so the gap is the {idle:.2f} idle cores: requests "
-            "waiting on the single writer (its thread hand-offs and each batch's disk sync). The next step "
-            "is the writer's statements on one blocking thread (rusqlite, as the lookups already are).")
+            "waiting on the admission writer, whose batches each wait for a disk sync.")
     else:
-        next_step = "the next step is less CPU per request in the HTTP and database layers (section 3)."
+        next_step = (
+            f"the cores are busy ({idle:.2f} idle), so CPU per request sets the rate. {crypto:.0f} µs of it "
+            "is the four curve operations every request needs (the signature check, ECDH, signing the "
+            "reply and checking that signature, which Sigil keeps against fault attacks); the other "
+            f"{max(0.0, per_request - crypto):.0f} µs is HTTP, the runtime and the database (section 3).")
     GAPS["Server, SQLite, 64 connections: ≥"] = (
         f"Server: {rps:,.0f} requests/s at {per_request:.0f} µs of server CPU per request, {crypto:.0f} µs "
         f"of it cryptography. 5,000/s on the cores the generator leaves ({2 - gen:.2f}) needs at most "
