@@ -94,17 +94,9 @@ mod tests {
 
     use super::*;
     use crate::store::Store;
+    use crate::store::tests::ticket;
 
     const WINDOW: i64 = 60;
-
-    fn ticket(id: u8, signer: u8, now: i64) -> Ticket {
-        Ticket {
-            event_id: [id; 32],
-            forget_after: now + 120,
-            signer: [signer; 32],
-            now,
-        }
-    }
 
     async fn file_store(dir: &Path) -> (Store, std::path::PathBuf) {
         let file = dir.join("sigil.db");

@@ -678,10 +678,11 @@ fn with_query(url: &str, param: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn ticket(id: u8, signer: u8, now: i64) -> Ticket {
+    /// A request by `signer` of event `id` at `now`.
+    pub(crate) fn ticket(id: u8, signer: u8, now: i64) -> Ticket {
         Ticket {
             event_id: [id; 32],
             forget_after: now + 60,
