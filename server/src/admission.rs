@@ -90,8 +90,9 @@ async fn write_batches(store: Store, mut incoming: mpsc::Receiver<Pending>, key_
 }
 
 /// The writer for an SQLite file, on its own thread: it blocks on the queue, takes whatever
-/// else has arrived meanwhile, and writes it all in one transaction. A connection that fails to
-/// open fails that batch and is opened again for the next.
+/// else has arrived meanwhile, and writes it all in one transaction. A batch that fails (the
+/// connection would not open, or the write failed) fails its requests, and the next batch starts
+/// on a fresh connection.
 fn write_batches_here(file: &Path, mut incoming: mpsc::Receiver<Pending>, key_window: i64) {
     let mut connection = None;
     let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -110,6 +111,9 @@ fn write_batches_here(file: &Path, mut incoming: mpsc::Receiver<Pending>, key_wi
                 sqlite_writer::admit(connection.insert(opened), &tickets, key_window)
             }),
         };
+        if outcome.is_err() {
+            connection = None;
+        }
         answer(&mut batch, outcome);
     }
 }
@@ -128,5 +132,43 @@ fn answer<E: std::fmt::Display>(batch: &mut Vec<Pending>, outcome: Result<Vec<Ad
                 let _ = pending.reply.send(Err(message.clone()));
             }
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::store::tests::ticket;
+
+    #[tokio::test]
+    async fn a_failed_batch_fails_its_requests_and_the_next_one_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sigil.db");
+        let store = Store::open(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
+        let admission = Admission::start(store.clone(), 60).unwrap();
+        assert!(admission.admit(ticket(1, 7, 100)).await.unwrap().fresh);
+
+        // With the replay table out of the way no batch can be written.
+        let other = rusqlite::Connection::open(&file).unwrap();
+        other
+            .execute_batch("ALTER TABLE seen_events RENAME TO set_aside")
+            .unwrap();
+        let failed = admission.admit(ticket(2, 7, 101)).await;
+        assert!(
+            matches!(&failed, Err(AdmissionError::Store(message)) if message.contains("seen_events")),
+            "{failed:?}"
+        );
+
+        other
+            .execute_batch("ALTER TABLE set_aside RENAME TO seen_events")
+            .unwrap();
+        let admitted = admission.admit(ticket(2, 7, 101)).await.unwrap();
+        assert!(admitted.fresh);
+        assert_eq!(admitted.key_requests, 2, "the failed batch counted nothing");
+        assert!(!admission.admit(ticket(1, 7, 102)).await.unwrap().fresh);
+        store.close().await;
     }
 }

@@ -5,7 +5,7 @@
 //! its requests and answers cross threads. The SQL and the rules are `store`'s, shared with the
 //! sqlx path that PostgreSQL and in-memory databases use.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use rusqlite::types::ToSql;
@@ -52,7 +52,7 @@ pub fn admit(
     let fresh = store::first_of_new(tickets, |id| new_ids.contains(id));
 
     let signers = store::requests_by_signer(tickets, &fresh);
-    let mut totals = std::collections::HashMap::new();
+    let mut totals = HashMap::new();
     if !signers.is_empty() {
         let mut upsert = tx.prepare_cached(&numbered(store::key_counter_sql(signers.len())))?;
         let mut values: Vec<&dyn ToSql> = vec![&key_window];
@@ -169,7 +169,7 @@ mod tests {
         // A method's transaction holds the lock while a batch comes: the batch waits, then runs.
         let tx = store.begin().await.unwrap();
         let batch = std::thread::spawn(move || admit(&mut writer, &[ticket(1, 7, 100)], WINDOW));
-        std::thread::sleep(Duration::from_millis(200));
+        tokio::time::sleep(Duration::from_millis(200)).await;
         assert!(!batch.is_finished(), "the batch must wait for the lock");
         tx.commit().await.unwrap();
         assert_eq!(counts(&batch.join().unwrap().unwrap()), [(true, 1, 100)]);
