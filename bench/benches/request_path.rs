@@ -5,15 +5,15 @@
 #![allow(clippy::expect_used)] // a benchmark of valid inputs fails loudly if one is not
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
-use sigil_shared::dvm::{Exchange, seal_request};
+use sigil_shared::dvm::{Exchange, ServerKeys, seal_request};
 use sigil_shared::method::{Reply, Request};
 use sigil_shared::nostr::key::Keys;
 use sigil_shared::nostr::nips::nip44;
 use sigil_shared::nostr::types::Timestamp;
-use sigil_shared::validation::{Policy, check_request};
+use sigil_shared::validation::{CheckedRequest, Policy, check_request};
 
 fn request_path(c: &mut Criterion) {
-    let server = Keys::generate();
+    let server = ServerKeys::new(Keys::generate());
     let client = Keys::generate();
     let now = Timestamp::now();
     let event = seal_request(
@@ -44,17 +44,18 @@ fn request_path(c: &mut Criterion) {
     c.bench_function("nip44 decrypt (request content)", |b| {
         b.iter(|| {
             nip44::decrypt(
-                server.secret_key(),
+                server.keys().secret_key(),
                 &client.public_key(),
                 black_box(&event.content),
             )
             .expect("decrypt")
         });
     });
+    let checked = CheckedRequest::verify(event.clone()).expect("signed");
     c.bench_function("exchange (ECDH: the conversation key)", |b| {
-        b.iter(|| Exchange::new(&server, black_box(&event)).expect("exchange"));
+        b.iter(|| Exchange::new(&server, black_box(&checked)));
     });
-    let exchange = Exchange::new(&server, &event).expect("exchange");
+    let exchange = Exchange::new(&server, &checked);
     c.bench_function("open (decrypt + parse)", |b| {
         b.iter(|| black_box(&exchange).open().expect("open"));
     });
@@ -63,8 +64,8 @@ fn request_path(c: &mut Criterion) {
     });
     c.bench_function("whole request (check, exchange, open, seal)", |b| {
         b.iter(|| {
-            let event = check_request(black_box(body.as_bytes()), &policy, now).expect("valid");
-            let exchange = Exchange::new(&server, &event).expect("exchange");
+            let request = check_request(black_box(body.as_bytes()), &policy, now).expect("valid");
+            let exchange = Exchange::new(&server, &request);
             exchange.open().expect("open");
             exchange.seal(&reply).expect("seal")
         });

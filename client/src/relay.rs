@@ -300,8 +300,9 @@ mod tests {
     use std::collections::VecDeque;
 
     use super::*;
-    use sigil_shared::dvm::{self, Exchange};
+    use sigil_shared::dvm::{self, Exchange, ServerKeys};
     use sigil_shared::method::{Reply, Request};
+    use sigil_shared::validation::CheckedRequest;
 
     /// Sockets driven by a script: each step happens when the driver next waits.
     #[derive(Default)]
@@ -363,8 +364,8 @@ mod tests {
     }
 
     fn reply_from(server: &Keys, request: &Event, subscription: &str) -> (String, String) {
-        let reply = Exchange::new(server, request)
-            .unwrap()
+        let request = CheckedRequest::verify(request.clone()).unwrap();
+        let reply = Exchange::new(&ServerKeys::new(server.clone()), &request)
             .seal(&Reply::Result(serde_json::json!({})))
             .unwrap();
         let json = reply.as_json();

@@ -12,7 +12,7 @@ use sigil_client::flow::CodeSession;
 use sigil_client::session::{Session, SessionError};
 use sigil_client::transport::{Progress, TransportError};
 use sigil_client::{ClientError, HttpResponse, Server, Transport};
-use sigil_shared::dvm::{Exchange, ReplyError};
+use sigil_shared::dvm::{Exchange, ReplyError, ServerKeys};
 use sigil_shared::envelope::{BackupEnvelope, Entropy, EnvelopeError, KdfParams};
 use sigil_shared::error::{RejectBody, RejectCode};
 use sigil_shared::info::{EVENTS_PATH, InfoError, ServerInfo};
@@ -20,6 +20,7 @@ use sigil_shared::method::{BackupRecord, CodeSent, Reply, Request, Verified};
 use sigil_shared::nostr::event::Event;
 use sigil_shared::nostr::key::Keys;
 use sigil_shared::secret::{AccountSecret, Password};
+use sigil_shared::validation::CheckedRequest;
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -45,8 +46,8 @@ enum Lie {
 
 struct HostileServer {
     lie: Lie,
-    keys: Keys,
-    impostor: Keys,
+    keys: ServerKeys,
+    impostor: ServerKeys,
     /// The account the lies are about: its backup, sealed at the floor parameters.
     account: AccountSecret,
     entropy: Entropy,
@@ -62,8 +63,8 @@ impl HostileServer {
     fn new(lie: Lie) -> Self {
         Self {
             lie,
-            keys: Keys::generate(),
-            impostor: Keys::generate(),
+            keys: ServerKeys::new(Keys::generate()),
+            impostor: ServerKeys::new(Keys::generate()),
             account: AccountSecret::generate(),
             entropy: Entropy::generate(),
             first_reply: RefCell::default(),
@@ -146,15 +147,15 @@ impl Transport for HostileServer {
             });
         }
         let event = Event::from_json(&body).expect("request event");
-        let request = Exchange::new(&self.keys, &event)
-            .and_then(|exchange| exchange.open())
+        let checked = CheckedRequest::verify(event).expect("signed request");
+        let request = Exchange::new(&self.keys, &checked)
+            .open()
             .expect("request opens");
         let signer = match self.lie {
             Lie::WrongSigner => &self.impostor,
             _ => &self.keys,
         };
-        let reply = Exchange::new(signer, &event)
-            .expect("exchange")
+        let reply = Exchange::new(signer, &checked)
             .seal(&self.answer(&request))
             .expect("seal")
             .as_json();

@@ -8,12 +8,13 @@ use std::path::Path;
 use sigil_client::flow::StoredBackup;
 use sigil_client::session::LocalVault;
 use sigil_fuzz::{client_keys, fixed_request, now, server_keys};
-use sigil_shared::dvm::{Exchange, seal_request};
+use sigil_shared::dvm::{Exchange, ServerKeys, seal_request};
 use sigil_shared::envelope::{BackupEnvelope, Entropy, KdfParams};
 use sigil_shared::error::{ErrorBody, ErrorCode};
 use sigil_shared::info::ServerInfo;
 use sigil_shared::method::{CodeSent, Reply, Request};
 use sigil_shared::secret::{AccountSecret, Password};
+use sigil_shared::validation::CheckedRequest;
 
 fn write(target: &str, name: &str, bytes: &[u8]) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -25,6 +26,7 @@ fn write(target: &str, name: &str, bytes: &[u8]) {
 
 fn main() {
     let (server, client) = (server_keys(), client_keys());
+    let server_side = ServerKeys::new(server.clone());
     let entropy = Entropy::generate();
     let account = AccountSecret::generate();
     let envelope = BackupEnvelope::seal(
@@ -78,7 +80,8 @@ fn main() {
         write("nip44_payload", name, event.content.as_bytes());
         let params = serde_json::to_vec(request).expect("json");
         write("method_params", name, &params);
-        let exchange = Exchange::new(&server, &event).expect("exchange");
+        let checked = CheckedRequest::verify(event.clone()).expect("signed request");
+        let exchange = Exchange::new(&server_side, &checked);
         for (reply_name, reply) in &replies {
             let sealed = exchange.seal(reply).expect("seal reply");
             let mut input = event.id.to_bytes().to_vec();
@@ -87,8 +90,10 @@ fn main() {
         }
     }
     let request = fixed_request();
-    let reply = Exchange::new(&server, &request)
-        .expect("exchange")
+    let reply = Exchange::new(
+        &server_side,
+        &CheckedRequest::verify(request.clone()).expect("signed request"),
+    )
         .seal(&replies[0].1)
         .expect("seal reply");
     let (id, subscription) = (

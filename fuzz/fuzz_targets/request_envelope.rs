@@ -4,14 +4,12 @@
 
 use libfuzzer_sys::fuzz_target;
 use sigil_fuzz::{now, policy, server_keys};
-use sigil_shared::dvm::Exchange;
+use sigil_shared::dvm::{Exchange, ServerKeys};
 use sigil_shared::validation::check_request;
 
 fuzz_target!(|body: &[u8]| {
-    if let Ok(event) = check_request(body, &policy(), now()) {
-        let keys = server_keys();
-        if let Ok(exchange) = Exchange::new(&keys, &event) {
-            let _ = exchange.open();
-        }
+    if let Ok(request) = check_request(body, &policy(), now()) {
+        let keys = ServerKeys::new(server_keys());
+        let _ = Exchange::new(&keys, &request).open();
     }
 });

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sigil_shared::dvm::ServerKeys;
 use sigil_shared::info::ServerInfo;
 use sigil_shared::nostr::key::PublicKey;
 use sigil_shared::nostr::types::Timestamp;
@@ -106,7 +107,7 @@ impl Application {
         Ok(Self {
             listener,
             state: Arc::new(AppState {
-                keys,
+                keys: ServerKeys::new(keys),
                 policy,
                 admission,
                 pow: PowLevel::new(

@@ -168,7 +168,7 @@ async fn serve(state: &SharedState, socket: Socket, replies: &Arc<RecentReplies>
     // would be refused anyway.
     let since = Timestamp::from(now.as_secs().saturating_sub(state.policy.window_secs));
     let mut opening = vec![relay::subscribe_requests(&state.keys.public_key(), since)];
-    match relay::handler_info(&state.keys, HANDLER_ID, HANDLER_ABOUT, now) {
+    match relay::handler_info(state.keys.keys(), HANDLER_ID, HANDLER_ABOUT, now) {
         Ok(announcement) => opening.push(relay::publish(&announcement)),
         Err(error) => tracing::warn!(%error, "could not sign the NIP-89 announcement"),
     }

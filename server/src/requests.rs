@@ -3,12 +3,11 @@
 
 use std::sync::Arc;
 
-use sigil_shared::dvm::{Exchange, OpenRequestError};
+use sigil_shared::dvm::{Exchange, OpenRequestError, ServerKeys};
 use sigil_shared::error::{ErrorBody, ErrorCode, RejectCode};
 use sigil_shared::info::ServerInfo;
 use sigil_shared::method::Reply;
 use sigil_shared::nostr::event::Event;
-use sigil_shared::nostr::key::Keys;
 use sigil_shared::nostr::types::Timestamp;
 use sigil_shared::validation::{Policy, check_request};
 
@@ -19,7 +18,7 @@ use crate::vault::Vault;
 
 #[derive(Debug)]
 pub struct AppState {
-    pub keys: Keys,
+    pub keys: ServerKeys,
     /// The envelope rules; the difficulty in it is the base, `pow` says what is required now.
     pub policy: Policy,
     pub pow: PowLevel,
@@ -42,7 +41,8 @@ pub async fn answer(state: &AppState, body: &[u8]) -> Result<Event, RejectCode> 
         min_difficulty: state.pow.current(),
         ..state.policy
     };
-    let event = check_request(body, &policy, now)?;
+    let request = check_request(body, &policy, now)?;
+    let event = request.event();
     state.pow.count();
     let ticket = Ticket {
         event_id: *event.id.as_bytes(),
@@ -59,7 +59,7 @@ pub async fn answer(state: &AppState, body: &[u8]) -> Result<Event, RejectCode> 
             return Err(RejectCode::Unavailable);
         }
     };
-    let exchange = Exchange::new(&state.keys, &event).map_err(|_| RejectCode::Undecryptable)?;
+    let exchange = Exchange::new(&state.keys, &request);
     let reply = match exchange.open() {
         Ok(request) => state.vault.handle(&event.pubkey, request, &admitted).await,
         Err(OpenRequestError::Undecryptable) => return Err(RejectCode::Undecryptable),

@@ -1,18 +1,37 @@
 //! Sealing and opening request and reply events (NIP-44 v2 content, NIP-13 work, Schnorr
 //! signatures). Pure functions: transports only move the JSON.
 
+use std::sync::LazyLock;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use nostr::event::{Event, EventId, FinalizeEvent, Tag, Tags, UnsignedEvent};
+use hmac::{Hmac, KeyInit, Mac};
+use nostr::event::{Event, EventId, FinalizeEvent, Signature, Tag, Tags, UnsignedEvent};
 use nostr::key::{Keys, PublicKey};
 use nostr::nips::nip44;
 use nostr::nips::nip44::v2::ConversationKey;
 use nostr::types::Timestamp;
+use secp256k1::{All, Secp256k1, XOnlyPublicKey};
+use sha2::Sha256;
+use zeroize::Zeroizing;
 
 use crate::kinds;
 use crate::method::{Reply, Request};
 use crate::pow::{Miner, nonce_tag};
-use crate::validation::check_fresh;
+use crate::validation::{CheckedRequest, check_fresh};
+
+/// One context for the server's signing and checks, blinded once against side channels.
+pub(crate) static SECP256K1: LazyLock<Secp256k1<All>> = LazyLock::new(|| {
+    let mut context = Secp256k1::new();
+    context.seeded_randomize(&rand::random());
+    context
+});
+
+/// BIP-340's check of `sig` on `id` by a key already lifted to its point.
+pub(crate) fn signature_holds(sig: &Signature, id: &EventId, key: &XOnlyPublicKey) -> bool {
+    let sig = secp256k1::schnorr::Signature::from_byte_array(*sig.as_bytes());
+    SECP256K1.verify_schnorr(&sig, id.as_bytes(), key).is_ok()
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SealError {
@@ -139,11 +158,36 @@ pub fn seal_request(
     draft.finish(signer, nonce)
 }
 
+/// The server's keys, with its x-only key kept as a curve point for the check of each reply
+/// signature (nostr would lift it from its 32 bytes again for every reply).
+#[derive(Debug, Clone)]
+pub struct ServerKeys {
+    keys: Keys,
+    x_only: XOnlyPublicKey,
+}
+
+impl ServerKeys {
+    pub fn new(keys: Keys) -> Self {
+        let mut keypair = secp256k1::Keypair::from_secret_key(&SECP256K1, keys.secret_key());
+        let (x_only, _) = keypair.x_only_public_key();
+        keypair.non_secure_erase();
+        Self { keys, x_only }
+    }
+
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    pub fn public_key(&self) -> PublicKey {
+        self.keys.public_key()
+    }
+}
+
 /// The server's side of one request that passed [`crate::validation::check_request`]: the
 /// NIP-44 conversation key with its sender, derived once (one ECDH, the costliest step after
 /// the signature check) to open the request and to seal the reply.
 pub struct Exchange<'a> {
-    server: &'a Keys,
+    server: &'a ServerKeys,
     request: &'a Event,
     conversation: ConversationKey,
 }
@@ -157,14 +201,22 @@ impl std::fmt::Debug for Exchange<'_> {
 }
 
 impl<'a> Exchange<'a> {
-    pub fn new(server: &'a Keys, request: &'a Event) -> Result<Self, OpenRequestError> {
-        let conversation = ConversationKey::derive(server.secret_key(), &request.pubkey)
-            .map_err(|_| OpenRequestError::Undecryptable)?;
-        Ok(Self {
+    /// NIP-44 v2's conversation key, `ConversationKey::derive` with the sender's point as
+    /// checked: HKDF-extract (salt "nip44-v2") of the x coordinate of the shared point.
+    pub fn new(server: &'a ServerKeys, request: &'a CheckedRequest) -> Self {
+        let shared = Zeroizing::new(secp256k1::ecdh::shared_secret_point(
+            request.sender(),
+            server.keys.secret_key(),
+        ));
+        let mut extract = <Hmac<Sha256> as KeyInit>::new_from_slice(b"nip44-v2")
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        extract.update(&shared[..32]);
+        let key = Zeroizing::new(<[u8; 32]>::from(extract.finalize().into_bytes()));
+        Self {
             server,
-            request,
-            conversation,
-        })
+            request: request.event(),
+            conversation: ConversationKey::new(*key),
+        }
     }
 
     /// Decrypts and parses the request.
@@ -180,19 +232,24 @@ impl<'a> Exchange<'a> {
         let plaintext =
             serde_json::to_vec(reply).map_err(|e| SealError::Serialise(e.to_string()))?;
         let content = nip44_encrypt(&self.conversation, &plaintext)?;
-        let tags = vec![
+        let tags = Tags::from_list(vec![
             Tag::public_key(self.request.pubkey),
             Tag::event(self.request.id),
-        ];
-        UnsignedEvent::new(
-            self.server.public_key(),
-            Timestamp::now(),
-            kinds::reply(),
-            tags,
-            content,
-        )
-        .finalize(self.server)
-        .map_err(|e| SealError::Sign(e.to_string()))
+        ]);
+        let (pubkey, created_at, kind) =
+            (self.server.public_key(), Timestamp::now(), kinds::reply());
+        let id = EventId::compute(&pubkey, &created_at, &kind, &tags, &content);
+        // BIP-340's fresh auxiliary randomness, from the thread's CSPRNG: nostr's own signing
+        // asks the system for it, a system call per reply.
+        let sig =
+            self.server
+                .keys
+                .sign_schnorr_with_aux_rand(&SECP256K1, id.as_bytes(), &rand::random());
+        // BIP-340's check against faults: a wrong signature could leak the server's key.
+        if !signature_holds(&sig, &id, &self.server.x_only) {
+            return Err(SealError::Sign("the new signature does not verify".into()));
+        }
+        Ok(Event::new(id, pubkey, created_at, kind, tags, content, sig))
     }
 }
 

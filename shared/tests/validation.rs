@@ -1,18 +1,18 @@
 //! Request validation rules and the request/reply round trip.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
-use sigil_shared::dvm::{self, OpenRequestError, ReplyError, RequestDraft};
+use sigil_shared::dvm::{self, OpenRequestError, ReplyError, RequestDraft, ServerKeys};
 use sigil_shared::error::{ErrorBody, ErrorCode, RejectCode};
 use sigil_shared::method::{CodeSent, Reply, Request};
-use sigil_shared::nostr::event::{Event, EventBuilder, FinalizeEvent, Kind, Tag};
+use sigil_shared::nostr::event::{Event, EventBuilder, FinalizeEvent, Kind, Tag, UnsignedEvent};
 use sigil_shared::nostr::key::Keys;
 use sigil_shared::nostr::types::Timestamp;
-use sigil_shared::validation::{Policy, check_request};
+use sigil_shared::validation::{CheckedRequest, Policy, check_request};
 
 const DIFFICULTY: u8 = 8;
 
 struct Setup {
-    server: Keys,
+    server: ServerKeys,
     client: Keys,
     policy: Policy,
     now: Timestamp,
@@ -27,7 +27,7 @@ fn setup() -> Setup {
         max_bytes: 16 * 1024,
     };
     Setup {
-        server,
+        server: ServerKeys::new(server),
         client: Keys::generate(),
         policy,
         now: Timestamp::now(),
@@ -51,7 +51,7 @@ fn sealed(s: &Setup, difficulty: u8, created_at: Timestamp) -> Event {
     .expect("seal")
 }
 
-fn check(s: &Setup, event: &Event) -> Result<Event, RejectCode> {
+fn check(s: &Setup, event: &Event) -> Result<CheckedRequest, RejectCode> {
     check_request(event.as_json().as_bytes(), &s.policy, s.now)
 }
 
@@ -60,8 +60,10 @@ fn a_well_formed_request_passes_and_decrypts() {
     let s = setup();
     let event = sealed(&s, DIFFICULTY, s.now);
     let checked = check(&s, &event).expect("valid");
-    let exchange = dvm::Exchange::new(&s.server, &checked).expect("exchange");
-    assert_eq!(exchange.open(), Ok(request()));
+    assert_eq!(
+        dvm::Exchange::new(&s.server, &checked).open(),
+        Ok(request())
+    );
 }
 
 #[test]
@@ -181,16 +183,26 @@ fn a_target_below_the_minimum_is_refused_even_if_the_id_happens_to_meet_it() {
 fn content_for_another_key_or_garbage_is_reported() {
     let s = setup();
     let event = sealed(&s, DIFFICULTY, s.now);
-    let stranger = Keys::generate();
-    let exchange = dvm::Exchange::new(&stranger, &event).expect("exchange");
-    assert_eq!(exchange.open(), Err(OpenRequestError::Undecryptable));
+    let stranger = ServerKeys::new(Keys::generate());
+    let checked = CheckedRequest::verify(event.clone()).expect("signed");
+    assert_eq!(
+        dvm::Exchange::new(&stranger, &checked).open(),
+        Err(OpenRequestError::Undecryptable)
+    );
     for garbage in ["", "#AQ==", "not base64!", "AQID", &"A".repeat(200)] {
-        let mut json: serde_json::Value = serde_json::from_str(&event.as_json()).expect("json");
-        json["content"] = garbage.into();
-        let tampered = Event::from_json(json.to_string()).expect("event");
-        let exchange = dvm::Exchange::new(&s.server, &tampered).expect("exchange");
+        // Signed by the client, so only the content is wrong.
+        let tampered = UnsignedEvent::new(
+            event.pubkey,
+            event.created_at,
+            event.kind,
+            event.tags.clone().to_vec(),
+            garbage,
+        )
+        .finalize(&s.client)
+        .expect("sign");
+        let checked = CheckedRequest::verify(tampered).expect("signed");
         assert_eq!(
-            exchange.open(),
+            dvm::Exchange::new(&s.server, &checked).open(),
             Err(OpenRequestError::Undecryptable),
             "{garbage:?}"
         );
@@ -207,8 +219,8 @@ fn replies_are_bound_to_server_recipient_and_request() {
     })
     .expect("reply");
     // The client opens it with nostr's own NIP-44, so this also checks the two agree.
-    let reply_event = dvm::Exchange::new(&s.server, &request_event)
-        .expect("exchange")
+    let checked = CheckedRequest::verify(request_event.clone()).expect("signed");
+    let reply_event = dvm::Exchange::new(&s.server, &checked)
         .seal(&reply)
         .expect("seal reply");
     let json = reply_event.as_json();
@@ -217,9 +229,8 @@ fn replies_are_bound_to_server_recipient_and_request() {
         dvm::open_reply(&s.client, &s.server.public_key(), &request_event.id, &json).expect("open");
     assert_eq!(opened, reply);
 
-    let impostor = Keys::generate();
-    let forged = dvm::Exchange::new(&impostor, &request_event)
-        .expect("exchange")
+    let impostor = ServerKeys::new(Keys::generate());
+    let forged = dvm::Exchange::new(&impostor, &checked)
         .seal(&reply)
         .expect("forge")
         .as_json();
