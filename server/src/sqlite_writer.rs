@@ -38,7 +38,10 @@ pub fn admit(
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
 
     let ids = store::distinct_ids(tickets);
-    let mut insert = tx.prepare_cached(&numbered(store::replay_sql(ids.len())))?;
+    let mut insert = tx.prepare_cached(&numbered(store::replay_sql(
+        store::Backend::Sqlite,
+        ids.len(),
+    )))?;
     let values: Vec<&dyn ToSql> = ids
         .iter()
         .flat_map(|(id, forget_after)| [id as &dyn ToSql, forget_after as &dyn ToSql])

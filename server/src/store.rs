@@ -232,7 +232,7 @@ impl Store {
 
         // Replay records: the ids the database did not hold yet come back.
         let ids = distinct_ids(tickets);
-        let sql = replay_sql(ids.len());
+        let sql = replay_sql(self.backend, ids.len());
         let mut insert = sqlx::query_scalar::<_, Vec<u8>>(&sql);
         for (id, forget_after) in &ids {
             insert = insert.bind(id.as_slice()).bind(*forget_after);
@@ -559,11 +559,22 @@ pub(crate) fn distinct_ids(tickets: &[Ticket]) -> BTreeMap<[u8; 32], i64> {
 
 /// Records `rows` event ids (`$1`, `$2` for the first: id, end of window); the ids the
 /// database did not hold yet come back.
-pub(crate) fn replay_sql(rows: usize) -> String {
-    format!(
-        "INSERT INTO seen_events (id, expires_at) VALUES {} ON CONFLICT DO NOTHING RETURNING id",
-        placeholders(1, rows, 2)
-    )
+///
+/// On SQLite, `OR IGNORE` rather than `ON CONFLICT DO NOTHING`: a statement that cannot fail
+/// halfway needs no statement journal, so SQLite does not copy each page it changes aside
+/// first. A row it skipped for any reason is not new, so it is refused as a replay.
+pub(crate) fn replay_sql(backend: Backend, rows: usize) -> String {
+    let values = placeholders(1, rows, 2);
+    match backend {
+        Backend::Sqlite => {
+            format!(
+                "INSERT OR IGNORE INTO seen_events (id, expires_at) VALUES {values} RETURNING id"
+            )
+        }
+        Backend::Postgres => format!(
+            "INSERT INTO seen_events (id, expires_at) VALUES {values} ON CONFLICT DO NOTHING RETURNING id"
+        ),
+    }
 }
 
 /// Adds `rows` signers' requests to their counters (`$1`: the window in seconds; from `$2`,
