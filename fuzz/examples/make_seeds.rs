@@ -90,10 +90,8 @@ fn main() {
         }
     }
     let request = fixed_request();
-    let reply = Exchange::new(
-        &server_side,
-        &CheckedRequest::verify(request.clone()).expect("signed request"),
-    )
+    let checked = CheckedRequest::verify(request.clone()).expect("signed request");
+    let reply = Exchange::new(&server_side, &checked)
         .seal(&replies[0].1)
         .expect("seal reply");
     let (id, subscription) = (
