@@ -139,15 +139,12 @@ fn answer<E: std::fmt::Display>(batch: &mut Vec<Pending>, outcome: Result<Vec<Ad
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::store::tests::ticket;
+    use crate::store::tests::{file_store, ticket};
 
     #[tokio::test]
     async fn a_failed_batch_fails_its_requests_and_the_next_one_runs() {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("sigil.db");
-        let store = Store::open(&format!("sqlite://{}", file.display()))
-            .await
-            .unwrap();
+        let (store, file) = file_store(dir.path()).await;
         let admission = Admission::start(store.clone(), 60).unwrap();
         assert!(admission.admit(ticket(1, 7, 100)).await.unwrap().fresh);
 

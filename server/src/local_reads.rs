@@ -85,15 +85,12 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::store::Store;
+    use crate::store::tests::file_store;
 
     #[tokio::test]
     async fn lookups_see_the_last_commit_and_cannot_write() {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("sigil.db");
-        let store = Store::open(&format!("sqlite://{}", file.display()))
-            .await
-            .unwrap();
+        let (store, file) = file_store(dir.path()).await;
         let reads = LocalReads::new(&file);
         assert!(reads.user_by_pubkey(&[7; 32]).unwrap().is_none());
 

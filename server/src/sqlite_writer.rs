@@ -96,18 +96,9 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::store::Store;
-    use crate::store::tests::ticket;
+    use crate::store::tests::{file_store, ticket};
 
     const WINDOW: i64 = 60;
-
-    async fn file_store(dir: &Path) -> (Store, std::path::PathBuf) {
-        let file = dir.join("sigil.db");
-        let store = Store::open(&format!("sqlite://{}", file.display()))
-            .await
-            .unwrap();
-        (store, file)
-    }
 
     fn counts(answers: &[Admitted]) -> Vec<(bool, i64, i64)> {
         answers

@@ -692,6 +692,16 @@ fn with_query(url: &str, param: &str) -> String {
 pub(crate) mod tests {
     use super::*;
 
+    /// A store on a new SQLite file `sigil.db` in `dir`, and the file's path.
+    #[allow(clippy::unwrap_used)]
+    pub(crate) async fn file_store(dir: &std::path::Path) -> (Store, std::path::PathBuf) {
+        let file = dir.join("sigil.db");
+        let store = Store::open(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
+        (store, file)
+    }
+
     /// A request by `signer` of event `id` at `now`.
     pub(crate) fn ticket(id: u8, signer: u8, now: i64) -> Ticket {
         Ticket {
