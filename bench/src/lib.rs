@@ -1,7 +1,14 @@
-//! Measurement helpers kept apart from the I/O of the binaries: medians, latency percentiles and the
-//! process readings from `/proc`, so they can be tested natively.
+//! Measurement helpers kept apart from the I/O of the binaries: medians, latency percentiles, the
+//! process readings from `/proc`, and the rate of the server's request cryptography alone, so they
+//! can be tested natively.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use sigil_shared::dvm::{Exchange, ServerKeys};
+use sigil_shared::error::{ErrorBody, ErrorCode};
+use sigil_shared::method::Reply;
+use sigil_shared::nostr::types::Timestamp;
+use sigil_shared::validation::{Policy, check_request};
 
 /// Latency figures of one run.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
@@ -62,8 +69,57 @@ pub fn status_mib(status: &str, field: &str) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+/// Requests per second that the server's cryptography alone sustains on `threads` threads at
+/// once: for each of `bodies` (request events sealed to `server`, as JSON), the envelope checks,
+/// the ECDH, opening the request, and sealing and signing the reply that the server sends a
+/// `get_backup` of an unknown key; no HTTP, runtime or database. The ceiling of the server's
+/// rate on the same cores.
+pub fn crypto_rate(
+    server: &ServerKeys,
+    bodies: &[String],
+    min_difficulty: u8,
+    threads: usize,
+) -> Result<f64, String> {
+    let policy = Policy {
+        server: server.public_key(),
+        min_difficulty,
+        window_secs: 300,
+        max_bytes: 64 * 1024,
+    };
+    let reply = Reply::Error(ErrorBody::new(ErrorCode::UnknownAccount));
+    let now = Timestamp::now();
+    let answer = |body: &String| -> Result<(), String> {
+        let request = check_request(body.as_bytes(), &policy, now)
+            .map_err(|code| format!("a request was refused: {code:?}"))?;
+        let exchange = Exchange::new(server, &request);
+        exchange
+            .open()
+            .map_err(|e| format!("opening a request: {e}"))?;
+        exchange
+            .seal(&reply)
+            .map_err(|e| format!("sealing a reply: {e}"))?;
+        Ok(())
+    };
+    let share = bodies.len().div_ceil(threads.max(1)).max(1);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        let running: Vec<_> = bodies
+            .chunks(share)
+            .map(|chunk| scope.spawn(move || chunk.iter().try_for_each(answer)))
+            .collect();
+        running
+            .into_iter()
+            .try_for_each(|t| t.join().map_err(|_| "a thread panicked".to_owned())?)
+    })?;
+    Ok(bodies.len() as f64 / started.elapsed().as_secs_f64())
+}
+
 #[cfg(test)]
 mod tests {
+    use sigil_shared::dvm::seal_request;
+    use sigil_shared::method::Request;
+    use sigil_shared::nostr::key::Keys;
+
     use super::*;
 
     #[test]
@@ -94,5 +150,32 @@ mod tests {
         assert_eq!(status_mib(status, "VmHWM"), Some(20.0));
         assert_eq!(status_mib(status, "VmRSS"), Some(10.0));
         assert_eq!(status_mib(status, "VmSwap"), None);
+    }
+
+    #[test]
+    fn the_crypto_rate_answers_every_request_and_refuses_a_bad_one() {
+        let server = ServerKeys::new(Keys::generate());
+        let seal = || {
+            let event = seal_request(
+                &Keys::generate(),
+                &server.public_key(),
+                &Request::GetBackup {},
+                4,
+                Timestamp::now(),
+            )
+            .expect("sealed");
+            event.as_json()
+        };
+        let bodies: Vec<String> = (0..5).map(|_| seal()).collect();
+        let rate = crypto_rate(&server, &bodies, 4, 2).expect("every request answered");
+        assert!(rate > 0.0 && rate.is_finite(), "{rate}");
+
+        // Sealed to another server: refused, so the rate is never of work left undone.
+        let other = ServerKeys::new(Keys::generate());
+        let refused = crypto_rate(&other, &bodies, 4, 2);
+        assert!(
+            matches!(&refused, Err(m) if m.contains("refused")),
+            "{refused:?}"
+        );
     }
 }

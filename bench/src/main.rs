@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
-use sigil_bench::{Latency, cpu_time, latency, status_mib};
-use sigil_shared::dvm::seal_request;
+use sigil_bench::{Latency, cpu_time, crypto_rate, latency, status_mib};
+use sigil_shared::dvm::{ServerKeys, seal_request};
 use sigil_shared::info::{EVENTS_PATH, ServerInfo, WELL_KNOWN_PATH};
 use sigil_shared::method::Request;
 use sigil_shared::nostr::key::{Keys, PublicKey};
@@ -80,6 +80,9 @@ struct Run {
     generator_cpu_cores: f64,
     server_rss_mib: f64,
     server_peak_rss_mib: f64,
+    /// Requests per second of the server's cryptography alone on every core, measured just
+    /// before this run: the ceiling of `requests_per_second` on this machine at that moment.
+    crypto_only_per_second: f64,
 }
 
 /// The server process under test; killed when dropped.
@@ -288,13 +291,21 @@ async fn measure(
     let warm = premine(&pubkey, 2_000.min(args.requests))?;
     drive(&http, &url, warm, max_concurrency.min(16)).await?;
 
+    // The same number of requests for a key of this process's own, whose cryptography alone is
+    // timed on every core before each run: the machine's speed at that moment, side by side.
+    let local = ServerKeys::new(Keys::generate());
+    let crypto_only = premine(&local.public_key(), args.requests)?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+
     println!(
-        "| database | connections | requests | failed | requests/s | p50 ms | p99 ms | max ms | server CPU (cores) | generator CPU (cores) | server RSS MiB | peak RSS MiB |"
+        "| database | connections | requests | failed | requests/s | p50 ms | p99 ms | max ms | server CPU (cores) | generator CPU (cores) | server RSS MiB | peak RSS MiB | crypto alone, every core: requests/s | requests/s of that |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut runs = Vec::new();
     for &concurrency in &args.concurrency {
         let events = premine(&pubkey, args.requests)?;
+        let crypto_only_per_second =
+            crypto_rate(&local, &crypto_only, DIFFICULTY, cores).map_err(LoadError::Setup)?;
         let own_stat = || std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
         let cpu_before = cpu_time(&server.proc_file("stat"), ticks).unwrap_or_default();
         let own_before = cpu_time(&own_stat(), ticks).unwrap_or_default();
@@ -317,6 +328,7 @@ async fn measure(
                 / elapsed.as_secs_f64(),
             server_rss_mib: status_mib(&status, "VmRSS").unwrap_or(0.0),
             server_peak_rss_mib: status_mib(&status, "VmHWM").unwrap_or(0.0),
+            crypto_only_per_second,
         };
         let l = run.latency.unwrap_or(Latency {
             p50_ms: 0.0,
@@ -324,7 +336,7 @@ async fn measure(
             max_ms: 0.0,
         });
         println!(
-            "| {:?} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.1} | {:.2} | {:.2} | {:.1} | {:.1} |",
+            "| {:?} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.1} | {:.2} | {:.2} | {:.1} | {:.1} | {:.0} | {:.0}% |",
             run.database,
             run.concurrency,
             run.requests,
@@ -336,7 +348,9 @@ async fn measure(
             run.server_cpu_cores,
             run.generator_cpu_cores,
             run.server_rss_mib,
-            run.server_peak_rss_mib
+            run.server_peak_rss_mib,
+            run.crypto_only_per_second,
+            100.0 * run.requests_per_second / run.crypto_only_per_second
         );
         runs.push(run);
     }
