@@ -5,12 +5,13 @@
 #![allow(clippy::expect_used)] // a benchmark of valid inputs fails loudly if one is not
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
+use sigil_bench::RequestCrypto;
 use sigil_shared::dvm::{Exchange, ServerKeys, seal_request};
-use sigil_shared::method::{Reply, Request};
+use sigil_shared::method::Request;
 use sigil_shared::nostr::key::Keys;
 use sigil_shared::nostr::nips::nip44;
 use sigil_shared::nostr::types::Timestamp;
-use sigil_shared::validation::{CheckedRequest, Policy, check_request};
+use sigil_shared::validation::{CheckedRequest, check_request};
 
 fn request_path(c: &mut Criterion) {
     let server = ServerKeys::new(Keys::generate());
@@ -25,18 +26,11 @@ fn request_path(c: &mut Criterion) {
     )
     .expect("seal");
     let body = event.as_json();
-    let policy = Policy {
-        server: server.public_key(),
-        min_difficulty: 16,
-        window_secs: 300,
-        max_bytes: 64 * 1024,
-    };
-    let reply = Reply::Error(sigil_shared::error::ErrorBody::new(
-        sigil_shared::error::ErrorCode::UnknownAccount,
-    ));
+    let crypto = RequestCrypto::new(&server, 16);
+    let (policy, reply) = (&crypto.policy, &crypto.reply);
 
     c.bench_function("check_request (all envelope checks)", |b| {
-        b.iter(|| check_request(black_box(body.as_bytes()), &policy, now).expect("valid"));
+        b.iter(|| check_request(black_box(body.as_bytes()), policy, now).expect("valid"));
     });
     c.bench_function("schnorr verify (event signature)", |b| {
         b.iter(|| black_box(&event).verify_signature());
@@ -60,14 +54,13 @@ fn request_path(c: &mut Criterion) {
         b.iter(|| black_box(&exchange).open().expect("open"));
     });
     c.bench_function("seal (encrypt + sign the reply)", |b| {
-        b.iter(|| black_box(&exchange).seal(&reply).expect("seal"));
+        b.iter(|| black_box(&exchange).seal(reply).expect("seal"));
     });
     c.bench_function("whole request (check, exchange, open, seal)", |b| {
         b.iter(|| {
-            let request = check_request(black_box(body.as_bytes()), &policy, now).expect("valid");
-            let exchange = Exchange::new(&server, &request);
-            exchange.open().expect("open");
-            exchange.seal(&reply).expect("seal")
+            crypto
+                .answer(black_box(body.as_bytes()), now)
+                .expect("answered")
         });
     });
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use sigil_shared::dvm::{Exchange, ServerKeys};
 use sigil_shared::error::{ErrorBody, ErrorCode};
 use sigil_shared::method::Reply;
+use sigil_shared::nostr::event::Event;
 use sigil_shared::nostr::types::Timestamp;
 use sigil_shared::validation::{Policy, check_request};
 
@@ -69,43 +70,66 @@ pub fn status_mib(status: &str, field: &str) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-/// Requests per second that the server's cryptography alone sustains on `threads` threads at
-/// once: for each of `bodies` (request events sealed to `server`, as JSON), the envelope checks,
-/// the ECDH, opening the request, and sealing and signing the reply that the server sends a
-/// `get_backup` of an unknown key; no HTTP, runtime or database. The ceiling of the server's
-/// rate on the same cores.
+/// The server's cryptography for one request, with no HTTP, runtime or database: the envelope
+/// checks, the ECDH, opening the request, and sealing and signing the reply the server sends a
+/// `get_backup` of an unknown key. Shared by `crypto_rate` and the criterion benchmarks.
+#[derive(Debug)]
+pub struct RequestCrypto<'a> {
+    server: &'a ServerKeys,
+    pub policy: Policy,
+    pub reply: Reply,
+}
+
+impl<'a> RequestCrypto<'a> {
+    /// For requests sealed to `server` with at least `min_difficulty` bits of work.
+    pub fn new(server: &'a ServerKeys, min_difficulty: u8) -> Self {
+        Self {
+            server,
+            policy: Policy {
+                server: server.public_key(),
+                min_difficulty,
+                window_secs: 300,
+                max_bytes: 64 * 1024,
+            },
+            reply: Reply::Error(ErrorBody::new(ErrorCode::UnknownAccount)),
+        }
+    }
+
+    /// The sealed reply to `body` (a request event as JSON) at `now`, or why there is none.
+    pub fn answer(&self, body: &[u8], now: Timestamp) -> Result<Event, String> {
+        let request = check_request(body, &self.policy, now)
+            .map_err(|code| format!("a request was refused: {code:?}"))?;
+        let exchange = Exchange::new(self.server, &request);
+        exchange
+            .open()
+            .map_err(|e| format!("opening a request: {e}"))?;
+        exchange
+            .seal(&self.reply)
+            .map_err(|e| format!("sealing a reply: {e}"))
+    }
+}
+
+/// Requests per second that the server's cryptography alone ([`RequestCrypto`]) sustains on
+/// `threads` threads at once, for `bodies` (request events sealed to `server`, as JSON): the
+/// ceiling of the server's rate on the same cores.
 pub fn crypto_rate(
     server: &ServerKeys,
     bodies: &[String],
     min_difficulty: u8,
     threads: usize,
 ) -> Result<f64, String> {
-    let policy = Policy {
-        server: server.public_key(),
-        min_difficulty,
-        window_secs: 300,
-        max_bytes: 64 * 1024,
-    };
-    let reply = Reply::Error(ErrorBody::new(ErrorCode::UnknownAccount));
+    if bodies.is_empty() {
+        return Err("no requests to time".into());
+    }
+    let crypto = RequestCrypto::new(server, min_difficulty);
     let now = Timestamp::now();
-    let answer = |body: &String| -> Result<(), String> {
-        let request = check_request(body.as_bytes(), &policy, now)
-            .map_err(|code| format!("a request was refused: {code:?}"))?;
-        let exchange = Exchange::new(server, &request);
-        exchange
-            .open()
-            .map_err(|e| format!("opening a request: {e}"))?;
-        exchange
-            .seal(&reply)
-            .map_err(|e| format!("sealing a reply: {e}"))?;
-        Ok(())
-    };
-    let share = bodies.len().div_ceil(threads.max(1)).max(1);
+    let answer = |body: &String| crypto.answer(body.as_bytes(), now).map(drop);
+    let share = bodies.len().div_ceil(threads.max(1));
     let started = Instant::now();
     std::thread::scope(|scope| {
         let running: Vec<_> = bodies
             .chunks(share)
-            .map(|chunk| scope.spawn(move || chunk.iter().try_for_each(answer)))
+            .map(|chunk| scope.spawn(|| chunk.iter().try_for_each(answer)))
             .collect();
         running
             .into_iter()
@@ -177,5 +201,6 @@ mod tests {
             matches!(&refused, Err(m) if m.contains("refused")),
             "{refused:?}"
         );
+        assert!(crypto_rate(&server, &[], 4, 2).is_err(), "nothing to time");
     }
 }

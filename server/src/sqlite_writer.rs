@@ -140,6 +140,24 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_writer_runs_with_the_durable_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, file) = file_store(dir.path()).await;
+        let writer = open(&file).unwrap();
+        let setting = |name: &str| -> String {
+            writer
+                .pragma_query_value(None, name, |row| row.get::<_, rusqlite::types::Value>(0))
+                .map(|value| format!("{value:?}"))
+                .unwrap()
+        };
+        assert_eq!(setting("journal_mode"), "Text(\"wal\")");
+        assert_eq!(setting("synchronous"), "Integer(2)", "FULL");
+        assert_eq!(setting("wal_autocheckpoint"), "Integer(8000)");
+        assert_eq!(setting("busy_timeout"), "Integer(5000)");
+        store.close().await;
+    }
+
+    #[tokio::test]
     async fn the_pools_transactions_and_the_writer_wait_for_each_other() {
         let dir = tempfile::tempdir().unwrap();
         let (store, file) = file_store(dir.path()).await;
