@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Runs the benchmarks and writes BENCHMARKS.md: the machine, the versions, the command, and every
 # figure from this one run.
-#   scripts/bench.sh           full run: 20,000 requests per load level, 10 timed runs per
-#                              implementation after 3 warm-ups, 3 rounds of 5 s of mining per row
+#   scripts/bench.sh           full run: 3 rounds of 20,000 requests per load level, 10 timed
+#                              runs per implementation after 3 warm-ups, 3 rounds of 5 s of
+#                              mining per row
 #   scripts/bench.sh --quick   a smoke run of every part with fewer, shorter runs
 # Installs what it needs (Chromium, the npm peers in bench/web, argon2-cffi) on first use.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-requests=20000 criterion_time=5 runs=10 warmups=3 pow_seconds=5 pow_rounds=3
+requests=20000 load_rounds=3 criterion_time=5 runs=10 warmups=3 pow_seconds=5 pow_rounds=3
 if [ "${1:-}" = "--quick" ]; then
-  requests=2000 criterion_time=1 runs=3 warmups=1 pow_seconds=2 pow_rounds=1
+  requests=2000 load_rounds=1 criterion_time=1 runs=3 warmups=1 pow_seconds=2 pow_rounds=1
 fi
 postgres="${SIGIL_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}"
 out="$ROOT/target/bench"
@@ -29,8 +30,8 @@ cargo build --release --locked -p sigil-server -p sigil-bench
 for database in sqlite postgres; do
   say "server under load: $database"
   target/release/sigil-load --database "$database" --postgres "$postgres" \
-    --requests "$requests" --concurrency 1,16,64 --json "$out/load-$database.json" \
-    | tee "$out/load-$database.md"
+    --requests "$requests" --rounds "$load_rounds" --concurrency 1,16,64 \
+    --json "$out/load-$database.json"
 done
 
 say "micro-benchmarks (criterion)"

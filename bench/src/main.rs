@@ -51,6 +51,10 @@ struct Args {
     /// Requests per run.
     #[arg(long, default_value_t = 20_000)]
     requests: usize,
+    /// Runs of each concurrency level, taking turns (1, 16, 64, 1, 16, 64, ...), so that a
+    /// passing burst of load on the machine is one round's outlier rather than the figure.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    rounds: u32,
     /// Also write the results here as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -69,6 +73,8 @@ enum LoadError {
 #[derive(Debug, serde::Serialize)]
 struct Run {
     database: Database,
+    /// 1 for the first round of every level.
+    round: u32,
     concurrency: usize,
     requests: usize,
     failed: usize,
@@ -298,11 +304,13 @@ async fn measure(
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
 
     println!(
-        "| database | connections | requests | failed | requests/s | p50 ms | p99 ms | max ms | server CPU (cores) | generator CPU (cores) | server RSS MiB | peak RSS MiB | crypto alone, every core: requests/s | requests/s of that |"
+        "| database | round | connections | requests | failed | requests/s | p50 ms | p99 ms | max ms | server CPU (cores) | generator CPU (cores) | server RSS MiB | peak RSS MiB | crypto alone, every core: requests/s | requests/s of that |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut runs = Vec::new();
-    for &concurrency in &args.concurrency {
+    let levels =
+        (1..=args.rounds).flat_map(|round| args.concurrency.iter().map(move |&c| (round, c)));
+    for (round, concurrency) in levels {
         let events = premine(&pubkey, args.requests)?;
         let crypto_only_per_second =
             crypto_rate(&local, &crypto_only, DIFFICULTY, cores).map_err(LoadError::Setup)?;
@@ -317,6 +325,7 @@ async fn measure(
         let status = server.proc_file("status");
         let run = Run {
             database: args.database,
+            round,
             concurrency,
             requests: samples.len(),
             failed,
@@ -336,8 +345,9 @@ async fn measure(
             max_ms: 0.0,
         });
         println!(
-            "| {:?} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.1} | {:.2} | {:.2} | {:.1} | {:.1} | {:.0} | {:.0}% |",
+            "| {:?} | {} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.1} | {:.2} | {:.2} | {:.1} | {:.1} | {:.0} | {:.0}% |",
             run.database,
+            run.round,
             run.concurrency,
             run.requests,
             run.failed,
