@@ -56,11 +56,13 @@ async function argon2Browser(wasm) {
 const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 const hashFn = loaders[impl]();
 
-self.onmessage = async ({ data: { cost, hashLen, warmups, runs, ...bytes } }) => {
-  const password = Uint8Array.from(bytes.password);
-  const salt = Uint8Array.from(bytes.salt);
+self.onmessage = async ({ data: { ping, cost, hashLen, warmups, runs, ...bytes } }) => {
   try {
     const hash = await hashFn;
+    // Loaded: the harness waits for every Worker so that none compiles while another is timed.
+    if (ping) return self.postMessage({ ready: true });
+    const password = Uint8Array.from(bytes.password);
+    const salt = Uint8Array.from(bytes.salt);
     const times = [];
     let out;
     let firstMs;
