@@ -154,7 +154,7 @@ print("work, id, Schnorr signature), the replay record, the per-key counter, NIP
 print("a database read, and a sealed, signed reply. CPU is user + system time over wall time")
 print("(2.00 = both cores), for the server and for the generator itself; RSS and peak RSS are the")
 print("server's. The generator shares the two cores, so the server's figures are a floor.")
-print("Just before each row, the same number of requests (each from its own fresh key, sealed to a key")
+print("Just before each run, the same number of requests (each from its own fresh key, sealed to a key")
 print("of the generator's own) have their cryptography alone timed on every core at once (`crypto_rate`")
 print("in bench/src/lib.rs): the envelope checks, the ECDH, NIP-44 both ways, and signing the reply,")
 print("with no HTTP, runtime or database. That is the ceiling of the server's rate on this machine at")
