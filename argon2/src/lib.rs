@@ -188,43 +188,36 @@ pub fn fill(memory: &mut Memory<'_>, shape: &Shape) {
 }
 
 /// The compression function G of `x` and `y`: `P(x ^ y) ^ x ^ y`, written to `next`, or XORed
-/// into what it held when `xor_into` (passes after the first, version 0x13). P works in place,
-/// and the inputs' XOR is computed again at the end rather than kept: keeping it would copy 1 KiB
-/// per block through `memory.copy`, which V8 runs as a call out to C.
+/// into what it held when `xor_into` (passes after the first, version 0x13). P runs on the rows of
+/// `x ^ y` as each row is made, and each column's result goes straight into `next`, so the 1 KiB
+/// intermediate is written and read once, not three times. The inputs' XOR is computed again at
+/// the end rather than kept: keeping it would copy 1 KiB per block through `memory.copy`, which V8
+/// runs as a call out to C.
 ///
 /// One copy for the blocks and the address blocks alike: a call per 1 KiB block costs nothing
 /// measurable, and a second copy of P would cost about 2 KiB of compressed WebAssembly.
 #[inline(never)]
 fn compress_into(x: &Block, y: &Block, next: &mut Block, xor_into: bool) {
-    let mut q = xor_blocks(x, y);
-    permute_block(&mut q, lanes::Ctx::new());
-    for (k, out) in next.0.iter_mut().enumerate() {
-        let fresh = lanes::xor(q[k], lanes::xor(x.0[k], y.0[k]));
-        *out = if xor_into {
-            lanes::xor(*out, fresh)
-        } else {
-            fresh
-        };
-    }
-}
-
-/// `x ^ y`, built element by element (an array made as zeros first costs a `memory.fill`).
-#[inline(always)]
-fn xor_blocks(x: &Block, y: &Block) -> [W; PAIRS] {
-    core::array::from_fn(|k| lanes::xor(x.0[k], y.0[k]))
-}
-
-/// P on each row of eight pairs, then on each column, in place.
-#[inline(always)]
-fn permute_block(q: &mut [W; PAIRS], ctx: lanes::Ctx) {
-    for row in 0..8 {
-        let v = permute(core::array::from_fn(|i| q[8 * row + i]), ctx);
-        q[8 * row..8 * row + 8].copy_from_slice(&v);
-    }
+    let ctx = lanes::Ctx::new();
+    // Built element by element: an array made as zeros first costs a `memory.fill`.
+    let rows: [[W; 8]; 8] = core::array::from_fn(|row| {
+        permute(
+            core::array::from_fn(|i| lanes::xor(x.0[8 * row + i], y.0[8 * row + i])),
+            ctx,
+        )
+    });
+    // `col` picks a column across all eight rows, which no iterator over `rows` gives.
+    #[allow(clippy::needless_range_loop)]
     for col in 0..8 {
-        let v = permute(core::array::from_fn(|i| q[col + 8 * i]), ctx);
-        for (i, x) in v.into_iter().enumerate() {
-            q[col + 8 * i] = x;
+        let column = permute(core::array::from_fn(|i| rows[i][col]), ctx);
+        for (i, q) in column.into_iter().enumerate() {
+            let k = col + 8 * i;
+            let fresh = lanes::xor(q, lanes::xor(x.0[k], y.0[k]));
+            next.0[k] = if xor_into {
+                lanes::xor(next.0[k], fresh)
+            } else {
+                fresh
+            };
         }
     }
 }
