@@ -173,9 +173,9 @@ print("process: each row is the round with the median requests/s, the last colum
 print("requests/s and p99, and \"failed\" counts every round's failures.\n")
 
 
-def median(xs):
-    """The middle value; the lower of the two middle ones for an even count."""
-    return sorted(xs)[(len(xs) - 1) // 2]
+def median(xs, key=None):
+    """The middle item by `key`; the lower of the two middle ones for an even count."""
+    return sorted(xs, key=key)[(len(xs) - 1) // 2]
 
 
 def median_rounds(db):
@@ -183,11 +183,7 @@ def median_rounds(db):
     levels = {}
     for r in servers[db]:
         levels.setdefault(r["concurrency"], []).append(r)
-    return {c: (median_by_rate(rs), rs) for c, rs in sorted(levels.items())}
-
-
-def median_by_rate(rows):
-    return sorted(rows, key=lambda r: r["requests_per_second"])[(len(rows) - 1) // 2]
+    return {c: (median(rs, key=lambda r: r["requests_per_second"]), rs) for c, rs in sorted(levels.items())}
 
 
 for db in ("sqlite", "postgres"):
@@ -215,16 +211,14 @@ if at64:
     lat = at64["latency"] or {}
     # The gap texts work from the median round's own figures; the targets take each median alone.
     rps, p99 = at64["requests_per_second"], lat.get("p99_ms", 0)
-    median_p99 = median([(r["latency"] or {}).get("p99_ms", 0) for r in all64])
+    rates = [r["requests_per_second"] for r in all64]
+    p99s = [(r["latency"] or {}).get("p99_ms", 0) for r in all64]
+    median_p99 = median(p99s)
     of_rounds = f"median of {len(all64)} rounds" if len(all64) > 1 else "one round"
-    spread = lambda xs, fmt: f"{fmt(min(xs))} to {fmt(max(xs))}"
     summary.append(("Server, SQLite, 64 connections: ≥ 5,000 requests/s",
-                    f"{rps:,.0f} requests/s ({of_rounds}: "
-                    f"{spread([r['requests_per_second'] for r in all64], lambda x: f'{x:,.0f}')})", rps >= 5000))
+                    f"{rps:,.0f} requests/s ({of_rounds}: {min(rates):,.0f} to {max(rates):,.0f})", rps >= 5000))
     summary.append(("Server, SQLite, 64 connections: p99 < 50 ms",
-                    f"{median_p99:.1f} ms ({of_rounds}: "
-                    f"{spread([(r['latency'] or {}).get('p99_ms', 0) for r in all64], lambda x: f'{x:.1f}')})",
-                    median_p99 < 50))
+                    f"{median_p99:.1f} ms ({of_rounds}: {min(p99s):.1f} to {max(p99s):.1f})", median_p99 < 50))
     server_cpu, gen = at64["server_cpu_cores"], at64["generator_cpu_cores"]
     ceiling = at64["crypto_only_per_second"]
     per_request = server_cpu / rps * 1e6

@@ -79,16 +79,21 @@ function serveStatic() {
 }
 
 // --- in the page: start workers, send each its job, collect the answers -----------------------
+// Installed in the benchmark page (see main): the next message of Worker `w`, or an error when it
+// reports one, fails, or says nothing for `timeoutMs`.
+function nextAnswer(w, label, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${label}: no answer in ${timeoutMs} ms`)), timeoutMs);
+    w.onmessage = ({ data }) => (clearTimeout(timer), data.error ? reject(new Error(data.error)) : resolve(data));
+    w.onerror = (e) => (clearTimeout(timer), reject(new Error(`${label}: ${e.message}`)));
+  });
+}
+
 async function inWorkers(page, { url, type, jobs, timeoutMs }) {
   return page.evaluate(
     async ({ url, type, jobs, timeoutMs }) => {
       const workers = jobs.map(() => new Worker(url, { type }));
-      const next = (w) =>
-        new Promise((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`${url}: no answer in ${timeoutMs} ms`)), timeoutMs);
-          w.onmessage = ({ data }) => (clearTimeout(timer), data.error ? reject(new Error(data.error)) : resolve(data));
-          w.onerror = (e) => (clearTimeout(timer), reject(new Error(`${url}: ${e.message}`)));
-        });
+      const next = (w) => self.nextAnswer(w, url, timeoutMs);
       try {
         // Mining workers say when they are loaded, so that they all start the clock together.
         if (jobs[0].handshake) await Promise.all(workers.map(next));
@@ -112,14 +117,12 @@ async function openWorkers(page, specs) {
 
 async function ask(page, key, message, timeoutMs) {
   return page.evaluate(
-    ({ key, message, timeoutMs }) =>
-      new Promise((resolve, reject) => {
-        const w = self.benchWorkers.get(key);
-        const timer = setTimeout(() => reject(new Error(`${key}: no answer in ${timeoutMs} ms`)), timeoutMs);
-        w.onmessage = ({ data }) => (clearTimeout(timer), data.error ? reject(new Error(data.error)) : resolve(data));
-        w.onerror = (e) => (clearTimeout(timer), reject(new Error(`${key}: ${e.message}`)));
-        w.postMessage(message);
-      }),
+    ({ key, message, timeoutMs }) => {
+      const w = self.benchWorkers.get(key);
+      const answer = self.nextAnswer(w, key, timeoutMs);
+      w.postMessage(message);
+      return answer;
+    },
     { key, message, timeoutMs },
   );
 }
@@ -165,6 +168,7 @@ async function benchArgon2(page) {
           const answer = await ask(page, impl, job, 30 * 60_000);
           const row = rows.get(impl);
           if (round === 0) row.first_ms = answer.first_ms;
+          else if (answer.hash_hex !== row.hash_hex) throw new Error(`${impl} gave two different hashes at p=${cost.p}`);
           row.runs_ms.push(...answer.runs_ms);
           row.hash_hex = answer.hash_hex;
         }
@@ -324,6 +328,7 @@ const browser = await chromium.launch({
 const statics = await serveStatic();
 try {
   const page = await browser.newPage();
+  await page.addInitScript(`self.nextAnswer = ${nextAnswer}`);
   await page.goto(`http://127.0.0.1:${statics.address().port}/`);
   const cores = await page.evaluate(() => navigator.hardwareConcurrency);
   const isolated = await page.evaluate(() => self.crossOriginIsolated);
