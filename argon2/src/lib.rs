@@ -199,22 +199,25 @@ pub fn fill(memory: &mut Memory<'_>, shape: &Shape) {
 #[inline(never)]
 fn compress_into(x: &Block, y: &Block, next: &mut Block, xor_into: bool) {
     let ctx = lanes::Ctx::new();
+    // Each row and column is reached through a slice that starts at it, so that its pairs lie
+    // at constant offsets from one address, which the WebAssembly build folds into the loads and
+    // stores (see scripts/build-web.sh for the other half of that); indices computed from the
+    // loop counter cost an `i32.add` per access instead.
     // Built element by element: an array made as zeros first costs a `memory.fill`.
     let rows: [[W; 8]; 8] = core::array::from_fn(|row| {
-        permute(
-            core::array::from_fn(|i| lanes::xor(x.0[8 * row + i], y.0[8 * row + i])),
-            ctx,
-        )
+        let (xr, yr) = (&x.0[8 * row..][..8], &y.0[8 * row..][..8]);
+        permute(core::array::from_fn(|i| lanes::xor(xr[i], yr[i])), ctx)
     });
     // `col` picks a column across all eight rows, which no iterator over `rows` gives.
-    #[allow(clippy::needless_range_loop)]
     for col in 0..8 {
-        let column = permute(core::array::from_fn(|i| rows[i][col]), ctx);
+        let (rc, xc, yc) = (&rows.as_flattened()[col..], &x.0[col..], &y.0[col..]);
+        let nc = &mut next.0[col..];
+        let column = permute(core::array::from_fn(|i| rc[8 * i]), ctx);
         for (i, q) in column.into_iter().enumerate() {
-            let k = col + 8 * i;
-            let fresh = lanes::xor(q, lanes::xor(x.0[k], y.0[k]));
-            next.0[k] = if xor_into {
-                lanes::xor(next.0[k], fresh)
+            let k = 8 * i;
+            let fresh = lanes::xor(q, lanes::xor(xc[k], yc[k]));
+            nc[k] = if xor_into {
+                lanes::xor(nc[k], fresh)
             } else {
                 fresh
             };
