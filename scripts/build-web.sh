@@ -33,5 +33,5 @@ cargo build --profile web --locked --target wasm32-unknown-unknown -p sigil-clie
 # `i32.add` of its own. `cargo rustc` passes the flag to the module's own compilation, which with
 # LTO generates the code of every crate in it.
 cargo rustc --profile web --locked --target wasm32-unknown-unknown -p sigil-lanes --lib -- -C llvm-args=-disable-lsr
-cp "$CARGO_TARGET_DIR/wasm32-unknown-unknown/web/sigil_lanes.wasm" "$CARGO_TARGET_DIR/sigil-lanes.wasm"
+node scripts/lane-shuffles.mjs "$CARGO_TARGET_DIR/wasm32-unknown-unknown/web/sigil_lanes.wasm" "$CARGO_TARGET_DIR/sigil-lanes.wasm"
 trunk build --release "$@"

@@ -370,7 +370,10 @@ mod lanes {
 
     /// The byte indices that gather each word's low half into the low two 32-bit lanes, as a
     /// value the compiler cannot see through: with a constant shuffle, LLVM rewrites the
-    /// widening multiply as a 64-bit one, which V8 has no instruction for.
+    /// widening multiply as a 64-bit one, which V8 has no instruction for. As a variable
+    /// swizzle, V8 adds a range fix-up to each; so the build (scripts/lane-shuffles.mjs)
+    /// rewrites every swizzle of the lane module into the constant shuffle with these indices,
+    /// one `pshufd` in V8. This must stay the only swizzle mask in the module.
     #[derive(Clone, Copy)]
     pub struct Ctx(v128);
 
