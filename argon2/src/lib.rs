@@ -166,17 +166,17 @@ impl<'a> Memory<'a> {
     /// G of blocks `prev` and `reference` into block `next`, without copying the inputs out.
     ///
     /// Argon2's reference blocks are random reads over the whole memory, and most of them miss
-    /// the caches. So G runs in two parts: once column 0 of `next` is done, its first word is
-    /// final, and `ahead` may name the block that the next call will take as its reference.
-    /// That block's cache lines are then read while the other columns are computed, and what
-    /// was read comes back as `warm`, for the next call to depend on (as nothing at all) so that
-    /// the reads are kept. Measured in Chromium at p = 1: about 3% faster.
+    /// the caches. So G reads ahead: once column 0 of `next` is done, its first word is final,
+    /// and with it the reference of the block after (`then`). That block's cache lines are read
+    /// while the other columns are computed, and what was read comes back as `warm`, for the
+    /// next call to depend on (as nothing at all) so that the reads are kept. Measured in
+    /// Chromium at p = 1: about 3% faster.
     fn compress_in(
         &mut self,
         [prev, reference, next]: [usize; 3],
         xor_into: bool,
         warm: W,
-        ahead: impl Fn(u64) -> Option<usize>,
+        then: Option<NextReference<'_>>,
     ) -> W {
         assert!(prev < self.len && reference < self.len && next < self.len);
         // A segment never uses the block it writes as an input.
@@ -190,12 +190,45 @@ impl<'a> Memory<'a> {
                 &mut *self.base.add(next),
             )
         };
-        let ahead = |first_word| match ahead(first_word) {
-            // Argon2 never references the block just before the one it fills, which this is.
-            Some(i) if i != next => self.block(i).warm(),
-            _ => lanes::ZERO,
-        };
+        let ahead = then.map(|then| Ahead {
+            memory: self,
+            filling: next,
+            then,
+        });
         compress_into(x, y, out, xor_into, warm, ahead)
+    }
+}
+
+/// The reference of the block after the one G fills, as far as it is known before G runs.
+#[derive(Clone, Copy)]
+enum NextReference<'a> {
+    /// Known already: data-independent addressing.
+    Known(usize),
+    /// Picked by the first word of the block G fills: block `index` of `segment`.
+    FromFirstWord(Segment<'a>, usize),
+}
+
+/// What G reads ahead (see [`Memory::compress_in`]): the block after `filling` references a
+/// block of `memory` that `then` names.
+struct Ahead<'a> {
+    memory: &'a Memory<'a>,
+    filling: usize,
+    then: NextReference<'a>,
+}
+
+impl Ahead<'_> {
+    /// The next reference block's cache lines, once the first word of block `filling` is final.
+    #[inline(always)]
+    fn warm(&self, first_word: u64) -> W {
+        let block = match self.then {
+            NextReference::Known(block) => block,
+            NextReference::FromFirstWord(segment, index) => segment.reference(index, first_word),
+        };
+        // Argon2 never references the block just before the one it fills, which this is.
+        if block == self.filling {
+            return lanes::ZERO;
+        }
+        self.memory.block(block).warm()
     }
 }
 
@@ -218,18 +251,18 @@ pub fn fill(memory: &mut Memory<'_>, shape: &Shape) {
 /// the end rather than kept: keeping it would copy 1 KiB per block through `memory.copy`, which V8
 /// runs as a call out to C.
 ///
-/// `warm` is read and then ignored, and `ahead` is called with the first word of `next` once it
-/// is final (see [`Memory::compress_in`]).
+/// `warm` is read and then ignored; `ahead` is read once the first word of `next` is final (see
+/// [`Memory::compress_in`]).
 ///
 /// Each row and column is reached through a slice that starts at it, so that its pairs lie at
 /// constant offsets from one address, which the WebAssembly build folds into the loads and stores
 /// (see scripts/build-web.sh for the other half of that); indices computed from the loop counter
 /// cost an `i32.add` per access instead.
 ///
-/// Not inlined: a call per 1 KiB block costs nothing measurable, and each copy of P costs about
-/// 2 KiB of compressed WebAssembly. The module holds two, one for the address blocks and one, with
-/// `ahead` inlined, for the memory's blocks: measured in Chromium at p = 1, `ahead` as a `dyn`
-/// (one copy) cost about 3%, and G split in two functions around it about 4%.
+/// One copy for the blocks and the address blocks alike: a call per 1 KiB block costs nothing
+/// measurable, and a second copy of P would cost about 2 KiB of compressed WebAssembly. The
+/// read-ahead is data rather than a closure for the same reason; measured in Chromium at p = 1,
+/// making it a `dyn` call cost about 3%, and splitting G in two functions around it about 4%.
 #[inline(never)]
 fn compress_into(
     x: &Block,
@@ -237,7 +270,7 @@ fn compress_into(
     next: &mut Block,
     xor_into: bool,
     warm: W,
-    ahead: impl FnOnce(u64) -> W,
+    mut ahead: Option<Ahead<'_>>,
 ) -> W {
     let ctx = lanes::Ctx::new();
     let ignored = lanes::and(warm, ctx.zero());
@@ -250,7 +283,6 @@ fn compress_into(
         }
         permute(pairs, ctx)
     });
-    let mut ahead = Some(ahead);
     let mut warm_next = lanes::ZERO;
     // `col` picks a column across all eight rows, which no iterator over `rows` gives.
     for col in 0..8 {
@@ -267,7 +299,7 @@ fn compress_into(
             };
         }
         if let Some(ahead) = ahead.take() {
-            warm_next = ahead(next.word(0));
+            warm_next = ahead.warm(next.word(0));
         }
     }
     warm_next
@@ -330,10 +362,8 @@ pub fn fill_segment(memory: &mut Memory<'_>, shape: &Shape, pass: u32, slice: us
         let zero = Block::default();
         let mut once = Block::default();
         let input = Block::from_words(&address_input);
-        // One closure for both calls, so that they share one copy of G.
-        let no_ahead = |_| lanes::ZERO;
-        compress_into(&zero, &input, &mut once, false, lanes::ZERO, no_ahead);
-        compress_into(&zero, &once, addresses, false, lanes::ZERO, no_ahead);
+        compress_into(&zero, &input, &mut once, false, lanes::ZERO, None);
+        compress_into(&zero, &once, addresses, false, lanes::ZERO, None);
     };
 
     let first = if pass == 0 && slice == 0 { 2 } else { 0 };
@@ -342,17 +372,11 @@ pub fn fill_segment(memory: &mut Memory<'_>, shape: &Shape, pass: u32, slice: us
     }
     let lane_len = shape.lane_len();
     let lane_start = lane * lane_len;
-    // The reference block of block `index` of this segment, from its pseudo-random word.
-    let reference = |index: usize, pseudo_random: u64| {
-        let ref_lane = if pass == 0 && slice == 0 {
-            lane
-        } else {
-            ((pseudo_random >> 32) % shape.lanes as u64) as usize
-        };
-        let same_lane = ref_lane == lane;
-        let ref_column =
-            reference_column(shape, pass, slice, index, pseudo_random as u32, same_lane);
-        ref_lane * lane_len + ref_column
+    let segment = Segment {
+        shape,
+        pass,
+        slice,
+        lane,
     };
     let mut warm = lanes::ZERO;
     for index in first..shape.segment {
@@ -371,22 +395,52 @@ pub fn fill_segment(memory: &mut Memory<'_>, shape: &Shape, pass: u32, slice: us
         } else {
             memory.block(prev).word(0)
         };
-        let this_reference = reference(index, pseudo_random);
-        // The next block's reference, from this block's first word once it is known, or from
-        // the address block: none when the segment ends or a new address block is due.
-        let ahead = |first_word: u64| {
-            let next = index + 1;
-            if next == shape.segment || (independent && next % WORDS == 0) {
-                return None;
-            }
-            let pseudo_random = if independent {
-                addresses.word(next % WORDS)
-            } else {
-                first_word
-            };
-            Some(reference(next, pseudo_random))
+        let reference = segment.reference(index, pseudo_random);
+        // The next block's reference: from the address block while it lasts, otherwise from
+        // this block's first word; none at the end of the segment.
+        let next = index + 1;
+        let then = if next == shape.segment {
+            None
+        } else if !independent {
+            Some(NextReference::FromFirstWord(segment, next))
+        } else if next % WORDS != 0 {
+            Some(NextReference::Known(
+                segment.reference(next, addresses.word(next % WORDS)),
+            ))
+        } else {
+            None // a new address block is due
         };
-        warm = memory.compress_in([prev, this_reference, current], pass > 0, warm, ahead);
+        warm = memory.compress_in([prev, reference, current], pass > 0, warm, then);
+    }
+}
+
+/// Lane `lane`'s segment of slice `slice` in pass `pass`.
+#[derive(Clone, Copy)]
+struct Segment<'a> {
+    shape: &'a Shape,
+    pass: u32,
+    slice: usize,
+    lane: usize,
+}
+
+impl Segment<'_> {
+    /// The reference block of this segment's block `index`, from its pseudo-random word.
+    fn reference(&self, index: usize, pseudo_random: u64) -> usize {
+        let Self {
+            shape,
+            pass,
+            slice,
+            lane,
+        } = *self;
+        let ref_lane = if pass == 0 && slice == 0 {
+            lane
+        } else {
+            ((pseudo_random >> 32) % shape.lanes as u64) as usize
+        };
+        let same_lane = ref_lane == lane;
+        let ref_column =
+            reference_column(shape, pass, slice, index, pseudo_random as u32, same_lane);
+        ref_lane * shape.lane_len() + ref_column
     }
 }
 
