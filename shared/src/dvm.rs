@@ -1,37 +1,23 @@
 //! Sealing and opening request and reply events (NIP-44 v2 content, NIP-13 work, Schnorr
 //! signatures). Pure functions: transports only move the JSON.
 
-use std::sync::LazyLock;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use hmac::{Hmac, KeyInit, Mac};
-use nostr::event::{Event, EventId, FinalizeEvent, Signature, Tag, Tags, UnsignedEvent};
+use nostr::event::{Event, EventId, FinalizeEvent, Tag, Tags, UnsignedEvent};
 use nostr::key::{Keys, PublicKey};
 use nostr::nips::nip44;
 use nostr::nips::nip44::v2::ConversationKey;
 use nostr::types::Timestamp;
-use secp256k1::{All, Secp256k1, XOnlyPublicKey};
+use secp256k1::XOnlyPublicKey;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::kinds;
 use crate::method::{Reply, Request};
 use crate::pow::{Miner, nonce_tag};
+use crate::signature::{SECP256K1, signature_holds};
 use crate::validation::{CheckedRequest, check_fresh};
-
-/// One context for the server's signing and checks, blinded once against side channels.
-pub(crate) static SECP256K1: LazyLock<Secp256k1<All>> = LazyLock::new(|| {
-    let mut context = Secp256k1::new();
-    context.seeded_randomize(&rand::random());
-    context
-});
-
-/// BIP-340's check of `sig` on `id` by a key already lifted to its point.
-pub(crate) fn signature_holds(sig: &Signature, id: &EventId, key: &XOnlyPublicKey) -> bool {
-    let sig = secp256k1::schnorr::Signature::from_byte_array(*sig.as_bytes());
-    SECP256K1.verify_schnorr(&sig, id.as_bytes(), key).is_ok()
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SealError {

@@ -15,6 +15,7 @@ pub mod pow;
 pub mod relay;
 pub mod secret;
 pub mod sha256x4;
+mod signature;
 pub mod validation;
 
 pub use nostr;

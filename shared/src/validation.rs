@@ -7,10 +7,10 @@ use nostr::event::Event;
 use nostr::key::PublicKey;
 use nostr::types::Timestamp;
 
-use crate::dvm::signature_holds;
 use crate::error::RejectCode;
 use crate::kinds;
 use crate::pow::{committed_target, leading_zero_bits};
+use crate::signature::signature_holds;
 
 /// What the server accepts; announced in its well-known document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
