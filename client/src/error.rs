@@ -6,7 +6,10 @@ use sigil_shared::envelope::EnvelopeError;
 use sigil_shared::error::{ErrorBody, RejectCode};
 use sigil_shared::info::InfoError;
 
-use crate::transport::TransportError;
+/// A network failure: the request may or may not have reached the server.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the server could not be reached: {0}")]
+pub struct TransportError(pub String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClientError {

@@ -16,7 +16,7 @@ use sigil_shared::nostr::key::{Keys, PublicKey};
 use sigil_shared::nostr::types::Timestamp;
 use sigil_shared::relay::{self, FromRelay, RELAY_LIST_KIND};
 
-use crate::transport::TransportError;
+use crate::error::TransportError;
 
 /// How long a request waits for its reply before it counts as a network failure.
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(30);

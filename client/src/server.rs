@@ -13,8 +13,19 @@ use sigil_shared::nostr::key::{Keys, PublicKey};
 use sigil_shared::nostr::types::Timestamp;
 
 use crate::error::ClientError;
-use crate::relay::RelayExchange;
-use crate::transport::{HttpResponse, Progress, Transport};
+use crate::error::TransportError;
+use crate::transport::{Progress, Transport};
+
+/// What became of one sealed request, on either transport.
+#[derive(Debug)]
+enum Answer {
+    /// The server's reply event, as JSON, still sealed.
+    Reply(String),
+    /// Refused before it was handled (HTTP only).
+    Refused(RejectCode),
+    /// No reply came back (relays only): lost, refused by the relays, or short of work.
+    Unanswered(TransportError),
+}
 
 #[derive(Debug)]
 pub struct Server<T> {
@@ -73,8 +84,9 @@ impl<T: Transport> Server<T> {
     /// Seals `request` with `signer`, sends it and opens the reply as `R`.
     ///
     /// Load is handled here, so every flow gets it: a busy server (503) is asked again after
-    /// 1, 2 and 4 s; a server that raised its proof of work under load (`insufficient_pow`) is
-    /// asked for its announcement again, and the request is mined once more at the new level.
+    /// 1, 2 and 4 s; a server that raised its proof of work under load (`insufficient_pow` over
+    /// HTTP, silence on relays) is asked for its announcement again, and the request is mined
+    /// once more at the new level.
     pub async fn call<R: DeserializeOwned>(
         &self,
         signer: &Keys,
@@ -91,67 +103,68 @@ impl<T: Transport> Server<T> {
             )?;
             let nonce = self.transport.mine(&draft).await?;
             let event = draft.finish(signer, nonce)?;
-            let response = match self.info.transport {
-                RequestTransport::Http => self.send(&event).await?,
-                RequestTransport::Relays => {
-                    self.transport.progress(Progress::Sending);
-                    let exchange = RelayExchange::new(self.pubkey, event.clone());
-                    match self
-                        .transport
-                        .over_relays(&self.info.dvm_relays, &exchange)
-                        .await
-                    {
-                        Ok(reply) => HttpResponse {
-                            status: 200,
-                            body: reply,
-                        },
-                        // Relays carry no refusals: a request short of work goes unanswered.
-                        // If the server raised its proof of work, mine again at the new level.
-                        Err(error) => {
-                            if raises < MAX_POW_RAISES && self.refresh_difficulty().await? {
-                                raises += 1;
-                                continue;
-                            }
-                            return Err(error.into());
-                        }
-                    }
+            let refusal = match self.deliver(&event).await? {
+                Answer::Reply(body) => {
+                    let reply = dvm::open_reply(signer, &self.pubkey, &event.id, &body)?;
+                    return reply
+                        .into_result::<R>()
+                        .map_err(|_| ClientError::UnexpectedReply)?
+                        .map_err(ClientError::Server);
                 }
+                Answer::Refused(code) => ClientError::Rejected(code),
+                Answer::Unanswered(error) => ClientError::Transport(error),
             };
-            if response.status == 200 {
-                let reply = dvm::open_reply(signer, &self.pubkey, &event.id, &response.body)?;
-                return reply
-                    .into_result::<R>()
-                    .map_err(|_| ClientError::UnexpectedReply)?
-                    .map_err(ClientError::Server);
-            }
-            let Ok(reject) = serde_json::from_str::<RejectBody>(&response.body) else {
-                return Err(ClientError::UnexpectedStatus(response.status));
-            };
-            if reject.error == RejectCode::InsufficientPow
-                && raises < MAX_POW_RAISES
-                && self.refresh_difficulty().await?
-            {
+            // Both are what a request short of work gets, if the server raised its level.
+            let short_of_work = matches!(
+                refusal,
+                ClientError::Rejected(RejectCode::InsufficientPow) | ClientError::Transport(_)
+            );
+            if short_of_work && raises < MAX_POW_RAISES && self.refresh_difficulty().await? {
                 raises += 1;
                 continue;
             }
-            return Err(ClientError::Rejected(reject.error));
+            return Err(refusal);
+        }
+    }
+
+    /// Sends a sealed request on the transport the server announced.
+    async fn deliver(&self, event: &Event) -> Result<Answer, ClientError> {
+        match self.info.transport {
+            RequestTransport::Http => self.post(event).await,
+            RequestTransport::Relays => {
+                self.transport.progress(Progress::Sending);
+                let reply = self
+                    .transport
+                    .call_on_relays(&self.info.dvm_relays, &self.pubkey, event)
+                    .await;
+                // Relays carry no refusals: a request short of work goes unanswered.
+                Ok(reply.map_or_else(Answer::Unanswered, Answer::Reply))
+            }
         }
     }
 
     /// Posts `event`, again after a pause while the server answers 503.
-    async fn send(&self, event: &Event) -> Result<HttpResponse, ClientError> {
+    async fn post(&self, event: &Event) -> Result<Answer, ClientError> {
         let body = event.as_json();
-        for seconds in BUSY_BACKOFF_SECS {
+        let mut waits = BUSY_BACKOFF_SECS.into_iter();
+        let response = loop {
             self.transport.progress(Progress::Sending);
             let response = self.transport.post_json(EVENTS_PATH, body.clone()).await?;
-            if response.status != 503 {
-                return Ok(response);
+            match waits.next() {
+                Some(seconds) if response.status == 503 => {
+                    self.transport.progress(Progress::ServerBusy { seconds });
+                    self.transport.sleep(Duration::from_secs(seconds)).await;
+                }
+                _ => break response,
             }
-            self.transport.progress(Progress::ServerBusy { seconds });
-            self.transport.sleep(Duration::from_secs(seconds)).await;
+        };
+        if response.status == 200 {
+            return Ok(Answer::Reply(response.body));
         }
-        self.transport.progress(Progress::Sending);
-        Ok(self.transport.post_json(EVENTS_PATH, body).await?)
+        match serde_json::from_str::<RejectBody>(&response.body) {
+            Ok(reject) => Ok(Answer::Refused(reject.error)),
+            Err(_) => Err(ClientError::UnexpectedStatus(response.status)),
+        }
     }
 
     /// Fetches the announcement again for its current proof of work; true if it rose. The

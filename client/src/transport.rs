@@ -4,8 +4,9 @@
 use sigil_shared::dvm::{RequestDraft, SealError};
 
 use sigil_shared::nostr::event::Event;
+use sigil_shared::nostr::key::PublicKey;
 
-use crate::relay::RelayExchange;
+pub use crate::error::TransportError;
 
 /// Status and body of an HTTP exchange.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,13 +15,9 @@ pub struct HttpResponse {
     pub body: String,
 }
 
-/// A network failure: the request may or may not have reached the server.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the server could not be reached: {0}")]
-pub struct TransportError(pub String);
-
-/// A long step of a call, for a progress display.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A long step of a call, for a progress display (sent from the vault worker to the page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
 pub enum Progress {
     /// Argon2id is deriving a key from the password (about a second, no finer steps).
     DerivingKey,

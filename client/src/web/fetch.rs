@@ -11,9 +11,11 @@ use serde_json::json;
 use sigil_shared::dvm::{RequestDraft, SealError};
 
 use sigil_shared::nostr::event::Event;
+use sigil_shared::nostr::key::PublicKey;
 
 use super::pow;
 use super::relays::WebSockets;
+use super::timer::set_timeout;
 use crate::relay::{self, RelayExchange};
 use crate::transport::{HttpResponse, Progress, Transport, TransportError};
 
@@ -51,19 +53,6 @@ async fn fetch(path: &str, init: &RequestInit) -> Result<HttpResponse, Transport
         status: response.status(),
         body,
     })
-}
-
-/// Calls `callback` after `millis`, from a window or a worker.
-pub fn set_timeout(callback: &js_sys::Function, millis: i32) {
-    let global = js_sys::global();
-    let _ = match global.dyn_ref::<web_sys::Window>() {
-        Some(window) => {
-            window.set_timeout_with_callback_and_timeout_and_arguments_0(callback, millis)
-        }
-        None => global
-            .unchecked_ref::<web_sys::WorkerGlobalScope>()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(callback, millis),
-    };
 }
 
 /// Sends a progress step to the page, when running in the vault worker.
@@ -117,12 +106,14 @@ impl Transport for FetchTransport {
         let _ = JsFuture::from(promise).await;
     }
 
-    async fn over_relays(
+    async fn call_on_relays(
         &self,
         relays: &[String],
-        exchange: &RelayExchange,
+        server: &PublicKey,
+        request: &Event,
     ) -> Result<String, TransportError> {
-        relay::call_over_relays(&mut WebSockets::new(), relays, exchange).await
+        let exchange = RelayExchange::new(*server, request.clone());
+        relay::call_over_relays(&mut WebSockets::new(), relays, &exchange).await
     }
 
     async fn publish_on_relays(

@@ -8,6 +8,7 @@ mod lanes;
 mod pow;
 mod relays;
 mod storage;
+mod timer;
 mod ui;
 mod worker;
 

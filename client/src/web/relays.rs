@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{MessageEvent, WebSocket};
 
-use super::fetch::set_timeout;
+use super::timer::set_timeout;
 use crate::relay::{RelaySockets, SocketEvent};
 
 #[derive(Default)]

@@ -17,6 +17,7 @@ use sigil_server::config::SmtpTls;
 use sigil_server::{Application, Config, Options};
 use sigil_shared::envelope::KdfParams;
 use sigil_shared::nostr::event::Event;
+use sigil_shared::nostr::key::PublicKey;
 use sigil_shared::secret::Password;
 use tokio::sync::oneshot;
 
@@ -178,12 +179,14 @@ impl Transport for HttpTransport {
         tokio::time::sleep(duration).await;
     }
 
-    async fn over_relays(
+    async fn call_on_relays(
         &self,
         relays: &[String],
-        exchange: &RelayExchange,
+        server: &PublicKey,
+        request: &Event,
     ) -> Result<String, TransportError> {
-        call_over_relays(&mut NativeSockets::new(), relays, exchange).await
+        let exchange = RelayExchange::new(*server, request.clone());
+        call_over_relays(&mut NativeSockets::new(), relays, &exchange).await
     }
 
     async fn publish_on_relays(
