@@ -1,20 +1,21 @@
 // The vault worker: loads the same WebAssembly module as the page and runs every command that
 // touches a secret (key generation, Argon2id, proof of work, signing) off the page's thread.
+// Messages are the JSON of client/src/worker_api.rs: the page sends a ToWorker beside the
+// password arrays, and gets FromWorker messages back (replies and progress).
 import init, { use_lane_module, vault_call } from "./sigil-client.js";
 import { laneHelpers, startLanes } from "./argon2-lanes.js";
 
-// Errors from the module are already `{code, message}` JSON; anything else is wrapped the same way.
-function reply(id, error) {
-  const message = typeof error === "string" ? error : JSON.stringify({ code: "worker", message: String(error?.message ?? error) });
-  self.postMessage({ id, ok: false, error: message });
+// A FromWorker reply for a failure the module could not report itself.
+function failed(id, error) {
+  const failure = { code: "worker", message: `The vault could not start: ${error?.message ?? error}` };
+  return JSON.stringify({ kind: "reply", id, outcome: { err: failure } });
 }
 
-async function handle({ id, op, arg, secrets }) {
+async function handle({ id, message, secrets }) {
   try {
-    const result = await vault_call(op, arg, secrets[0], secrets[1], secrets[2]);
-    self.postMessage({ id, ok: true, result });
+    self.postMessage(await vault_call(message, secrets[0], secrets[1], secrets[2]));
   } catch (error) {
-    reply(id, error);
+    self.postMessage(failed(id, error));
   } finally {
     // The module copied the password bytes; wipe the transferred originals.
     for (const secret of secrets) secret?.fill(0);
@@ -34,7 +35,7 @@ self.onmessage = ({ data }) => {
     () => handle(data),
     (error) => {
       for (const secret of data.secrets) secret?.fill(0);
-      reply(data.id, new Error(`The vault could not start: ${error}`));
+      self.postMessage(failed(data.id, error));
     },
   );
 };

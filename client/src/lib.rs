@@ -1,6 +1,7 @@
 //! Sigil's client: the vault flows as pure, natively testable logic over a [`Transport`], plus a
 //! thin browser glue module for WebAssembly.
 
+pub mod dom_ids;
 pub mod error;
 pub mod flow;
 pub mod keyboard;
@@ -10,6 +11,8 @@ pub mod server;
 pub mod session;
 pub mod strength;
 pub mod transport;
+pub mod wording;
+pub mod worker_api;
 
 #[cfg(target_arch = "wasm32")]
 mod web;

@@ -39,12 +39,13 @@ pub trait Transport {
     async fn get(&self, path: &str) -> Result<HttpResponse, TransportError>;
     async fn post_json(&self, path: &str, body: String) -> Result<HttpResponse, TransportError>;
 
-    /// Publishes the exchange's request on `relays` and returns the reply event's JSON. By
-    /// default there are no relays here.
-    async fn over_relays(
+    /// Publishes `request` on `relays` and returns the JSON of `server`'s reply event (see
+    /// [`crate::relay::call_over_relays`]). By default there are no relays here.
+    async fn call_on_relays(
         &self,
         _relays: &[String],
-        _exchange: &RelayExchange,
+        _server: &PublicKey,
+        _request: &Event,
     ) -> Result<String, TransportError> {
         Err(TransportError(
             "the server asks for its relays, which cannot be reached from here".into(),

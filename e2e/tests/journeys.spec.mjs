@@ -35,7 +35,7 @@ test("sign up, then log in on a new device with the same key", async ({ page, br
   await page.getByLabel("Password (at least 10 characters)", { exact: true }).fill(PASSWORD);
   await page.getByLabel("Repeat the password").fill("not the same password");
   await page.getByRole("button", { name: "Create my key" }).click();
-  await expect(page.locator("#password-error")).toHaveText("the two passwords do not match");
+  await expect(page.locator("#password-error")).toHaveText("The two passwords do not match.");
 
   await page.getByLabel("Password (at least 10 characters)", { exact: true }).fill(PASSWORD);
   await page.getByLabel("Repeat the password").fill(PASSWORD);

@@ -7,7 +7,6 @@ use web_sys::{Headers, RequestInit, Response};
 
 use std::rc::Rc;
 
-use serde_json::json;
 use sigil_shared::dvm::{RequestDraft, SealError};
 
 use sigil_shared::nostr::event::Event;
@@ -18,6 +17,7 @@ use super::relays::WebSockets;
 use super::timer::set_timeout;
 use crate::relay::{self, RelayExchange};
 use crate::transport::{HttpResponse, Progress, Transport, TransportError};
+use crate::worker_api::FromWorker;
 
 #[derive(Debug, Clone, Copy)]
 pub struct FetchTransport;
@@ -60,24 +60,9 @@ fn post_progress(progress: Progress) {
     let Ok(scope) = js_sys::global().dyn_into::<web_sys::DedicatedWorkerGlobalScope>() else {
         return;
     };
-    let step = match progress {
-        Progress::DerivingKey => json!({ "step": "deriving_key" }),
-        Progress::Mining { hashes, expected } => {
-            json!({ "step": "mining", "hashes": hashes, "expected": expected })
-        }
-        Progress::Sending => json!({ "step": "sending" }),
-        Progress::ServerBusy { seconds } => json!({ "step": "busy", "seconds": seconds }),
-        Progress::MoreWorkRequired { difficulty } => {
-            json!({ "step": "more_work", "difficulty": difficulty })
-        }
-    };
-    let message = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(
-        &message,
-        &JsValue::from_str("progress"),
-        &JsValue::from_str(&step.to_string()),
-    );
-    let _ = scope.post_message(&message);
+    if let Ok(message) = serde_json::to_string(&FromWorker::Progress { progress }) {
+        let _ = scope.post_message(&JsValue::from_str(&message));
+    }
 }
 
 impl Transport for FetchTransport {

@@ -1,10 +1,9 @@
 //! The vault worker's entry point. It owns the [`Session`] and so every secret; the page sends it
-//! commands and gets back only public values or an error `{code, message}`, as JSON strings.
+//! [`Command`]s and gets back only public values or a [`Failure`] (see [`crate::worker_api`]).
 //! After each command it saves this device's copy of the vault in IndexedDB when it changed.
 
 use std::cell::RefCell;
 
-use serde_json::{Value, json};
 use sigil_shared::nostr::key::PublicKey;
 use sigil_shared::nostr::nips::nip19::ToBech32;
 use sigil_shared::secret::Password;
@@ -14,7 +13,12 @@ use super::fetch::FetchTransport;
 use super::storage;
 use crate::error::ClientError;
 use crate::server::Server;
-use crate::session::{Keep, LocalVault, Session, SessionError, Step, Sync};
+use crate::session::{Keep, LocalVault, Session, Step, Sync};
+use crate::wording::{self, session_failure};
+use crate::worker_api::{
+    AccountSummary, Answer, Command, Connected, Failure, FromWorker, KeepChoice, NextStep, Opened,
+    Outcome, SyncOutcome, SyncReport, ToWorker,
+};
 
 thread_local! {
     static SESSION: RefCell<Option<Session<FetchTransport>>> = const { RefCell::new(None) };
@@ -22,53 +26,43 @@ thread_local! {
     static SAVED: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
-fn failure(code: &str, message: &str) -> JsValue {
-    JsValue::from_str(&json!({ "code": code, "message": message }).to_string())
-}
+type Reply = Result<Answer, Failure>;
 
-fn session_failure(error: &SessionError) -> JsValue {
-    failure(&error.code(), &error.user_message())
-}
-
-fn password(bytes: Option<Vec<u8>>) -> Result<Password, JsValue> {
-    let bytes = bytes.ok_or_else(|| failure("invalid_request", "A password is needed."))?;
-    Password::from_utf8(bytes)
-        .map_err(|_| failure("invalid_request", "The password is not valid text."))
-}
-
-fn step_name(step: Step) -> &'static str {
-    match step {
-        Step::Email => "email",
-        Step::Code => "code",
-        Step::ChoosePassword => "choose_password",
-        Step::Unlock => "unlock",
-        Step::Unlocked => "unlocked",
-    }
+/// One password beside a command, copied into this module's memory (zeroized after use).
+fn password(bytes: Option<Vec<u8>>) -> Result<Password, Failure> {
+    let bytes = bytes.ok_or_else(wording::password_missing)?;
+    Password::from_utf8(bytes).map_err(|_| wording::password_not_text())
 }
 
 fn npub(pubkey: &PublicKey) -> String {
     pubkey.to_bech32().unwrap_or_default()
 }
 
-fn sync_reply(sync: Sync, unsynced: bool) -> Value {
-    let (name, version) = match sync {
-        Sync::UpToDate => ("up_to_date", None),
-        Sync::Pushed(v) => ("pushed", Some(v)),
-        Sync::Adopted(v) => ("adopted", Some(v)),
-        Sync::Offline => ("offline", None),
-        Sync::Conflict(v) => ("conflict", Some(v)),
+fn synced(sync: Sync, unsynced: bool) -> Answer {
+    let outcome = match sync {
+        Sync::UpToDate => SyncOutcome::UpToDate,
+        Sync::Pushed(_) => SyncOutcome::Pushed,
+        Sync::Adopted(_) => SyncOutcome::Adopted,
+        Sync::Offline => SyncOutcome::Offline,
+        Sync::Conflict(_) => SyncOutcome::Conflict,
     };
-    json!({ "sync": name, "version": version, "unsynced": unsynced })
+    Answer::Synced(SyncReport { outcome, unsynced })
 }
 
-/// What the page may show about the account kept on this device.
-fn account_summary(local: &LocalVault) -> Value {
-    json!({
-        "email": local.email,
-        "npub": local.public_key().map(|k| npub(&k)),
-        "unsynced": local.unsynced,
-        "conflict": local.conflict.is_some(),
+fn opened(session: &Session<FetchTransport>, pubkey: &PublicKey) -> Answer {
+    Answer::Opened(Opened {
+        npub: npub(pubkey),
+        relays: session.relays().to_vec(),
     })
+}
+
+fn account_summary(local: &LocalVault) -> AccountSummary {
+    AccountSummary {
+        email: local.email.clone(),
+        npub: local.public_key().map(|k| npub(&k)),
+        unsynced: local.unsynced,
+        conflict: local.conflict.is_some(),
+    }
 }
 
 /// The saved record, or none; an unreadable one is reported and left in place, not deleted.
@@ -93,7 +87,7 @@ async fn load_saved() -> Option<LocalVault> {
 }
 
 /// Writes this device's copy if it changed since the last write.
-async fn persist(session: &Session<FetchTransport>) -> Result<(), JsValue> {
+async fn persist(session: &Session<FetchTransport>) -> Result<(), Failure> {
     let Some(local) = session.local() else {
         return Ok(());
     };
@@ -101,171 +95,173 @@ async fn persist(session: &Session<FetchTransport>) -> Result<(), JsValue> {
     if SAVED.with(|s| *s.borrow() == json) {
         return Ok(());
     }
-    storage::save(&json).await.map_err(|e| {
-        failure(
-            "storage",
-            &format!("This device could not save your vault: {}", e.0),
-        )
-    })?;
+    storage::save(&json)
+        .await
+        .map_err(|e| wording::not_saved(&e.0))?;
     SAVED.with(|s| *s.borrow_mut() = json);
     Ok(())
 }
 
-async fn forget_saved() -> Result<(), JsValue> {
-    storage::clear().await.map_err(|e| {
-        failure(
-            "storage",
-            &format!("This device's copy could not be removed: {}", e.0),
-        )
-    })?;
+async fn forget_saved() -> Result<(), Failure> {
+    storage::clear()
+        .await
+        .map_err(|e| wording::not_removed(&e.0))?;
     SAVED.with(|s| s.borrow_mut().clear());
     Ok(())
 }
 
 /// Reaches the server, or with no network starts from the copy saved on this device.
-async fn connect() -> Result<String, JsValue> {
+async fn connect() -> Reply {
     let saved = load_saved().await;
     let (server, online) = match Server::connect(FetchTransport).await {
         Ok(server) => (server, true),
         Err(ClientError::Transport(_) | ClientError::UnexpectedStatus(_)) if saved.is_some() => {
-            let info = saved.as_ref().map(|l| l.server.clone());
-            let server = info
-                .ok_or_else(|| failure("local_copy", "No saved server."))
-                .and_then(|info| {
-                    Server::from_saved(FetchTransport, info).map_err(|e| session_failure(&e.into()))
-                })?;
+            let info = saved
+                .as_ref()
+                .map(|l| l.server.clone())
+                .ok_or_else(wording::no_saved_server)?;
+            let server =
+                Server::from_saved(FetchTransport, info).map_err(|e| session_failure(&e.into()))?;
             (server, false)
         }
         Err(error) => return Err(session_failure(&error.into())),
     };
-    let info = json!({
-        "npub": server.info().npub,
-        "default_relays": server.info().default_relays,
-        "online": online,
-        "account": saved.as_ref().map(account_summary),
-    });
+    let connected = Connected {
+        server_npub: server.info().npub.clone(),
+        online,
+        account: saved.as_ref().map(account_summary),
+    };
     let session = match saved {
         Some(local) => Session::resume(server, local),
         None => Session::new(server),
     };
     SESSION.with(|s| *s.borrow_mut() = Some(session));
-    Ok(info.to_string())
+    Ok(Answer::Connected(connected))
 }
 
-/// Runs one command. `first`, `second` and `third` carry password bytes (copied into this
+/// Runs one command (`message`: a [`ToWorker`] as JSON) and returns a [`FromWorker`] reply as
+/// JSON; it never throws. `first`, `second` and `third` carry password bytes (copied into this
 /// module's memory, zeroized after use); the caller wipes its own copies.
 #[wasm_bindgen]
 pub async fn vault_call(
-    op: String,
-    arg: String,
+    message: String,
     first: Option<Vec<u8>>,
     second: Option<Vec<u8>>,
     third: Option<Vec<u8>>,
-) -> Result<String, JsValue> {
-    if op == "connect" {
+) -> String {
+    let (id, outcome) = match serde_json::from_str::<ToWorker>(&message) {
+        Ok(ToWorker { id, command }) => (id, execute(command, [first, second, third]).await),
+        Err(_) => (0, Err(wording::not_understood())),
+    };
+    let outcome = match outcome {
+        Ok(answer) => Outcome::Ok(answer),
+        Err(failure) => Outcome::Err(failure),
+    };
+    serde_json::to_string(&FromWorker::Reply { id, outcome }).unwrap_or_default()
+}
+
+async fn execute(command: Command, secrets: [Option<Vec<u8>>; 3]) -> Reply {
+    if command == Command::Connect {
         return connect().await;
     }
     // Taken out while a command runs, so no borrow is held across an await.
-    let mut session = SESSION.with(|s| s.borrow_mut().take()).ok_or_else(|| {
-        failure(
-            "busy",
-            "Another action is still running, or the server is not connected yet.",
-        )
-    })?;
-    let result = run(&mut session, &op, &arg, [first, second, third]).await;
-    let saved = match op.as_str() {
-        "delete_account" | "forget" if result.is_ok() => forget_saved().await,
-        _ => persist(&session).await,
+    let mut session = SESSION
+        .with(|s| s.borrow_mut().take())
+        .ok_or_else(wording::busy)?;
+    let removes_local_copy = command.removes_local_copy();
+    let result = run(&mut session, command, secrets).await;
+    let saved = if removes_local_copy && result.is_ok() {
+        forget_saved().await
+    } else {
+        persist(&session).await
     };
     SESSION.with(|s| *s.borrow_mut() = Some(session));
-    let reply = result?;
+    let answer = result?;
     saved?;
-    Ok(reply)
+    Ok(answer)
 }
 
 async fn run(
     session: &mut Session<FetchTransport>,
-    op: &str,
-    arg: &str,
+    command: Command,
     secrets: [Option<Vec<u8>>; 3],
-) -> Result<String, JsValue> {
+) -> Reply {
     let [secret, repeated, third] = secrets;
-    let fail = |e: SessionError| session_failure(&e);
-    let reply = match op {
-        "request_code" => {
-            let sent = session.request_code(arg).await.map_err(fail)?;
-            json!({ "expires_in": sent.expires_in, "resend_after": sent.resend_after })
+    let fail = |e| session_failure(&e);
+    let answer = match command {
+        Command::Connect => return connect().await,
+        Command::RequestCode { email } => {
+            Answer::CodeSent(session.request_code(&email).await.map_err(fail)?)
         }
-        "resend_code" => {
-            let sent = session.resend_code().await.map_err(fail)?;
-            json!({ "expires_in": sent.expires_in, "resend_after": sent.resend_after })
+        Command::ResendCode => Answer::CodeSent(session.resend_code().await.map_err(fail)?),
+        Command::VerifyCode { code } => {
+            let next = match session.verify_code(&code).await.map_err(fail)? {
+                Step::ChoosePassword => NextStep::ChoosePassword,
+                Step::Unlock => NextStep::Unlock,
+                Step::Email | Step::Code | Step::Unlocked => {
+                    return Err(wording::unexpected_answer());
+                }
+            };
+            Answer::Verified { next }
         }
-        "verify_code" => {
-            let step = session.verify_code(arg).await.map_err(fail)?;
-            json!({ "step": step_name(step) })
-        }
-        "create_account" => {
+        Command::CreateAccount => {
             let (first, second) = (password(secret)?, password(repeated)?);
             let pubkey = session
                 .create_account(&first, &second)
                 .await
                 .map_err(fail)?;
-            json!({ "npub": npub(&pubkey), "relays": session.relays() })
+            opened(session, &pubkey)
         }
-        "unlock" => {
+        Command::Unlock => {
             let pubkey = session.unlock(&password(secret)?).map_err(fail)?;
-            json!({ "npub": npub(&pubkey), "relays": session.relays() })
+            opened(session, &pubkey)
         }
-        "publish_relay_list" => {
+        Command::PublishRelayList => {
             let published = session.publish_relay_list().await.map_err(fail)?;
-            json!({ "published": published, "relays": session.relays().len() })
+            Answer::RelayListPublished {
+                published,
+                relays: session.relays().len(),
+            }
         }
-        "sync" => {
+        Command::Sync => {
             let sync = session.sync().await.map_err(fail)?;
-            sync_reply(sync, session.unsynced())
+            synced(sync, session.unsynced())
         }
-        "change_password" => {
+        Command::ChangePassword => {
             let (old, new, again) = (password(secret)?, password(repeated)?, password(third)?);
             session.change_password(&old, &new, &again).map_err(fail)?;
             // Saved here before the network is tried: a closed tab must not lose the change.
             persist(session).await?;
             let sync = session.sync().await.map_err(fail)?;
-            sync_reply(sync, session.unsynced())
+            synced(sync, session.unsynced())
         }
-        "resolve_conflict" => {
-            let keep = match arg {
-                "this_device" => Keep::ThisDevice,
-                "other_device" => Keep::OtherDevice,
-                _ => return Err(failure("invalid_request", "Unknown choice.")),
+        Command::ResolveConflict { keep } => {
+            let (keep, other) = match keep {
+                KeepChoice::ThisDevice => (Keep::ThisDevice, None),
+                KeepChoice::OtherDevice => (Keep::OtherDevice, Some(password(secret)?)),
             };
-            let other = secret.map(Password::from_utf8).transpose();
-            let other =
-                other.map_err(|_| failure("invalid_request", "The password is not valid text."))?;
             let sync = session.resolve_conflict(keep, other.as_ref()).await;
-            sync_reply(sync.map_err(fail)?, session.unsynced())
+            synced(sync.map_err(fail)?, session.unsynced())
         }
-        "export_ncryptsec" => {
-            let exported = session.export_ncryptsec(&password(secret)?).map_err(fail)?;
-            json!({ "key": exported })
-        }
-        "reveal_nsec" => {
-            // The user asked to see the raw key: the one place a secret leaves the worker.
-            let nsec = session.reveal_nsec(&password(secret)?).map_err(fail)?;
-            json!({ "key": nsec })
-        }
-        "delete_account" => {
+        Command::ExportNcryptsec => Answer::Key {
+            key: session.export_ncryptsec(&password(secret)?).map_err(fail)?,
+        },
+        // The user asked to see the raw key: the one place a secret leaves the worker.
+        Command::RevealNsec => Answer::Key {
+            key: session.reveal_nsec(&password(secret)?).map_err(fail)?,
+        },
+        Command::DeleteAccount => {
             session.delete_account().await.map_err(fail)?;
-            json!({})
+            Answer::Done
         }
-        "lock" => {
+        Command::Lock => {
             session.lock();
-            json!({})
+            Answer::Done
         }
-        "forget" => {
+        Command::Forget => {
             session.forget();
-            json!({})
+            Answer::Done
         }
-        _ => return Err(failure("invalid_request", "Unknown command.")),
     };
-    Ok(reply.to_string())
+    Ok(answer)
 }

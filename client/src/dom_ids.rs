@@ -1,0 +1,132 @@
+//! Every element id the page's code looks up in `www/index.html`, spelled once. A test checks
+//! that each is in the page, so a renamed element is a failing test, not a silent no-op.
+
+macro_rules! ids {
+    ($($(#[$doc:meta])* $name:ident = $id:literal;)*) => {
+        $($(#[$doc])* pub const $name: &str = $id;)*
+        /// All of the above, for the test against the page.
+        pub const ALL: &[&str] = &[$($id),*];
+    };
+}
+
+ids! {
+    /// The line under the header that says what is happening.
+    STATUS = "status";
+    PROGRESS = "progress";
+    SERVER_NPUB = "server-npub";
+
+    SCREEN_EMAIL = "screen-email";
+    EMAIL_FORM = "email-form";
+    EMAIL = "email";
+    EMAIL_ERROR = "email-error";
+
+    SCREEN_CODE = "screen-code";
+    CODE_FORM = "code-form";
+    CODE_SENT = "code-sent";
+    CODE = "code";
+    RESEND = "resend";
+    CODE_ERROR = "code-error";
+
+    SCREEN_PASSWORD = "screen-password";
+    PASSWORD_FORM = "password-form";
+    PASSWORD_USERNAME = "password-username";
+    NEW_PASSWORD = "new-password";
+    NEW_PASSWORD_METER = "new-password-meter";
+    NEW_PASSWORD_STRENGTH = "new-password-strength";
+    REPEAT_PASSWORD = "repeat-password";
+    PASSWORD_ERROR = "password-error";
+
+    SCREEN_UNLOCK = "screen-unlock";
+    UNLOCK_WHO = "unlock-who";
+    UNLOCK_FORM = "unlock-form";
+    UNLOCK_USERNAME = "unlock-username";
+    PASSWORD = "password";
+    UNLOCK_ERROR = "unlock-error";
+    OTHER_ACCOUNT = "other-account";
+
+    SCREEN_VAULT = "screen-vault";
+    SYNC_STATUS = "sync-status";
+    CONFLICT = "conflict";
+    CONFLICT_FORM = "conflict-form";
+    CONFLICT_USERNAME = "conflict-username";
+    CONFLICT_PASSWORD = "conflict-password";
+    CONFLICT_ERROR = "conflict-error";
+    NPUB = "npub";
+    NPUB_QR = "npub-qr";
+    COPY_NPUB = "copy-npub";
+    RELAYS = "relays";
+    RELAYS_STATUS = "relays-status";
+    CHANGE_FORM = "change-form";
+    CHANGE_USERNAME = "change-username";
+    CHANGE_OLD = "change-old";
+    CHANGE_NEW = "change-new";
+    CHANGE_NEW_METER = "change-new-meter";
+    CHANGE_NEW_STRENGTH = "change-new-strength";
+    CHANGE_REPEAT = "change-repeat";
+    CHANGE_ERROR = "change-error";
+    EXPORT_FORM = "export-form";
+    EXPORT_USERNAME = "export-username";
+    EXPORT_PASSWORD = "export-password";
+    KEY_OUTPUT = "key-output";
+    EXPORT_ERROR = "export-error";
+    LOCK = "lock";
+    FORGET_DEVICE = "forget-device";
+    DELETE_ACCOUNT = "delete-account";
+    VAULT_ERROR = "vault-error";
+    SERVER_FORM = "server-form";
+    SERVER_URL = "server-url";
+    SERVER_ERROR = "server-error";
+
+    /// The on-screen keyboard.
+    OSK_BAR = "osk-bar";
+    OSK_TOGGLE = "osk-toggle";
+    OSK = "osk";
+    OSK_KEYS = "osk-keys";
+    OSK_SHIFT = "osk-shift";
+    OSK_SPACE = "osk-space";
+    OSK_BACKSPACE = "osk-backspace";
+}
+
+/// A new-password field and the strength meter and text under it.
+#[derive(Debug, Clone, Copy)]
+pub struct NewPasswordField {
+    pub input: &'static str,
+    pub meter: &'static str,
+    pub strength: &'static str,
+}
+
+pub const NEW_PASSWORD_FIELDS: [NewPasswordField; 2] = [
+    NewPasswordField {
+        input: NEW_PASSWORD,
+        meter: NEW_PASSWORD_METER,
+        strength: NEW_PASSWORD_STRENGTH,
+    },
+    NewPasswordField {
+        input: CHANGE_NEW,
+        meter: CHANGE_NEW_METER,
+        strength: CHANGE_NEW_STRENGTH,
+    },
+];
+
+/// The fields password managers read the account's user name from.
+pub const USERNAME_FIELDS: [&str; 5] = [
+    PASSWORD_USERNAME,
+    UNLOCK_USERNAME,
+    CHANGE_USERNAME,
+    EXPORT_USERNAME,
+    CONFLICT_USERNAME,
+];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_id_the_code_uses_is_in_the_page() {
+        let page = include_str!("../../www/index.html");
+        let missing: Vec<&str> = super::ALL
+            .iter()
+            .copied()
+            .filter(|id| !page.contains(&format!(" id=\"{id}\"")))
+            .collect();
+        assert!(missing.is_empty(), "not in www/index.html: {missing:?}");
+    }
+}

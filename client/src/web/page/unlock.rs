@@ -1,0 +1,54 @@
+//! Unlocking the vault kept on this device, or the one just downloaded on a new device.
+
+use std::rc::Rc;
+
+use wasm_bindgen_futures::spawn_local;
+
+use super::dom::confirm;
+use super::{Form, Page};
+use crate::dom_ids as id;
+use crate::wording;
+use crate::worker_api::{AccountSummary, Answer, Command, Failure};
+
+impl Page {
+    pub(super) async fn on_unlock(self: Rc<Self>) -> Result<(), Failure> {
+        let secrets = [self.take_password(id::PASSWORD)];
+        self.busy(Form::Unlock.id(), Some("Unlocking…"));
+        let Answer::Opened(opened) = self.worker.call(Command::Unlock, &secrets).await? else {
+            return Err(wording::unexpected_answer());
+        };
+        self.show_vault(&opened);
+        spawn_local(self.clone().sync());
+        spawn_local(self.publish_relay_list());
+        Ok(())
+    }
+
+    /// Opens on the unlock screen for the account kept on this device.
+    pub(super) fn show_returning(&self, account: &AccountSummary, online: bool) {
+        self.set_username(&account.email);
+        self.unsynced.set(account.unsynced);
+        let mut who = format!(
+            "Welcome back, {}. Your vault is saved on this device.",
+            account.email
+        );
+        if !online {
+            who.push_str(" You are offline: your password opens it without the server.");
+        }
+        self.set_text(id::UNLOCK_WHO, &who);
+        self.reveal(id::OTHER_ACCOUNT);
+        self.show(id::SCREEN_UNLOCK);
+    }
+
+    /// Logs in to another account: back to the first step. This device's copy stays until
+    /// another account is opened here.
+    pub(super) async fn on_other_account(self: Rc<Self>) {
+        if self.unsynced.get()
+            && !confirm(
+                "A password change made on this device has not reached the server yet. It is sent when you unlock this account again here. Continue?",
+            )
+        {
+            return;
+        }
+        self.show(id::SCREEN_EMAIL);
+    }
+}

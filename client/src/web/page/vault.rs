@@ -1,0 +1,234 @@
+//! The open vault: the identity, sync with the server, password change, export, and leaving
+//! (lock, remove from this device, delete the account, another server).
+
+use std::rc::Rc;
+
+use wasm_bindgen_futures::JsFuture;
+
+use super::dom::confirm;
+use super::{Form, Page};
+use crate::dom_ids as id;
+use crate::wording;
+use crate::worker_api::{Answer, Command, Failure, KeepChoice, Opened, SyncOutcome, SyncReport};
+
+impl Page {
+    pub(super) fn show_vault(self: &Rc<Self>, opened: &Opened) {
+        self.set_text(id::NPUB, &opened.npub);
+        if let Some(figure) = self.element(id::NPUB_QR) {
+            let svg = crate::qr::svg(&opened.npub, "QR code of your npub");
+            figure.set_inner_html(&svg.unwrap_or_default());
+        }
+        if let Some(list) = self.element(id::RELAYS) {
+            list.set_text_content(None);
+            for relay in &opened.relays {
+                if let Ok(item) = self.document.create_element("li") {
+                    item.set_text_content(Some(relay));
+                    let _ = list.append_child(&item);
+                }
+            }
+        }
+        self.show(id::SCREEN_VAULT);
+        self.arm_idle_lock();
+        self.arm_sync_retry();
+    }
+
+    /// Publishes the account's relay list (NIP-65) if no relay has it yet; relays out of reach
+    /// leave it for the next unlock.
+    pub(super) async fn publish_relay_list(self: Rc<Self>) {
+        let message = match self.worker.call(Command::PublishRelayList, &[]).await {
+            Ok(Answer::RelayListPublished {
+                published: 0,
+                relays: _,
+            }) => String::new(),
+            Ok(Answer::RelayListPublished { published, relays }) => {
+                format!("Your relay list is published on {published} of {relays} relays.")
+            }
+            Ok(_) => String::new(),
+            Err(failure) => format!("Your relay list is not published yet: {}", failure.message),
+        };
+        self.set_text(id::RELAYS_STATUS, &message);
+    }
+
+    /// Compares this device's backup with the server's and says what came of it. One at a time:
+    /// the online event, the retry timer and an unlock may all ask at once.
+    pub(super) async fn sync(self: Rc<Self>) {
+        if self.syncing.replace(true) {
+            return;
+        }
+        let outcome = self.worker.call(Command::Sync, &[]).await;
+        self.syncing.set(false);
+        match outcome {
+            Ok(Answer::Synced(report)) => self.show_sync(report),
+            Ok(_) => self.set_text(id::SYNC_STATUS, &wording::unexpected_answer().message),
+            Err(failure) => self.set_text(id::SYNC_STATUS, &failure.message),
+        }
+    }
+
+    fn show_sync(&self, report: SyncReport) {
+        self.unsynced.set(report.unsynced);
+        if report.outcome == SyncOutcome::Conflict {
+            self.reveal(id::CONFLICT);
+        } else {
+            self.conceal(id::CONFLICT);
+        }
+        let message = match report.outcome {
+            SyncOutcome::UpToDate => "",
+            SyncOutcome::Pushed => "Your new password is saved on the server.",
+            SyncOutcome::Adopted => {
+                "Your password was changed on another device. This device now uses that password."
+            }
+            SyncOutcome::Offline if report.unsynced => {
+                "You are offline. Your new password is saved on this device and will be sent to \
+                 the server as soon as it can be reached."
+            }
+            SyncOutcome::Offline => "You are offline: this is the copy saved on this device.",
+            SyncOutcome::Conflict => {
+                "Your password was changed here and on another device: choose below."
+            }
+        };
+        self.set_text(id::SYNC_STATUS, message);
+    }
+
+    /// The answer to a command that syncs, shown.
+    fn synced(&self, answer: Answer) -> Result<(), Failure> {
+        let Answer::Synced(report) = answer else {
+            return Err(wording::unexpected_answer());
+        };
+        self.show_sync(report);
+        Ok(())
+    }
+
+    pub(super) async fn on_change_password(self: Rc<Self>) -> Result<(), Failure> {
+        self.check_strength(id::CHANGE_NEW)?;
+        let secrets = [id::CHANGE_OLD, id::CHANGE_NEW, id::CHANGE_REPEAT]
+            .map(|field| self.take_password(field));
+        self.busy(
+            Form::ChangePassword.id(),
+            Some("Re-encrypting your key and saving it…"),
+        );
+        let answer = self.worker.call(Command::ChangePassword, &secrets).await?;
+        self.set_text(id::STATUS, "Your password was changed.");
+        self.synced(answer)
+    }
+
+    pub(super) async fn on_conflict(self: Rc<Self>, action: &str) -> Result<(), Failure> {
+        let (keep, secrets) = match action {
+            "other_device" => (
+                KeepChoice::OtherDevice,
+                vec![self.take_password(id::CONFLICT_PASSWORD)],
+            ),
+            _ => (KeepChoice::ThisDevice, Vec::new()),
+        };
+        self.busy(Form::Conflict.id(), Some("Saving your choice…"));
+        let answer = self
+            .worker
+            .call(Command::ResolveConflict { keep }, &secrets)
+            .await?;
+        self.synced(answer)
+    }
+
+    pub(super) async fn on_export(self: Rc<Self>, action: &str) -> Result<(), Failure> {
+        self.set_text(id::KEY_OUTPUT, "");
+        let command = if action == "reveal" {
+            if !confirm(
+                "Show your secret key (nsec) on screen? Anyone who sees it controls your identity.",
+            ) {
+                return Ok(());
+            }
+            Command::RevealNsec
+        } else {
+            Command::ExportNcryptsec
+        };
+        let secrets = [self.take_password(id::EXPORT_PASSWORD)];
+        self.busy(Form::Export.id(), Some("Checking your password…"));
+        let Answer::Key { key } = self.worker.call(command, &secrets).await? else {
+            return Err(wording::unexpected_answer());
+        };
+        self.set_text(id::KEY_OUTPUT, &key);
+        Ok(())
+    }
+
+    pub(super) async fn on_copy(self: Rc<Self>) {
+        let npub = self
+            .element(id::NPUB)
+            .and_then(|e| e.text_content())
+            .unwrap_or_default();
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let copied = JsFuture::from(window.navigator().clipboard().write_text(&npub)).await;
+        self.set_text(
+            id::STATUS,
+            if copied.is_ok() {
+                "Copied your npub."
+            } else {
+                "Copying was refused by the browser."
+            },
+        );
+    }
+
+    pub(super) async fn on_delete(self: Rc<Self>) {
+        if !confirm(
+            "Delete your account on this server? Your backup there and on this device is removed; without another copy of your key (export it first) the identity is lost.",
+        ) {
+            return;
+        }
+        self.busy(id::SCREEN_VAULT, Some("Deleting your account…"));
+        let outcome = self.worker.call(Command::DeleteAccount, &[]).await;
+        self.busy(id::SCREEN_VAULT, None);
+        match outcome {
+            Ok(_) => {
+                self.show(id::SCREEN_EMAIL);
+                self.set_text(id::STATUS, "Your account was deleted.");
+            }
+            Err(failure) => self.set_text(id::VAULT_ERROR, &failure.message),
+        }
+    }
+
+    /// Wipes the worker's secrets, then reloads: a fresh page holds nothing.
+    pub(super) async fn lock_and_reload(self: Rc<Self>) {
+        let _ = self.worker.call(Command::Lock, &[]).await;
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().reload();
+        }
+    }
+
+    /// Removes this device's copy of the vault (the account stays on the server), then reloads.
+    pub(super) async fn on_forget(self: Rc<Self>) {
+        let mut question = String::from(
+            "Remove your vault from this device? You can log in again with your email and password.",
+        );
+        if self.unsynced.get() {
+            question.push_str(" Your new password has not reached the server yet and would be lost; the server keeps the previous one.");
+        }
+        if !confirm(&question) {
+            return;
+        }
+        match self.worker.call(Command::Forget, &[]).await {
+            Ok(_) => {
+                if let Some(window) = web_sys::window() {
+                    let _ = window.location().reload();
+                }
+            }
+            Err(failure) => self.set_text(id::VAULT_ERROR, &failure.message),
+        }
+    }
+
+    /// Leaves for another Sigil server's page. Its accounts, and this device's copy of a vault
+    /// there, are its own: browsers keep storage per origin.
+    pub(super) async fn on_switch_server(self: Rc<Self>) -> Result<(), Failure> {
+        let entered = self.value(id::SERVER_URL);
+        let url = web_sys::Url::new(entered.trim()).map_err(|_| wording::not_a_web_address())?;
+        if !matches!(url.protocol().as_str(), "http:" | "https:") {
+            return Err(wording::not_http());
+        }
+        let window = web_sys::window().ok_or_else(wording::address_refused)?;
+        if window.location().origin().ok().as_deref() == Some(url.origin().as_str()) {
+            return Err(wording::same_server());
+        }
+        window
+            .location()
+            .assign(&format!("{}/", url.origin()))
+            .map_err(|_| wording::address_refused())
+    }
+}

@@ -1,0 +1,233 @@
+//! Every error message the page shows, worded here and only here. Text the server wrote is
+//! never shown as is: a server names an error by its code, and the words are the client's.
+
+use sigil_shared::envelope::EnvelopeError;
+use sigil_shared::error::{ErrorBody, ErrorCode};
+
+use crate::error::ClientError;
+use crate::session::{MIN_PASSWORD_CHARS, SessionError};
+use crate::worker_api::{Failure, FailureCode};
+
+/// What the page shows for a failed vault command.
+pub fn session_failure(error: &SessionError) -> Failure {
+    let code = match error {
+        SessionError::Client(ClientError::Server(_)) => FailureCode::Server,
+        SessionError::Client(ClientError::Envelope(EnvelopeError::WrongPasswordOrTampered)) => {
+            FailureCode::WrongPassword
+        }
+        SessionError::Client(ClientError::Transport(_)) => FailureCode::Network,
+        SessionError::Client(ClientError::Email(_)) => FailureCode::InvalidEmail,
+        SessionError::OutOfStep(_)
+        | SessionError::PasswordsDiffer
+        | SessionError::PasswordTooShort
+        | SessionError::PasswordNeeded => FailureCode::InvalidRequest,
+        SessionError::LocalCopy(_) => FailureCode::Storage,
+        SessionError::Client(_) | SessionError::Export(_) => FailureCode::Other,
+    };
+    Failure::new(code, session_message(error))
+}
+
+fn session_message(error: &SessionError) -> String {
+    match error {
+        SessionError::Client(ClientError::Server(body)) => server_message(body),
+        SessionError::Client(ClientError::Envelope(EnvelopeError::WrongPasswordOrTampered)) => {
+            "That password does not unlock this vault. Check it and try again.".into()
+        }
+        SessionError::Client(ClientError::Transport(_)) => {
+            "The server could not be reached. Check your connection and try again.".into()
+        }
+        SessionError::Client(ClientError::Email(_)) => "That email address is not valid.".into(),
+        SessionError::PasswordsDiffer => "The two passwords do not match.".into(),
+        SessionError::PasswordTooShort => {
+            format!("Choose a password of at least {MIN_PASSWORD_CHARS} characters.")
+        }
+        SessionError::PasswordNeeded => {
+            "Enter the password that was set on the other device.".into()
+        }
+        // The rest are faults of a server, a browser or this code, each worded in its own
+        // error type; none carries text a server wrote.
+        other => sentence(&other.to_string()),
+    }
+}
+
+/// A method's error, by its code; `retry_after` is the only thing taken from the server.
+fn server_message(body: &ErrorBody) -> String {
+    let words = match body.code {
+        ErrorCode::InvalidRequest => "The server did not understand the request.",
+        ErrorCode::InvalidEmail => "That email address is not valid.",
+        ErrorCode::RateLimited => "Too many requests in a short time. Wait, then try again.",
+        ErrorCode::InvalidCode => "That code is not correct.",
+        ErrorCode::CodeExpired => "That code has expired. Request a new one.",
+        ErrorCode::TooManyAttempts => "Too many wrong codes. Wait, then request a new code.",
+        ErrorCode::NotVerified => "Verify your email address first.",
+        ErrorCode::AccountExists => "This address already has an account.",
+        ErrorCode::UnknownAccount => "This key has no account on this server.",
+        ErrorCode::InvalidProof => "The server could not check that the key is yours.",
+        ErrorCode::InvalidBackup => "The server refused the backup as not valid for this key.",
+        ErrorCode::VersionConflict => "The backup was changed elsewhere in the meantime.",
+        ErrorCode::WrongSigner => "This request was signed by the wrong key.",
+        ErrorCode::MailFailed => "The email could not be sent. Try again later.",
+        ErrorCode::Internal => "The server had a problem. Nothing was changed.",
+    };
+    let waited = match body.code {
+        ErrorCode::RateLimited => "Too many requests in a short time.",
+        ErrorCode::TooManyAttempts => "Too many wrong codes.",
+        _ => words,
+    };
+    match body.retry_after {
+        Some(seconds) => format!("{waited} Try again in {}.", human_duration(seconds)),
+        None => words.into(),
+    }
+}
+
+fn human_duration(seconds: u64) -> String {
+    match seconds {
+        0..=90 => format!("{seconds} s"),
+        _ => format!("{} min", seconds.div_ceil(60)),
+    }
+}
+
+/// An error type's lowercase text as a sentence.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
+}
+
+// Failures of the vault worker itself, before a command reaches the session.
+pub fn password_missing() -> Failure {
+    Failure::new(FailureCode::InvalidRequest, "A password is needed.")
+}
+
+pub fn password_not_text() -> Failure {
+    Failure::new(
+        FailureCode::InvalidRequest,
+        "The password is not valid text.",
+    )
+}
+
+pub fn busy() -> Failure {
+    Failure::new(
+        FailureCode::Busy,
+        "Another action is still running, or the server is not connected yet.",
+    )
+}
+
+pub fn not_understood() -> Failure {
+    Failure::new(
+        FailureCode::InvalidRequest,
+        "The vault did not understand the page.",
+    )
+}
+
+pub fn no_saved_server() -> Failure {
+    Failure::new(FailureCode::Storage, "No saved server.")
+}
+
+pub fn not_saved(reason: &str) -> Failure {
+    Failure::new(
+        FailureCode::Storage,
+        format!("This device could not save your vault: {reason}"),
+    )
+}
+
+pub fn not_removed(reason: &str) -> Failure {
+    Failure::new(
+        FailureCode::Storage,
+        format!("This device's copy could not be removed: {reason}"),
+    )
+}
+
+// Failures the page finds itself.
+pub fn vault_unavailable() -> Failure {
+    Failure::new(FailureCode::Worker, "The vault is not available.")
+}
+
+pub fn vault_did_not_start() -> Failure {
+    Failure::new(
+        FailureCode::Worker,
+        "The vault could not start in this browser.",
+    )
+}
+
+pub fn unexpected_answer() -> Failure {
+    Failure::new(FailureCode::Worker, "Unexpected answer from the vault.")
+}
+
+pub fn too_easy_to_guess(advice: Option<&str>) -> Failure {
+    Failure::new(
+        FailureCode::InvalidRequest,
+        format!(
+            "This password is too easy to guess. {}",
+            advice.unwrap_or("Add another word or two.")
+        ),
+    )
+}
+
+pub fn not_a_web_address() -> Failure {
+    Failure::new(
+        FailureCode::InvalidRequest,
+        "That is not a web address (http://… or https://…).",
+    )
+}
+
+pub fn not_http() -> Failure {
+    Failure::new(
+        FailureCode::InvalidRequest,
+        "Only http:// and https:// addresses can be opened.",
+    )
+}
+
+pub fn same_server() -> Failure {
+    Failure::new(
+        FailureCode::InvalidRequest,
+        "That is the server you are using now.",
+    )
+}
+
+pub fn address_refused() -> Failure {
+    Failure::new(
+        FailureCode::Other,
+        "The browser refused to open that address.",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_text_is_never_shown() {
+        let mut body = ErrorBody::new(ErrorCode::InvalidCode);
+        body.message = "<script>visit evil.example</script>".into();
+        let failure = session_failure(&SessionError::Client(ClientError::Server(body)));
+        assert_eq!(failure.message, "That code is not correct.");
+        assert_eq!(failure.code, FailureCode::Server);
+    }
+
+    #[test]
+    fn a_wait_is_given_in_words() {
+        let body = ErrorBody::new(ErrorCode::RateLimited).retry_after(600);
+        let failure = session_failure(&SessionError::Client(ClientError::Server(body)));
+        assert_eq!(
+            failure.message,
+            "Too many requests in a short time. Try again in 10 min."
+        );
+    }
+
+    #[test]
+    fn local_errors_read_as_sentences() {
+        let failure = session_failure(&SessionError::PasswordsDiffer);
+        assert_eq!(failure.message, "The two passwords do not match.");
+        assert_eq!(
+            sentence("the key could not be exported"),
+            "The key could not be exported."
+        );
+    }
+}
