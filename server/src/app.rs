@@ -12,16 +12,16 @@ use sigil_shared::nostr::types::Timestamp;
 use sigil_shared::validation::Policy;
 use tokio::net::TcpListener;
 
-use crate::admission::Admission;
+use crate::admission::{Admission, KeyLimit, key_limit};
 use crate::config::{Config, ConfigError};
 use crate::http::router;
 use crate::keys::{HashKey, KeyError, server_keys};
 use crate::mail::Mailer;
+use crate::methods::Methods;
 use crate::pow::{self, PowLevel};
 use crate::relay::{self, RelayOptions};
 use crate::requests::{AppState, SharedState};
 use crate::store::{Store, StoreError};
-use crate::vault::{KEY_WINDOW_SECS, Vault};
 
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
@@ -94,15 +94,14 @@ impl Application {
         if !config.web_dir.join("index.html").exists() {
             tracing::warn!(web_dir = %config.web_dir.display(), "no web client built there; only the API is served");
         }
-        let admission =
-            Admission::start(store.clone(), KEY_WINDOW_SECS).map_err(StartError::Admission)?;
-        let vault = Vault {
+        let admission = Admission::start(store.clone(), key_limit::WINDOW_SECS)
+            .map_err(StartError::Admission)?;
+        let methods = Methods {
             store,
             hash_key,
             mailer,
             limits: config.codes,
             window_secs: config.created_at_window,
-            requests_per_key: config.requests_per_key,
         };
         Ok(Self {
             listener,
@@ -116,7 +115,10 @@ impl Application {
                     config.pow_calm_rate,
                 ),
                 info,
-                vault,
+                methods,
+                key_limit: KeyLimit {
+                    per_window: config.requests_per_key,
+                },
                 in_flight: tokio::sync::Semaphore::new(config.max_in_flight),
             }),
             web_dir: config.web_dir.clone(),
@@ -140,7 +142,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let store = self.state.vault.store.clone();
+        let store = self.state.methods.store.clone();
         let pruner = tokio::spawn(prune_forever(store.clone()));
         let pow_ticker = self
             .state

@@ -8,16 +8,14 @@ pub mod codes;
 pub mod config;
 pub mod http;
 pub mod keys;
-pub mod local_reads;
 pub mod mail;
+pub mod methods;
 pub mod onion;
 pub mod pow;
 pub mod relay;
 pub mod requests;
-pub mod sqlite_writer;
 pub mod store;
 pub mod throttle;
-pub mod vault;
 
 pub use app::{Application, StartError};
 pub use config::{Config, Options};

@@ -11,10 +11,9 @@ use sigil_shared::nostr::event::Event;
 use sigil_shared::nostr::types::Timestamp;
 use sigil_shared::validation::{Policy, check_request};
 
-use crate::admission::Admission;
+use crate::admission::{Admission, KeyLimit, Ticket};
+use crate::methods::Methods;
 use crate::pow::PowLevel;
-use crate::store::Ticket;
-use crate::vault::Vault;
 
 #[derive(Debug)]
 pub struct AppState {
@@ -23,9 +22,10 @@ pub struct AppState {
     pub policy: Policy,
     pub pow: PowLevel,
     pub info: ServerInfo,
-    pub vault: Vault,
+    pub methods: Methods,
     /// Records replay ids and key counts, many requests per transaction.
     pub admission: Admission,
+    pub key_limit: KeyLimit,
     /// Permits for requests being handled; when none is left, load is shed.
     pub in_flight: tokio::sync::Semaphore,
 }
@@ -36,7 +36,9 @@ pub type SharedState = Arc<AppState>;
 /// with no encrypted answer: the envelope is malformed, stale, short of work, replayed, or not
 /// encrypted to this server.
 pub async fn answer(state: &AppState, body: &[u8]) -> Result<Event, RejectCode> {
+    // The request's one clock reading: every check and the method see the same time.
     let now = Timestamp::now();
+    let now_secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
     let policy = Policy {
         min_difficulty: state.pow.current(),
         ..state.policy
@@ -49,7 +51,7 @@ pub async fn answer(state: &AppState, body: &[u8]) -> Result<Event, RejectCode> 
         forget_after: i64::try_from(event.created_at.as_secs() + state.policy.window_secs)
             .unwrap_or(i64::MAX),
         signer: event.pubkey.to_bytes(),
-        now: i64::try_from(now.as_secs()).unwrap_or(i64::MAX),
+        now: now_secs,
     };
     let admitted = match state.admission.admit(ticket).await {
         Ok(admitted) if admitted.fresh => admitted,
@@ -61,7 +63,18 @@ pub async fn answer(state: &AppState, body: &[u8]) -> Result<Event, RejectCode> 
     };
     let exchange = Exchange::new(&state.keys, &request);
     let reply = match exchange.open() {
-        Ok(request) => state.vault.handle(&event.pubkey, request, &admitted).await,
+        Ok(request) => match state.key_limit.check(&admitted, now_secs) {
+            Ok(()) => {
+                state
+                    .methods
+                    .handle(&event.pubkey, &request, now_secs)
+                    .await
+            }
+            Err(body) => {
+                tracing::info!(method = request.method(), outcome = ?body.code, "per-key limit");
+                Reply::Error(body)
+            }
+        },
         Err(OpenRequestError::Undecryptable) => return Err(RejectCode::Undecryptable),
         Err(OpenRequestError::InvalidRequest) => {
             Reply::Error(ErrorBody::new(ErrorCode::InvalidRequest))

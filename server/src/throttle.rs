@@ -2,19 +2,9 @@
 //! so the address (as its keyed hash) is the unit, never the IP.
 
 use crate::config::CodeLimits;
+pub use crate::store::throttles::Counters;
 
 const HOUR: i64 = 3600;
-
-/// Counters for one email hash, as stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Counters {
-    pub window_start: i64,
-    pub codes_sent: i64,
-    pub last_sent_at: i64,
-    pub failures: i64,
-    pub failure_window_start: i64,
-    pub last_failure_at: i64,
-}
 
 /// Why a request is held back, and for how many seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -37,6 +37,18 @@ pub enum Request {
 }
 
 impl Request {
+    /// The method's name as it travels (`method` in the plaintext), for logs.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Self::RequestCode { .. } => "request_code",
+            Self::VerifyCode { .. } => "verify_code",
+            Self::Activate { .. } => "activate",
+            Self::UpdateBackup { .. } => "update_backup",
+            Self::GetBackup {} => "get_backup",
+            Self::DeleteAccount {} => "delete_account",
+        }
+    }
+
     /// Whether the method must be signed by the account's own key rather than an ephemeral one.
     pub fn needs_account_key(&self) -> bool {
         matches!(

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
-use crate::store::{USER_BY_PUBKEY, UserRow};
+use super::accounts::{USER_BY_PUBKEY, UserRow};
 
 /// How long a lookup may wait on a lock (only a checkpoint's brief one, in WAL mode) before the
 /// caller reads another way instead of holding up its thread.

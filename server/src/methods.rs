@@ -15,7 +15,7 @@ use crate::codes;
 use crate::config::CodeLimits;
 use crate::keys::HashKey;
 use crate::mail::Mailer;
-use crate::store::{self, Admitted, Store, StoreError, UserRow};
+use crate::store::{MaybeConflict, Store, StoreError, UserRow, retry_on_conflict};
 use crate::throttle::{Counters, Refusal};
 
 /// Why a method did not succeed: a protocol answer for the client, or a fault of ours.
@@ -49,25 +49,24 @@ impl From<Refusal> for MethodError {
     }
 }
 
+impl MaybeConflict for MethodError {
+    fn is_conflict(&self) -> bool {
+        matches!(self, Self::Store(error) if error.is_conflict())
+    }
+}
+
 type MethodResult<T> = Result<T, MethodError>;
 
+/// The methods and what they need: the store, the keyed hashes, the mailer and the code limits.
 #[derive(Debug)]
-pub struct Vault {
+pub struct Methods {
     pub store: Store,
     pub hash_key: HashKey,
     pub mailer: Mailer,
     pub limits: CodeLimits,
     /// Freshness window for key proofs, as for requests.
     pub window_secs: u64,
-    /// Requests one signing key may make per minute.
-    pub requests_per_key: u32,
 }
-
-/// The per-key limit counts requests in windows of this many seconds.
-pub const KEY_WINDOW_SECS: i64 = 60;
-
-/// Runs of one method before a serialization conflict is reported as an internal error.
-const MAX_ATTEMPTS: usize = 5;
 
 fn secs(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
@@ -77,28 +76,14 @@ fn version(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
-impl Vault {
-    /// Runs one method for `signer`, whose request was admitted as `admitted`, and turns the
+impl Methods {
+    /// Runs one method for `signer` at `now` (the request's one clock reading) and turns the
     /// outcome into a reply.
-    pub async fn handle(&self, signer: &PublicKey, request: Request, admitted: &Admitted) -> Reply {
-        let now = i64::try_from(Timestamp::now().as_secs()).unwrap_or(i64::MAX);
-        let method = method_name(&request);
-        if let Err(body) = self.check_key_rate(admitted, now) {
-            tracing::info!(method, outcome = ?body.code, "per-key limit");
-            return Reply::Error(body);
-        }
-        let mut outcome = self.run(signer, &request, now).await;
+    pub async fn handle(&self, signer: &PublicKey, request: &Request, now: i64) -> Reply {
+        let method = request.method();
         // A SERIALIZABLE conflict on PostgreSQL rolled the transaction back and nothing was
-        // sent: run the method again, as if the request had come a moment later.
-        for _ in 1..MAX_ATTEMPTS {
-            match &outcome {
-                Err(MethodError::Store(error)) if store::is_retryable(error) => {
-                    tracing::debug!(method, "serialization conflict, retrying");
-                    outcome = self.run(signer, &request, now).await;
-                }
-                _ => break,
-            }
-        }
+        // sent: the method runs again.
+        let outcome = retry_on_conflict(|| self.run(signer, request, now)).await;
         match outcome {
             Ok(reply) => {
                 tracing::info!(method, outcome = "ok");
@@ -139,21 +124,6 @@ impl Vault {
             Request::GetBackup {} => self.get_backup(signer).await.and_then(ok),
             Request::DeleteAccount {} => self.delete_account(signer).await.and_then(ok),
         }
-    }
-
-    /// One key may make only so many requests a minute. Keys are free to make, so this bounds
-    /// how hard one client hammers a session or an account, not how many clients there are;
-    /// proof of work and the per-address limits do that.
-    fn check_key_rate(&self, admitted: &Admitted, now: i64) -> Result<(), ErrorBody> {
-        if admitted.key_requests > i64::from(self.requests_per_key) {
-            let retry_after =
-                u64::try_from(admitted.key_window_start + KEY_WINDOW_SECS - now).unwrap_or(1);
-            let mut body = ErrorBody::new(ErrorCode::RateLimited).retry_after(retry_after.max(1));
-            body.message =
-                "Too many requests in a short time. Wait a moment, then try again.".into();
-            return Err(body);
-        }
-        Ok(())
     }
 
     async fn request_code(
@@ -376,15 +346,4 @@ fn ok<T: serde::Serialize>(result: T) -> MethodResult<Reply> {
 
 fn parse_stored_backup(json: &str) -> MethodResult<BackupEnvelope> {
     serde_json::from_str(json).map_err(|e| MethodError::Internal(format!("stored backup: {e}")))
-}
-
-fn method_name(request: &Request) -> &'static str {
-    match request {
-        Request::RequestCode { .. } => "request_code",
-        Request::VerifyCode { .. } => "verify_code",
-        Request::Activate { .. } => "activate",
-        Request::UpdateBackup { .. } => "update_backup",
-        Request::GetBackup {} => "get_backup",
-        Request::DeleteAccount {} => "delete_account",
-    }
 }

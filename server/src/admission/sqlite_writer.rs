@@ -2,8 +2,8 @@
 //! writer's own thread. Through sqlx each statement of a batch (begin, two writes, commit) is a
 //! round trip to sqlx's connection thread and back to a runtime thread, and on a busy machine
 //! every hand-off waits for a core; here the batch runs start to finish on one thread, and only
-//! its requests and answers cross threads. The SQL and the rules are `store`'s, shared with the
-//! sqlx path that PostgreSQL and in-memory databases use.
+//! its requests and answers cross threads. The SQL and the rules are [`super::batch`]'s, shared
+//! with the sqlx path that PostgreSQL and in-memory databases use.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -11,7 +11,9 @@ use std::path::Path;
 use rusqlite::types::ToSql;
 use rusqlite::{Connection, OpenFlags, Statement, TransactionBehavior};
 
-use crate::store::{self, Admitted, Ticket};
+use super::batch;
+use super::{Admitted, Ticket};
+use crate::store::{Backend, sqlite};
 
 /// A read-write connection with the same settings as the pool's.
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {
@@ -19,13 +21,13 @@ pub fn open(path: &Path) -> rusqlite::Result<Connection> {
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    connection.execute_batch(store::SQLITE_SETTINGS)?;
+    connection.execute_batch(sqlite::SETTINGS)?;
     // Two statements per batch size that comes up; parsing one costs as much as running it.
     connection.set_prepared_statement_cache_capacity(128);
     Ok(connection)
 }
 
-/// [`store::Store::admit`] for this connection: one IMMEDIATE transaction (it writes at once,
+/// [`batch::admit_in_pool`] for this connection: one IMMEDIATE transaction (it writes at once,
 /// so it takes the lock at once), durable when this returns.
 pub fn admit(
     connection: &mut Connection,
@@ -37,11 +39,8 @@ pub fn admit(
     }
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
 
-    let ids = store::distinct_ids(tickets);
-    let mut insert = tx.prepare_cached(&numbered(store::replay_sql(
-        store::Backend::Sqlite,
-        ids.len(),
-    )))?;
+    let ids = batch::distinct_ids(tickets);
+    let mut insert = tx.prepare_cached(&numbered(batch::replay_sql(Backend::Sqlite, ids.len())))?;
     let values: Vec<&dyn ToSql> = ids
         .iter()
         .flat_map(|(id, forget_after)| [id as &dyn ToSql, forget_after as &dyn ToSql])
@@ -52,12 +51,12 @@ pub fn admit(
         .mapped(|row| row.get::<_, [u8; 32]>(0))
         .collect::<rusqlite::Result<HashSet<_>>>()?;
     drop(insert);
-    let fresh = store::first_of_new(tickets, |id| new_ids.contains(id));
+    let fresh = batch::first_of_new(tickets, |id| new_ids.contains(id));
 
-    let signers = store::requests_by_signer(tickets, &fresh);
+    let signers = batch::requests_by_signer(tickets, &fresh);
     let mut totals = HashMap::new();
     if !signers.is_empty() {
-        let mut upsert = tx.prepare_cached(&numbered(store::key_counter_sql(signers.len())))?;
+        let mut upsert = tx.prepare_cached(&numbered(batch::key_counter_sql(signers.len())))?;
         let mut values: Vec<&dyn ToSql> = vec![&key_window];
         for (signer, batch) in &signers {
             values.extend([
@@ -73,7 +72,7 @@ pub fn admit(
             .collect::<rusqlite::Result<_>>()?;
     }
     tx.commit()?;
-    Ok(store::number_requests(tickets, &fresh, &signers, &totals))
+    Ok(batch::number_requests(tickets, &fresh, &signers, &totals))
 }
 
 /// `sql` with its `$n` parameters written `?n`: SQLite gives `?n` the index `n`, but numbers
@@ -96,7 +95,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::store::tests::{file_store, ticket};
+    use crate::admission::tests::ticket;
+    use crate::store::tests::file_store;
 
     const WINDOW: i64 = 60;
 
@@ -129,7 +129,9 @@ mod tests {
         let mut connection = open(&here_file).unwrap();
 
         for (batch, expected) in batches.iter().zip(&expected) {
-            let through_pool = pool_store.admit(batch, WINDOW).await.unwrap();
+            let through_pool = batch::admit_in_pool(&pool_store, batch, WINDOW)
+                .await
+                .unwrap();
             let here = admit(&mut connection, batch, WINDOW).unwrap();
             assert_eq!(&counts(&here), expected);
             assert_eq!(here, through_pool);

@@ -1,21 +1,42 @@
 //! Admission of a checked request: the replay record and the per-key counter, written for many
-//! requests in one transaction. Each request waits for the commit that holds its own record, so
+//! requests in one transaction ([`batch`]; on an SQLite file by [`sqlite_writer`] on a thread of
+//! its own), and the per-key limit they feed ([`key_limit`]). Each request waits for the commit that holds its own record, so
 //! nothing is acknowledged before it is durable, but concurrent requests share one disk sync
 //! instead of paying two each (group commit).
+
+mod batch;
+pub mod key_limit;
+mod sqlite_writer;
 
 use std::path::Path;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::sqlite_writer;
-use crate::store::{self, Admitted, Store, Ticket};
+use crate::store::{Store, retry_on_conflict};
+pub use key_limit::KeyLimit;
 
 /// Requests written per transaction at most; more wait for the next one.
 const MAX_BATCH: usize = 256;
 
-/// Runs of one batch's transaction before its requests are failed: PostgreSQL may abort it when
-/// another process's batch touched the same rows.
-const MAX_ATTEMPTS: usize = 5;
+/// A checked request to record: its id against replays, its signer against the per-key limit.
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket {
+    pub event_id: [u8; 32],
+    /// When the replay record may be pruned: the end of the event's `created_at` window.
+    pub forget_after: i64,
+    pub signer: [u8; 32],
+    pub now: i64,
+}
+
+/// What recording a request found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Admitted {
+    /// False for a replay (nothing else is then recorded).
+    pub fresh: bool,
+    /// Requests by the signer in the current window, this one included.
+    pub key_requests: i64,
+    pub key_window_start: i64,
+}
 
 #[derive(Debug)]
 struct Pending {
@@ -76,15 +97,9 @@ async fn write_batches(store: Store, mut incoming: mpsc::Receiver<Pending>, key_
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while incoming.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let tickets: Vec<Ticket> = batch.iter().map(|p| p.ticket).collect();
-        let mut outcome = store.admit(&tickets, key_window).await;
-        for _ in 1..MAX_ATTEMPTS {
-            match &outcome {
-                Err(error) if store::is_retryable(error) => {
-                    outcome = store.admit(&tickets, key_window).await;
-                }
-                _ => break,
-            }
-        }
+        // PostgreSQL may abort a batch when another process's batch touched the same rows.
+        let outcome =
+            retry_on_conflict(|| batch::admit_in_pool(&store, &tickets, key_window)).await;
         answer(&mut batch, outcome);
     }
 }
@@ -137,9 +152,19 @@ fn answer<E: std::fmt::Display>(batch: &mut Vec<Pending>, outcome: Result<Vec<Ad
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::store::tests::{file_store, ticket};
+    use crate::store::tests::file_store;
+
+    /// A request by `signer` of event `id` at `now`.
+    pub(crate) fn ticket(id: u8, signer: u8, now: i64) -> Ticket {
+        Ticket {
+            event_id: [id; 32],
+            forget_after: now + 60,
+            signer: [signer; 32],
+            now,
+        }
+    }
 
     #[tokio::test]
     async fn a_failed_batch_fails_its_requests_and_the_next_one_runs() {
