@@ -64,7 +64,7 @@ impl Application {
         let keys = server_keys(config.server_key.as_ref(), &config.data_dir)?;
         let hash_key = HashKey::load(config.email_hash_key.as_ref(), &config.data_dir)?;
         let store = Store::open(&config.database_url).await?;
-        let mailer = Mailer::new(config.smtp.as_ref(), &config.mail_from)?;
+        let mailer = Mailer::new(config.mail.smtp.as_ref(), &config.mail.from)?;
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -75,20 +75,20 @@ impl Application {
 
         let policy = Policy {
             server: keys.public_key(),
-            min_difficulty: config.pow_difficulty,
-            window_secs: config.created_at_window,
-            max_bytes: config.max_event_bytes,
+            min_difficulty: config.pow.difficulty,
+            window_secs: config.requests.created_at_window,
+            max_bytes: config.requests.max_event_bytes,
         };
         let mut info = ServerInfo::new(
             &keys.public_key(),
-            config.pow_difficulty,
-            config.created_at_window,
-            config.max_event_bytes,
+            config.pow.difficulty,
+            config.requests.created_at_window,
+            config.requests.max_event_bytes,
             config.kdf,
         );
-        info.default_relays = config.default_relays.clone();
-        info.dvm_relays = config.dvm_relays.clone();
-        info.transport = config.client_transport;
+        info.default_relays = config.relays.default_relays.clone();
+        info.dvm_relays = config.relays.dvm_relays.clone();
+        info.transport = config.relays.client_transport;
 
         tracing::info!(npub = %info.npub, mail = mailer.describe(), "server key loaded");
         if !config.web_dir.join("index.html").exists() {
@@ -101,7 +101,7 @@ impl Application {
             hash_key,
             mailer,
             limits: config.codes,
-            window_secs: config.created_at_window,
+            window_secs: config.requests.created_at_window,
         };
         Ok(Self {
             listener,
@@ -110,21 +110,21 @@ impl Application {
                 policy,
                 admission,
                 pow: PowLevel::new(
-                    config.pow_difficulty,
-                    config.pow_max_difficulty,
-                    config.pow_calm_rate,
+                    config.pow.difficulty,
+                    config.pow.max_difficulty,
+                    config.pow.calm_rate,
                 ),
                 info,
                 methods,
                 key_limit: KeyLimit {
-                    per_window: config.requests_per_key,
+                    per_window: config.requests.per_key_per_minute,
                 },
-                in_flight: tokio::sync::Semaphore::new(config.max_in_flight),
+                in_flight: tokio::sync::Semaphore::new(config.requests.max_in_flight),
             }),
             web_dir: config.web_dir.clone(),
             relays: RelayOptions {
-                relays: config.dvm_relays.clone(),
-                proxy: config.relay_proxy,
+                relays: config.relays.dvm_relays.clone(),
+                proxy: config.relays.proxy,
             },
         })
     }

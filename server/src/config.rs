@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use secrecy::SecretString;
 use serde::Deserialize;
 use sigil_shared::envelope::KdfParams;
@@ -14,124 +14,257 @@ use sigil_shared::info::{MAX_POW_DIFFICULTY, RequestTransport};
 
 use crate::store::Backend;
 
-/// Options as given; `None` means "not set here". See README for the table of options.
-#[derive(Debug, Default, Clone, Args, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Options {
-    /// TOML file with any of these options (kebab-case keys); flags and environment win over it.
-    #[arg(long, env = "SIGIL_CONFIG")]
-    #[serde(skip)]
-    pub config: Option<PathBuf>,
-    /// Address to listen on. Keep it on loopback behind Tor or a reverse proxy. [default: 127.0.0.1:8080]
-    #[arg(long, env = "SIGIL_LISTEN")]
-    pub listen: Option<SocketAddr>,
-    /// Directory for the server key, the email-hash key and the SQLite database. [default: ./data]
-    #[arg(long, env = "SIGIL_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Database URL. [default: sqlite://<data-dir>/sigil.db]
-    #[arg(long, env = "SIGIL_DATABASE_URL")]
-    pub database_url: Option<String>,
-    /// Tor's HiddenServiceDir for this server, where `onion client` keeps client keys.
-    /// [default: <data-dir>/onion]
-    #[arg(long, env = "SIGIL_ONION_DIR")]
-    pub onion_dir: Option<PathBuf>,
-    /// Directory of the built web client (Trunk's output). [default: ./dist]
-    #[arg(long, env = "SIGIL_WEB_DIR")]
-    pub web_dir: Option<PathBuf>,
-    /// Server secret key (nsec or hex). [default: generated into <data-dir>/server.key]
-    #[arg(long, env = "SIGIL_SERVER_KEY", hide_env_values = true)]
-    pub server_key: Option<SecretValue>,
-    /// 32-byte hex key for hashing emails and codes; every process of one deployment needs the
-    /// same. [default: generated into <data-dir>/email-hash.key]
-    #[arg(long, env = "SIGIL_EMAIL_HASH_KEY", hide_env_values = true)]
-    pub email_hash_key: Option<SecretValue>,
-    /// Required NIP-13 proof of work of requests, in leading zero bits. [default: 16]
-    #[arg(long, env = "SIGIL_POW_DIFFICULTY")]
-    pub pow_difficulty: Option<u8>,
-    /// Adaptive proof of work: under load the difficulty rises up to this many bits.
-    /// [default: pow-difficulty, which keeps it fixed]
-    #[arg(long, env = "SIGIL_POW_MAX_DIFFICULTY")]
-    pub pow_max_difficulty: Option<u8>,
-    /// Adaptive proof of work: verified requests per second this process takes at the base
-    /// difficulty; each doubling above it adds a bit. [default: 50]
-    #[arg(long, env = "SIGIL_POW_CALM_RATE")]
-    pub pow_calm_rate: Option<u32>,
-    /// Accepted clock difference for request `created_at`, in seconds. [default: 300]
-    #[arg(long, env = "SIGIL_CREATED_AT_WINDOW")]
-    pub created_at_window: Option<u64>,
-    /// Largest accepted request body, in bytes. [default: 65536]
-    #[arg(long, env = "SIGIL_MAX_EVENT_BYTES")]
-    pub max_event_bytes: Option<usize>,
-    /// Requests one signing key (ephemeral or account) may make per minute. [default: 30]
-    #[arg(long, env = "SIGIL_REQUESTS_PER_KEY_PER_MINUTE")]
-    pub requests_per_key_per_minute: Option<u32>,
-    /// Requests handled at once; more are refused with 503 and Retry-After instead of
-    /// queueing. [default: 128]
-    #[arg(long, env = "SIGIL_MAX_IN_FLIGHT")]
-    pub max_in_flight: Option<usize>,
-    /// Argon2id memory for new backups, in KiB. [default: 65536]
-    #[arg(long, env = "SIGIL_KDF_MEMORY_KIB")]
-    pub kdf_memory_kib: Option<u32>,
-    /// Argon2id passes for new backups. [default: 3]
-    #[arg(long, env = "SIGIL_KDF_ITERATIONS")]
-    pub kdf_iterations: Option<u32>,
-    /// Argon2id lanes for new backups. [default: 4]
-    #[arg(long, env = "SIGIL_KDF_PARALLELISM")]
-    pub kdf_parallelism: Option<u32>,
-    /// Relays new accounts start with, comma-separated.
-    /// [default: wss://relay.damus.io,wss://nos.lol,wss://relay.primal.net]
-    #[arg(long, env = "SIGIL_DEFAULT_RELAYS", value_delimiter = ',')]
-    pub default_relays: Option<Vec<String>>,
-    /// Relays the DVM listens on, comma-separated (announced in the well-known document). [default: none]
-    #[arg(long, env = "SIGIL_DVM_RELAYS", value_delimiter = ',')]
-    pub dvm_relays: Option<Vec<String>>,
-    /// SOCKS5 proxy for connections to the DVM relays, such as Tor's SocksPort
-    /// (127.0.0.1:9050); relay host names are resolved by the proxy. [default: none, direct]
-    #[arg(long, env = "SIGIL_RELAY_PROXY")]
-    pub relay_proxy: Option<SocketAddr>,
-    /// How the web client sends requests: http, or relays (the dvm-relays). [default: http]
-    #[arg(long, env = "SIGIL_CLIENT_TRANSPORT")]
-    pub client_transport: Option<RequestTransport>,
-    /// Lifetime of an email code, in seconds. [default: 600]
-    #[arg(long, env = "SIGIL_CODE_TTL")]
-    pub code_ttl: Option<u64>,
-    /// Wrong codes allowed per code session. [default: 5]
-    #[arg(long, env = "SIGIL_CODE_ATTEMPTS_PER_SESSION")]
-    pub code_attempts_per_session: Option<u32>,
-    /// Wrong codes allowed per address per hour, across new codes. [default: 6]
-    #[arg(long, env = "SIGIL_CODE_FAILURES_PER_HOUR")]
-    pub code_failures_per_hour: Option<u32>,
-    /// Wait after the second wrong code for an address, in seconds; it doubles with each further
-    /// one (up to 300). 0 turns the delay off. [default: 2]
-    #[arg(long, env = "SIGIL_CODE_FAILURE_DELAY")]
-    pub code_failure_delay: Option<u64>,
-    /// Codes sent per address per hour. [default: 5]
-    #[arg(long, env = "SIGIL_CODES_PER_HOUR")]
-    pub codes_per_hour: Option<u32>,
-    /// Minimum gap between two codes to one address, in seconds. [default: 60]
-    #[arg(long, env = "SIGIL_CODE_RESEND_GAP")]
-    pub code_resend_gap: Option<u64>,
-    /// SMTP server host. Without it, codes are printed to the console (development only).
-    #[arg(long, env = "SIGIL_SMTP_HOST")]
-    pub smtp_host: Option<String>,
-    /// SMTP port. [default: 587 for starttls, 465 for tls, 25 for none]
-    #[arg(long, env = "SIGIL_SMTP_PORT")]
-    pub smtp_port: Option<u16>,
-    /// SMTP transport security: starttls, tls (implicit) or none. [default: starttls]
-    #[arg(long, env = "SIGIL_SMTP_TLS")]
-    pub smtp_tls: Option<SmtpTls>,
-    /// SMTP user name.
-    #[arg(long, env = "SIGIL_SMTP_USERNAME")]
-    pub smtp_username: Option<String>,
-    /// SMTP password.
-    #[arg(long, env = "SIGIL_SMTP_PASSWORD", hide_env_values = true)]
-    pub smtp_password: Option<SecretValue>,
-    /// Sender address of code emails. [default: Sigil <sigil@localhost>]
-    #[arg(long, env = "SIGIL_SMTP_FROM")]
-    pub smtp_from: Option<String>,
-    /// Log filter (tracing's EnvFilter syntax). [default: info]
-    #[arg(long, env = "SIGIL_LOG")]
-    pub log: Option<String>,
+/// Declares every option once: its type, environment variable, default and help, under the
+/// group it belongs to. From this come [`Options`] (flags, environment and file, each `None`
+/// when not given), the overlay of flags over the file, [`Settings`] (the declared defaults
+/// filled in) and [`documented`] (what the README table and `sigil.example.toml` must say).
+///
+/// A default is either a value (`default(expr)`, shown as the value) or derived from other
+/// options at validation (`derived("text")`, shown as the text; the setting stays optional).
+macro_rules! options {
+    ($(
+        group $heading:literal {
+            $(
+                $(#[$attr:meta])*
+                $field:ident: $ty:ty, env $env:literal, $kind:ident($($default:tt)*);
+            )*
+        }
+    )*) => {
+        /// Options as given; `None` means "not set here". Declared once, in [`options!`].
+        #[derive(Debug, Default, Clone, Args, Deserialize)]
+        #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+        pub struct Options {
+            $($(
+                $(#[$attr])*
+                #[arg(long, env = $env, help_heading = $heading)]
+                pub $field: Option<$ty>,
+            )*)*
+        }
+
+        /// Options with their declared defaults filled in.
+        #[derive(Debug, Clone)]
+        pub struct Settings {
+            $($(pub $field: setting_type!($kind, $ty),)*)*
+        }
+
+        impl Options {
+            /// Takes each option `top` sets over this one's.
+            fn overlay(&mut self, top: Options) {
+                $($(if top.$field.is_some() { self.$field = top.$field; })*)*
+            }
+
+            fn with_defaults(self) -> Settings {
+                Settings {
+                    $($($field: fill_default!($kind, self.$field, $($default)*),)*)*
+                }
+            }
+        }
+
+        /// Every option: its file key, environment variable and default as documented.
+        pub fn documented() -> Vec<OptionDoc> {
+            vec![$($(OptionDoc {
+                key: stringify!($field),
+                env: $env,
+                default: shown_default!($kind, $ty, $($default)*),
+            },)*)*]
+        }
+    };
+}
+
+macro_rules! setting_type {
+    (default, $ty:ty) => { $ty };
+    (derived, $ty:ty) => { Option<$ty> };
+}
+
+macro_rules! fill_default {
+    (default, $value:expr, $($default:tt)*) => { $value.unwrap_or_else(|| $($default)*) };
+    (derived, $value:expr, $text:literal) => { $value };
+}
+
+macro_rules! shown_default {
+    (default, $ty:ty, $($default:tt)*) => { ShowDefault::show(&{ let value: $ty = $($default)*; value }) };
+    (derived, $ty:ty, $text:literal) => { String::from($text) };
+}
+
+/// One option as the README table and the example file must show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionDoc {
+    /// The field name; the flag and file key are it in kebab-case.
+    pub key: &'static str,
+    pub env: &'static str,
+    pub default: String,
+}
+
+impl OptionDoc {
+    /// `pow-difficulty` for `pow_difficulty`: the file key, and the flag after `--`.
+    pub fn file_key(&self) -> String {
+        self.key.replace('_', "-")
+    }
+}
+
+/// `command` with each option's documented default at the end of its help, as the README
+/// table gives it.
+pub fn defaults_in_help(mut command: clap::Command) -> clap::Command {
+    for doc in documented() {
+        command = command.mut_arg(doc.key, |arg| {
+            let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+            arg.help(format!("{help} [default: {}]", doc.default))
+        });
+    }
+    command
+}
+
+/// How a default reads in the docs: as it would be written in the example file, unquoted.
+trait ShowDefault {
+    fn show(&self) -> String;
+}
+
+macro_rules! show_by_display {
+    ($($ty:ty),*) => {$(
+        impl ShowDefault for $ty {
+            fn show(&self) -> String {
+                self.to_string()
+            }
+        }
+    )*};
+}
+
+show_by_display!(u8, u16, u32, u64, usize, String, SocketAddr);
+
+impl ShowDefault for PathBuf {
+    fn show(&self) -> String {
+        self.display().to_string()
+    }
+}
+
+impl ShowDefault for Vec<String> {
+    fn show(&self) -> String {
+        self.join(",")
+    }
+}
+
+impl ShowDefault for SmtpTls {
+    fn show(&self) -> String {
+        self.to_possible_value()
+            .map(|v| v.get_name().to_owned())
+            .unwrap_or_default()
+    }
+}
+
+impl ShowDefault for RequestTransport {
+    fn show(&self) -> String {
+        match self {
+            RequestTransport::Http => "http",
+            RequestTransport::Relays => "relays",
+        }
+        .into()
+    }
+}
+
+const DEFAULT_RELAYS: [&str; 3] = [
+    "wss://relay.damus.io",
+    "wss://nos.lol",
+    "wss://relay.primal.net",
+];
+
+options! {
+    group "Server" {
+        /// TOML file with any of these options (kebab-case keys); flags and environment win over it.
+        #[serde(skip)]
+        config: PathBuf, env "SIGIL_CONFIG", derived("none");
+        /// Address to listen on. Keep it on loopback behind Tor or a reverse proxy.
+        listen: SocketAddr, env "SIGIL_LISTEN", default(SocketAddr::from(([127, 0, 0, 1], 8080)));
+        /// Directory for the server key, the email-hash key and the SQLite database.
+        data_dir: PathBuf, env "SIGIL_DATA_DIR", default(PathBuf::from("./data"));
+        /// Database: sqlite://PATH, or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE to run
+        /// several server processes as one service.
+        database_url: String, env "SIGIL_DATABASE_URL", derived("sqlite://<data-dir>/sigil.db");
+        /// Tor's HiddenServiceDir for this server, where `onion client` keeps client keys.
+        onion_dir: PathBuf, env "SIGIL_ONION_DIR", derived("<data-dir>/onion");
+        /// Directory of the built web client (Trunk's output).
+        web_dir: PathBuf, env "SIGIL_WEB_DIR", default(PathBuf::from("./dist"));
+        /// Server secret key (nsec or hex).
+        #[arg(hide_env_values = true)]
+        server_key: SecretValue, env "SIGIL_SERVER_KEY", derived("generated in <data-dir>/server.key");
+        /// 32-byte hex key for hashing emails and codes; every process of one deployment needs
+        /// the same.
+        #[arg(hide_env_values = true)]
+        email_hash_key: SecretValue, env "SIGIL_EMAIL_HASH_KEY", derived("generated in <data-dir>/email-hash.key");
+        /// Log filter (tracing's EnvFilter syntax). Even at trace, nothing logs client addresses.
+        log: String, env "SIGIL_LOG", default(String::from("info"));
+    }
+    group "Proof of work" {
+        /// Required NIP-13 proof of work of requests, in leading zero bits (at most 28).
+        pow_difficulty: u8, env "SIGIL_POW_DIFFICULTY", default(16);
+        /// Adaptive proof of work: under load the difficulty rises up to this many bits.
+        pow_max_difficulty: u8, env "SIGIL_POW_MAX_DIFFICULTY", derived("pow-difficulty (fixed)");
+        /// Adaptive proof of work: verified requests per second this process takes at the base
+        /// difficulty; each doubling above it adds a bit.
+        pow_calm_rate: u32, env "SIGIL_POW_CALM_RATE", default(50);
+    }
+    group "Request limits" {
+        /// Accepted clock difference for request `created_at`, in seconds (30 to 3600).
+        created_at_window: u64, env "SIGIL_CREATED_AT_WINDOW", default(300);
+        /// Largest accepted request body, in bytes.
+        max_event_bytes: usize, env "SIGIL_MAX_EVENT_BYTES", default(65536);
+        /// Requests one signing key (ephemeral or account) may make per minute.
+        requests_per_key_per_minute: u32, env "SIGIL_REQUESTS_PER_KEY_PER_MINUTE", default(30);
+        /// Requests handled at once; more are refused with 503 and Retry-After instead of
+        /// queueing.
+        max_in_flight: usize, env "SIGIL_MAX_IN_FLIGHT", default(128);
+    }
+    group "Key derivation for new backups" {
+        /// Argon2id memory for new backups, in KiB.
+        kdf_memory_kib: u32, env "SIGIL_KDF_MEMORY_KIB", default(KdfParams::DEFAULT.m_kib);
+        /// Argon2id passes for new backups.
+        kdf_iterations: u32, env "SIGIL_KDF_ITERATIONS", default(KdfParams::DEFAULT.t);
+        /// Argon2id lanes for new backups.
+        kdf_parallelism: u32, env "SIGIL_KDF_PARALLELISM", default(KdfParams::DEFAULT.p);
+    }
+    group "Relays" {
+        /// Relays new accounts start with, comma-separated.
+        #[arg(value_delimiter = ',')]
+        default_relays: Vec<String>, env "SIGIL_DEFAULT_RELAYS", default(DEFAULT_RELAYS.map(String::from).to_vec());
+        /// Relays the DVM listens on and answers through, comma-separated (announced in the
+        /// well-known document).
+        #[arg(value_delimiter = ',')]
+        dvm_relays: Vec<String>, env "SIGIL_DVM_RELAYS", derived("none");
+        /// SOCKS5 proxy for the connections to the DVM relays, such as Tor's 127.0.0.1:9050; it
+        /// also resolves the relays' names.
+        relay_proxy: SocketAddr, env "SIGIL_RELAY_PROXY", derived("none (direct)");
+        /// How the web client sends requests: http, or relays (the dvm-relays).
+        client_transport: RequestTransport, env "SIGIL_CLIENT_TRANSPORT", default(RequestTransport::Http);
+    }
+    group "Email codes" {
+        /// Lifetime of an email code, in seconds (60 to 3600).
+        code_ttl: u64, env "SIGIL_CODE_TTL", default(600);
+        /// Wrong codes allowed for one code.
+        code_attempts_per_session: u32, env "SIGIL_CODE_ATTEMPTS_PER_SESSION", default(5);
+        /// Wrong codes allowed per address per hour, across new codes.
+        code_failures_per_hour: u32, env "SIGIL_CODE_FAILURES_PER_HOUR", default(6);
+        /// Seconds the next try waits after an address's second wrong code, doubling with each
+        /// further one (at most 300; 0 turns it off).
+        code_failure_delay: u64, env "SIGIL_CODE_FAILURE_DELAY", default(2);
+        /// Codes sent to one address per hour.
+        codes_per_hour: u32, env "SIGIL_CODES_PER_HOUR", default(5);
+        /// Minimum seconds between two codes to one address.
+        code_resend_gap: u64, env "SIGIL_CODE_RESEND_GAP", default(60);
+    }
+    group "SMTP" {
+        /// SMTP server. Without it, codes are printed on the console.
+        smtp_host: String, env "SIGIL_SMTP_HOST", derived("none");
+        /// SMTP port.
+        smtp_port: u16, env "SIGIL_SMTP_PORT", derived("587 / 465 / 25 by smtp-tls");
+        /// SMTP transport security: starttls, tls (implicit) or none.
+        smtp_tls: SmtpTls, env "SIGIL_SMTP_TLS", default(SmtpTls::Starttls);
+        /// SMTP user (together with the password).
+        smtp_username: String, env "SIGIL_SMTP_USERNAME", derived("none");
+        /// SMTP password.
+        #[arg(hide_env_values = true)]
+        smtp_password: SecretValue, env "SIGIL_SMTP_PASSWORD", derived("none");
+        /// Sender of code emails.
+        smtp_from: String, env "SIGIL_SMTP_FROM", default(String::from("Sigil <sigil@localhost>"));
+    }
 }
 
 /// A secret option value: redacted in `Debug`, zeroized on drop.
@@ -166,15 +299,10 @@ pub enum SmtpTls {
     None,
 }
 
-macro_rules! overlay {
-    ($base:ident, $top:ident, $($field:ident),+) => {
-        $( if $top.$field.is_some() { $base.$field = $top.$field; } )+
-    };
-}
-
 impl Options {
-    /// Options from the file named by `config`, if any, overlaid with `self`.
-    pub fn resolve(self) -> Result<Options, ConfigError> {
+    /// Options from the file named by `config`, if any, overlaid with `self`, with the
+    /// declared defaults filled in.
+    pub fn resolve(self) -> Result<Settings, ConfigError> {
         let mut base = match &self.config {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| {
@@ -185,47 +313,8 @@ impl Options {
             }
             None => Options::default(),
         };
-        let top = self;
-        overlay!(
-            base,
-            top,
-            config,
-            listen,
-            data_dir,
-            database_url,
-            onion_dir,
-            web_dir,
-            server_key,
-            email_hash_key,
-            pow_difficulty,
-            pow_max_difficulty,
-            pow_calm_rate,
-            created_at_window,
-            max_event_bytes,
-            max_in_flight,
-            requests_per_key_per_minute,
-            kdf_memory_kib,
-            kdf_iterations,
-            kdf_parallelism,
-            default_relays,
-            dvm_relays,
-            relay_proxy,
-            client_transport,
-            code_ttl,
-            code_attempts_per_session,
-            code_failures_per_hour,
-            code_failure_delay,
-            codes_per_hour,
-            code_resend_gap,
-            smtp_host,
-            smtp_port,
-            smtp_tls,
-            smtp_username,
-            smtp_password,
-            smtp_from,
-            log
-        );
-        Ok(base)
+        base.overlay(self);
+        Ok(base.with_defaults())
     }
 }
 
@@ -253,6 +342,39 @@ pub struct SmtpConfig {
     pub credentials: Option<(String, SecretString)>,
 }
 
+/// Proof of work required of requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PowConfig {
+    pub difficulty: u8,
+    pub max_difficulty: u8,
+    pub calm_rate: u32,
+}
+
+/// Limits on each request and on load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestLimits {
+    pub created_at_window: u64,
+    pub max_event_bytes: usize,
+    pub per_key_per_minute: u32,
+    pub max_in_flight: usize,
+}
+
+/// The relays the server announces and listens on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayConfig {
+    pub default_relays: Vec<String>,
+    pub dvm_relays: Vec<String>,
+    pub proxy: Option<SocketAddr>,
+    pub client_transport: RequestTransport,
+}
+
+/// How code emails are sent: by SMTP, or printed on the console without it.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    pub smtp: Option<SmtpConfig>,
+    pub from: String,
+}
+
 /// Validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -263,21 +385,12 @@ pub struct Config {
     pub web_dir: PathBuf,
     pub server_key: Option<SecretString>,
     pub email_hash_key: Option<SecretString>,
-    pub pow_difficulty: u8,
-    pub pow_max_difficulty: u8,
-    pub pow_calm_rate: u32,
-    pub created_at_window: u64,
-    pub max_event_bytes: usize,
-    pub max_in_flight: usize,
-    pub requests_per_key: u32,
+    pub pow: PowConfig,
+    pub requests: RequestLimits,
     pub kdf: KdfParams,
-    pub default_relays: Vec<String>,
-    pub dvm_relays: Vec<String>,
-    pub relay_proxy: Option<SocketAddr>,
-    pub client_transport: RequestTransport,
+    pub relays: RelayConfig,
     pub codes: CodeLimits,
-    pub smtp: Option<SmtpConfig>,
-    pub mail_from: String,
+    pub mail: MailConfig,
     pub log: String,
 }
 
@@ -307,56 +420,18 @@ fn check_relays(option: &str, relays: &[String]) -> Result<(), ConfigError> {
 impl Config {
     pub fn from_options(options: Options) -> Result<Self, ConfigError> {
         let o = options.resolve()?;
-        let data_dir = o.data_dir.unwrap_or_else(|| PathBuf::from("data"));
         let database_url = o
             .database_url
-            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("sigil.db").display()));
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", o.data_dir.join("sigil.db").display()));
         ensure(Backend::of(&database_url).is_some(), || {
             // The URL itself is not echoed: it may hold a password.
             "database-url: only sqlite://PATH and postgres://USER@HOST/DATABASE are supported"
                 .to_owned()
         })?;
-
-        let pow_difficulty = o.pow_difficulty.unwrap_or(16);
-        ensure(pow_difficulty <= MAX_POW_DIFFICULTY, || {
-            format!(
-                "pow-difficulty: {pow_difficulty} is above {MAX_POW_DIFFICULTY}, which clients refuse"
-            )
-        })?;
-        let pow_max_difficulty = o.pow_max_difficulty.unwrap_or(pow_difficulty);
-        ensure(
-            (pow_difficulty..=MAX_POW_DIFFICULTY).contains(&pow_max_difficulty),
-            || {
-                format!(
-                    "pow-max-difficulty: {pow_max_difficulty} is outside {pow_difficulty}..={MAX_POW_DIFFICULTY} (pow-difficulty up to what clients accept)"
-                )
-            },
-        )?;
-        let pow_calm_rate = o.pow_calm_rate.unwrap_or(50);
-        ensure((1..=1_000_000).contains(&pow_calm_rate), || {
-            format!("pow-calm-rate: {pow_calm_rate} is outside 1..=1000000")
-        })?;
-        let created_at_window = o.created_at_window.unwrap_or(300);
-        ensure((30..=3600).contains(&created_at_window), || {
-            format!("created-at-window: {created_at_window} s is outside 30..=3600")
-        })?;
-        let max_event_bytes = o.max_event_bytes.unwrap_or(64 * 1024);
-        ensure((4 * 1024..=1024 * 1024).contains(&max_event_bytes), || {
-            format!("max-event-bytes: {max_event_bytes} is outside 4096..=1048576")
-        })?;
-        let requests_per_key = o.requests_per_key_per_minute.unwrap_or(30);
-        ensure((1..=10_000).contains(&requests_per_key), || {
-            format!("requests-per-key-per-minute: {requests_per_key} is outside 1..=10000")
-        })?;
-        let max_in_flight = o.max_in_flight.unwrap_or(128);
-        ensure((1..=100_000).contains(&max_in_flight), || {
-            format!("max-in-flight: {max_in_flight} is outside 1..=100000")
-        })?;
-        let kdf = KdfParams::argon2id(
-            o.kdf_memory_kib.unwrap_or(KdfParams::DEFAULT.m_kib),
-            o.kdf_iterations.unwrap_or(KdfParams::DEFAULT.t),
-            o.kdf_parallelism.unwrap_or(KdfParams::DEFAULT.p),
-        );
+        let pow = pow_config(&o)?;
+        let requests = request_limits(&o)?;
+        let kdf = KdfParams::argon2id(o.kdf_memory_kib, o.kdf_iterations, o.kdf_parallelism);
         kdf.check().map_err(|_| {
             let (lo, hi) = (KdfParams::FLOOR, KdfParams::CEILING);
             ConfigError(format!(
@@ -364,120 +439,177 @@ impl Config {
                 kdf.m_kib, kdf.t, kdf.p, lo.m_kib, hi.m_kib, lo.t, hi.t, lo.p, hi.p
             ))
         })?;
-
-        let default_relays = o.default_relays.unwrap_or_else(|| {
-            [
-                "wss://relay.damus.io",
-                "wss://nos.lol",
-                "wss://relay.primal.net",
-            ]
-            .map(String::from)
-            .to_vec()
-        });
-        check_relays("default-relays", &default_relays)?;
-        let dvm_relays = o.dvm_relays.unwrap_or_default();
-        check_relays("dvm-relays", &dvm_relays)?;
-        let client_transport = o.client_transport.unwrap_or_default();
-        ensure(
-            client_transport == RequestTransport::Http || !dvm_relays.is_empty(),
-            || "client-transport: relays needs at least one dvm-relays URL".into(),
-        )?;
-        ensure(o.relay_proxy.is_none() || !dvm_relays.is_empty(), || {
-            "relay-proxy: set, but there are no dvm-relays to connect to".into()
-        })?;
-
-        let codes = CodeLimits {
-            ttl: Duration::from_secs(o.code_ttl.unwrap_or(600)),
-            attempts_per_session: o.code_attempts_per_session.unwrap_or(5),
-            failures_per_hour: o.code_failures_per_hour.unwrap_or(6),
-            codes_per_hour: o.codes_per_hour.unwrap_or(5),
-            resend_gap: Duration::from_secs(o.code_resend_gap.unwrap_or(60)),
-            failure_delay: Duration::from_secs(o.code_failure_delay.unwrap_or(2)),
-        };
-        ensure(codes.failure_delay.as_secs() <= 60, || {
-            "code-failure-delay: must be 0..=60 seconds".into()
-        })?;
-        ensure((60..=3600).contains(&codes.ttl.as_secs()), || {
-            "code-ttl: must be 60..=3600 seconds".into()
-        })?;
-        ensure(codes.attempts_per_session >= 1, || {
-            "code-attempts-per-session: must be at least 1".into()
-        })?;
-        ensure(codes.failures_per_hour >= 1, || {
-            "code-failures-per-hour: must be at least 1".into()
-        })?;
-        ensure(codes.codes_per_hour >= 1, || {
-            "codes-per-hour: must be at least 1".into()
-        })?;
-
-        let smtp = match o.smtp_host {
-            None => {
-                ensure(
-                    o.smtp_username.is_none() && o.smtp_password.is_none(),
-                    || "smtp-username/smtp-password are set but smtp-host is not".into(),
-                )?;
-                None
-            }
-            Some(host) => {
-                let tls = o.smtp_tls.unwrap_or(SmtpTls::Starttls);
-                let port = o.smtp_port.unwrap_or(match tls {
-                    SmtpTls::Starttls => 587,
-                    SmtpTls::Tls => 465,
-                    SmtpTls::None => 25,
-                });
-                let credentials = match (o.smtp_username, o.smtp_password) {
-                    (Some(user), Some(password)) => Some((user, password.0)),
-                    (None, None) => None,
-                    _ => {
-                        return Err(ConfigError(
-                            "smtp-username and smtp-password go together".into(),
-                        ));
-                    }
-                };
-                Some(SmtpConfig {
-                    host,
-                    port,
-                    tls,
-                    credentials,
-                })
-            }
-        };
-        let mail_from = o
-            .smtp_from
-            .unwrap_or_else(|| "Sigil <sigil@localhost>".into());
-        ensure(
-            mail_from.parse::<lettre::message::Mailbox>().is_ok(),
-            || format!("smtp-from: `{mail_from}` is not a valid mailbox"),
-        )?;
-
+        let relays = relay_config(&o)?;
+        let codes = code_limits(&o)?;
+        let mail = mail_config(&o)?;
         Ok(Self {
-            listen: o
-                .listen
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
-            onion_dir: o.onion_dir.unwrap_or_else(|| data_dir.join("onion")),
-            data_dir,
+            listen: o.listen,
+            onion_dir: o.onion_dir.unwrap_or_else(|| o.data_dir.join("onion")),
+            data_dir: o.data_dir,
             database_url,
-            web_dir: o.web_dir.unwrap_or_else(|| PathBuf::from("dist")),
+            web_dir: o.web_dir,
             server_key: o.server_key.map(|s| s.0),
             email_hash_key: o.email_hash_key.map(|s| s.0),
-            pow_difficulty,
-            pow_max_difficulty,
-            pow_calm_rate,
-            created_at_window,
-            max_event_bytes,
-            max_in_flight,
-            requests_per_key,
+            pow,
+            requests,
             kdf,
-            default_relays,
-            dvm_relays,
-            relay_proxy: o.relay_proxy,
-            client_transport,
+            relays,
             codes,
-            smtp,
-            mail_from,
-            log: o.log.unwrap_or_else(|| "info".into()),
+            mail,
+            log: o.log,
         })
     }
+}
+
+fn pow_config(o: &Settings) -> Result<PowConfig, ConfigError> {
+    let difficulty = o.pow_difficulty;
+    ensure(difficulty <= MAX_POW_DIFFICULTY, || {
+        format!("pow-difficulty: {difficulty} is above {MAX_POW_DIFFICULTY}, which clients refuse")
+    })?;
+    let max_difficulty = o.pow_max_difficulty.unwrap_or(difficulty);
+    ensure(
+        (difficulty..=MAX_POW_DIFFICULTY).contains(&max_difficulty),
+        || {
+            format!(
+                "pow-max-difficulty: {max_difficulty} is outside {difficulty}..={MAX_POW_DIFFICULTY} (pow-difficulty up to what clients accept)"
+            )
+        },
+    )?;
+    let calm_rate = o.pow_calm_rate;
+    ensure((1..=1_000_000).contains(&calm_rate), || {
+        format!("pow-calm-rate: {calm_rate} is outside 1..=1000000")
+    })?;
+    Ok(PowConfig {
+        difficulty,
+        max_difficulty,
+        calm_rate,
+    })
+}
+
+fn request_limits(o: &Settings) -> Result<RequestLimits, ConfigError> {
+    let limits = RequestLimits {
+        created_at_window: o.created_at_window,
+        max_event_bytes: o.max_event_bytes,
+        per_key_per_minute: o.requests_per_key_per_minute,
+        max_in_flight: o.max_in_flight,
+    };
+    ensure((30..=3600).contains(&limits.created_at_window), || {
+        format!(
+            "created-at-window: {} s is outside 30..=3600",
+            limits.created_at_window
+        )
+    })?;
+    ensure(
+        (4 * 1024..=1024 * 1024).contains(&limits.max_event_bytes),
+        || {
+            format!(
+                "max-event-bytes: {} is outside 4096..=1048576",
+                limits.max_event_bytes
+            )
+        },
+    )?;
+    ensure((1..=10_000).contains(&limits.per_key_per_minute), || {
+        format!(
+            "requests-per-key-per-minute: {} is outside 1..=10000",
+            limits.per_key_per_minute
+        )
+    })?;
+    ensure((1..=100_000).contains(&limits.max_in_flight), || {
+        format!(
+            "max-in-flight: {} is outside 1..=100000",
+            limits.max_in_flight
+        )
+    })?;
+    Ok(limits)
+}
+
+fn relay_config(o: &Settings) -> Result<RelayConfig, ConfigError> {
+    check_relays("default-relays", &o.default_relays)?;
+    let dvm_relays = o.dvm_relays.clone().unwrap_or_default();
+    check_relays("dvm-relays", &dvm_relays)?;
+    ensure(
+        o.client_transport == RequestTransport::Http || !dvm_relays.is_empty(),
+        || "client-transport: relays needs at least one dvm-relays URL".into(),
+    )?;
+    ensure(o.relay_proxy.is_none() || !dvm_relays.is_empty(), || {
+        "relay-proxy: set, but there are no dvm-relays to connect to".into()
+    })?;
+    Ok(RelayConfig {
+        default_relays: o.default_relays.clone(),
+        dvm_relays,
+        proxy: o.relay_proxy,
+        client_transport: o.client_transport,
+    })
+}
+
+fn code_limits(o: &Settings) -> Result<CodeLimits, ConfigError> {
+    let codes = CodeLimits {
+        ttl: Duration::from_secs(o.code_ttl),
+        attempts_per_session: o.code_attempts_per_session,
+        failures_per_hour: o.code_failures_per_hour,
+        codes_per_hour: o.codes_per_hour,
+        resend_gap: Duration::from_secs(o.code_resend_gap),
+        failure_delay: Duration::from_secs(o.code_failure_delay),
+    };
+    ensure(codes.failure_delay.as_secs() <= 60, || {
+        "code-failure-delay: must be 0..=60 seconds".into()
+    })?;
+    ensure((60..=3600).contains(&codes.ttl.as_secs()), || {
+        "code-ttl: must be 60..=3600 seconds".into()
+    })?;
+    ensure(codes.attempts_per_session >= 1, || {
+        "code-attempts-per-session: must be at least 1".into()
+    })?;
+    ensure(codes.failures_per_hour >= 1, || {
+        "code-failures-per-hour: must be at least 1".into()
+    })?;
+    ensure(codes.codes_per_hour >= 1, || {
+        "codes-per-hour: must be at least 1".into()
+    })?;
+    Ok(codes)
+}
+
+fn mail_config(o: &Settings) -> Result<MailConfig, ConfigError> {
+    let smtp = match &o.smtp_host {
+        None => {
+            ensure(
+                o.smtp_username.is_none() && o.smtp_password.is_none(),
+                || "smtp-username/smtp-password are set but smtp-host is not".into(),
+            )?;
+            None
+        }
+        Some(host) => {
+            let tls = o.smtp_tls;
+            let port = o.smtp_port.unwrap_or(match tls {
+                SmtpTls::Starttls => 587,
+                SmtpTls::Tls => 465,
+                SmtpTls::None => 25,
+            });
+            let credentials = match (&o.smtp_username, &o.smtp_password) {
+                (Some(user), Some(password)) => Some((user.clone(), password.0.clone())),
+                (None, None) => None,
+                _ => {
+                    return Err(ConfigError(
+                        "smtp-username and smtp-password go together".into(),
+                    ));
+                }
+            };
+            Some(SmtpConfig {
+                host: host.clone(),
+                port,
+                tls,
+                credentials,
+            })
+        }
+    };
+    ensure(
+        o.smtp_from.parse::<lettre::message::Mailbox>().is_ok(),
+        || format!("smtp-from: `{}` is not a valid mailbox", o.smtp_from),
+    )?;
+    Ok(MailConfig {
+        smtp,
+        from: o.smtp_from.clone(),
+    })
 }
 
 #[cfg(test)]
@@ -489,7 +621,7 @@ mod tests {
         let config = Config::from_options(Options::default()).expect("defaults");
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(config.kdf, KdfParams::DEFAULT);
-        assert!(config.smtp.is_none());
+        assert!(config.mail.smtp.is_none());
     }
 
     #[test]
@@ -588,6 +720,62 @@ mod tests {
         }
     }
 
+    /// The README's configuration table: flag, environment variable and default, by flag.
+    fn readme_table() -> std::collections::HashMap<String, (String, String)> {
+        let readme = include_str!("../../README.md");
+        readme
+            .lines()
+            .filter(|line| line.starts_with("| `--"))
+            .filter_map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                let unquote = |cell: &str| cell.trim_matches('`').to_owned();
+                let flag = unquote(cells.get(1)?).trim_start_matches("--").to_owned();
+                Some((flag, (unquote(cells.get(2)?), unquote(cells.get(3)?))))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_readme_lists_every_option_with_its_real_default() {
+        let table = readme_table();
+        for doc in documented() {
+            let key = doc.file_key();
+            let expected = (doc.env.to_owned(), doc.default.clone());
+            assert_eq!(table.get(&key), Some(&expected), "README row for --{key}");
+            assert_eq!(doc.env, format!("SIGIL_{}", doc.key.to_uppercase()));
+        }
+        assert_eq!(
+            table.len(),
+            documented().len(),
+            "README rows for unknown options"
+        );
+    }
+
+    #[test]
+    fn the_example_file_shows_every_option_with_its_real_default() {
+        let example = include_str!("../../sigil.example.toml");
+        for doc in documented().into_iter().filter(|doc| doc.key != "config") {
+            let key = doc.file_key();
+            let line = example
+                .lines()
+                .find_map(|line| line.strip_prefix(&format!("# {key} = ")))
+                .unwrap_or_else(|| panic!("sigil.example.toml has no `# {key} = ` line"));
+            let shown: toml::Value = toml::from_str(&format!("v = {line}"))
+                .map(|table: toml::Table| table["v"].clone())
+                .unwrap_or_else(|_| toml::Value::String(line.to_owned()));
+            let shown = match shown {
+                toml::Value::String(text) => text,
+                toml::Value::Array(items) => items
+                    .iter()
+                    .filter_map(|item| item.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                other => other.to_string(),
+            };
+            assert_eq!(shown, doc.default, "sigil.example.toml's default of {key}");
+        }
+    }
+
     #[test]
     fn the_example_file_is_valid() {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../sigil.example.toml");
@@ -596,9 +784,9 @@ mod tests {
             ..Default::default()
         })
         .expect("example config");
-        assert_eq!(config.smtp.as_ref().map(|s| s.port), Some(587));
+        assert_eq!(config.mail.smtp.as_ref().map(|s| s.port), Some(587));
         assert_eq!(config.data_dir, PathBuf::from("/var/lib/sigil"));
-        assert_eq!(config.client_transport, RequestTransport::Http);
+        assert_eq!(config.relays.client_transport, RequestTransport::Http);
     }
 
     #[test]
@@ -613,9 +801,9 @@ mod tests {
             ..Default::default()
         })
         .expect("config");
-        assert_eq!(config.client_transport, RequestTransport::Relays);
-        assert_eq!(config.relay_proxy, "127.0.0.1:9050".parse().ok());
-        assert_eq!(config.dvm_relays, ["ws://127.0.0.1:7777"]);
+        assert_eq!(config.relays.client_transport, RequestTransport::Relays);
+        assert_eq!(config.relays.proxy, "127.0.0.1:9050".parse().ok());
+        assert_eq!(config.relays.dvm_relays, ["ws://127.0.0.1:7777"]);
     }
 
     #[test]
@@ -629,7 +817,7 @@ mod tests {
             ..Default::default()
         };
         let config = Config::from_options(options).expect("config");
-        assert_eq!(config.pow_difficulty, 10);
+        assert_eq!(config.pow.difficulty, 10);
         assert_eq!(config.codes.ttl, Duration::from_secs(120));
 
         std::fs::write(&path, "no-such-option = 1\n").expect("write");

@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 use sigil_server::onion::{self, OnionDir};
 use sigil_server::{Application, Config, Options, shutdown_signal};
 
@@ -52,7 +52,11 @@ enum ClientCommand {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = sigil_server::config::defaults_in_help(Cli::command()).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
     let config = match Config::from_options(cli.options) {
         Ok(config) => config,
         Err(error) => {
