@@ -7,6 +7,8 @@ cd "$ROOT"
 
 "$ROOT/scripts/setup.sh" --test
 "$ROOT/scripts/build-web.sh"
+say "module cycles"
+python3 "$ROOT/scripts/module-cycles.py"
 say "cargo test"
 cargo test --workspace --locked
 say "server integration tests again on PostgreSQL (${SIGIL_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432})"

@@ -1,0 +1,315 @@
+//! Typed configuration from flags, `SIGIL_*` environment variables and an optional TOML file, in
+//! that order of precedence. Everything is validated once, at start-up, with a message that names
+//! the option.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use sigil_shared::envelope::KdfParams;
+use sigil_shared::info::{MAX_POW_DIFFICULTY, RequestTransport};
+
+use crate::store::Backend;
+
+mod options;
+#[cfg(test)]
+mod tests;
+
+pub use options::{
+    OptionDoc, Options, SecretValue, Settings, SmtpTls, defaults_in_help, documented,
+};
+
+/// A configuration problem, worded for the operator.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+/// Limits on email codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeLimits {
+    pub ttl: Duration,
+    pub attempts_per_session: u32,
+    pub failures_per_hour: u32,
+    pub codes_per_hour: u32,
+    pub resend_gap: Duration,
+    pub failure_delay: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub credentials: Option<(String, SecretString)>,
+}
+
+/// Proof of work required of requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PowConfig {
+    pub difficulty: u8,
+    pub max_difficulty: u8,
+    pub calm_rate: u32,
+}
+
+/// Limits on each request and on load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestLimits {
+    pub created_at_window: u64,
+    pub max_event_bytes: usize,
+    pub per_key_per_minute: u32,
+    pub max_in_flight: usize,
+}
+
+/// The relays the server announces and listens on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayConfig {
+    pub default_relays: Vec<String>,
+    pub dvm_relays: Vec<String>,
+    pub proxy: Option<SocketAddr>,
+    pub client_transport: RequestTransport,
+}
+
+/// How code emails are sent: by SMTP, or printed on the console without it.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    pub smtp: Option<SmtpConfig>,
+    pub from: String,
+}
+
+/// Validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub onion_dir: PathBuf,
+    pub web_dir: PathBuf,
+    pub server_key: Option<SecretString>,
+    pub email_hash_key: Option<SecretString>,
+    pub pow: PowConfig,
+    pub requests: RequestLimits,
+    pub kdf: KdfParams,
+    pub relays: RelayConfig,
+    pub codes: CodeLimits,
+    pub mail: MailConfig,
+    pub log: String,
+}
+
+fn ensure(ok: bool, message: impl FnOnce() -> String) -> Result<(), ConfigError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError(message()))
+    }
+}
+
+/// Relay URLs go into the page's content security policy, so nothing but a plain ws:// or
+/// wss:// URL is let through.
+fn check_relays(option: &str, relays: &[String]) -> Result<(), ConfigError> {
+    for relay in relays {
+        let parsed = url::Url::parse(relay).ok();
+        ensure(
+            parsed.is_some_and(|url| {
+                matches!(url.scheme(), "ws" | "wss") && url.host_str().is_some()
+            }) && !relay.contains([';', ',', ' ', '\'', '"']),
+            || format!("{option}: `{relay}` is not a ws:// or wss:// relay URL"),
+        )?;
+    }
+    Ok(())
+}
+
+impl Config {
+    pub fn from_options(options: Options) -> Result<Self, ConfigError> {
+        let o = options.resolve()?;
+        let database_url = o
+            .database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", o.data_dir.join("sigil.db").display()));
+        ensure(Backend::of(&database_url).is_some(), || {
+            // The URL itself is not echoed: it may hold a password.
+            "database-url: only sqlite://PATH and postgres://USER@HOST/DATABASE are supported"
+                .to_owned()
+        })?;
+        let pow = pow_config(&o)?;
+        let requests = request_limits(&o)?;
+        let kdf = KdfParams::argon2id(o.kdf_memory_kib, o.kdf_iterations, o.kdf_parallelism);
+        kdf.check().map_err(|_| {
+            let (lo, hi) = (KdfParams::FLOOR, KdfParams::CEILING);
+            ConfigError(format!(
+                "kdf-*: m={} KiB, t={}, p={} must lie within m {}..={}, t {}..={}, p {}..={} (clients refuse others)",
+                kdf.m_kib, kdf.t, kdf.p, lo.m_kib, hi.m_kib, lo.t, hi.t, lo.p, hi.p
+            ))
+        })?;
+        let relays = relay_config(&o)?;
+        let codes = code_limits(&o)?;
+        let mail = mail_config(&o)?;
+        Ok(Self {
+            listen: o.listen,
+            onion_dir: o.onion_dir.unwrap_or_else(|| o.data_dir.join("onion")),
+            data_dir: o.data_dir,
+            database_url,
+            web_dir: o.web_dir,
+            server_key: o.server_key.map(|s| s.0),
+            email_hash_key: o.email_hash_key.map(|s| s.0),
+            pow,
+            requests,
+            kdf,
+            relays,
+            codes,
+            mail,
+            log: o.log,
+        })
+    }
+}
+
+fn pow_config(o: &Settings) -> Result<PowConfig, ConfigError> {
+    let difficulty = o.pow_difficulty;
+    ensure(difficulty <= MAX_POW_DIFFICULTY, || {
+        format!("pow-difficulty: {difficulty} is above {MAX_POW_DIFFICULTY}, which clients refuse")
+    })?;
+    let max_difficulty = o.pow_max_difficulty.unwrap_or(difficulty);
+    ensure(
+        (difficulty..=MAX_POW_DIFFICULTY).contains(&max_difficulty),
+        || {
+            format!(
+                "pow-max-difficulty: {max_difficulty} is outside {difficulty}..={MAX_POW_DIFFICULTY} (pow-difficulty up to what clients accept)"
+            )
+        },
+    )?;
+    let calm_rate = o.pow_calm_rate;
+    ensure((1..=1_000_000).contains(&calm_rate), || {
+        format!("pow-calm-rate: {calm_rate} is outside 1..=1000000")
+    })?;
+    Ok(PowConfig {
+        difficulty,
+        max_difficulty,
+        calm_rate,
+    })
+}
+
+fn request_limits(o: &Settings) -> Result<RequestLimits, ConfigError> {
+    let limits = RequestLimits {
+        created_at_window: o.created_at_window,
+        max_event_bytes: o.max_event_bytes,
+        per_key_per_minute: o.requests_per_key_per_minute,
+        max_in_flight: o.max_in_flight,
+    };
+    ensure((30..=3600).contains(&limits.created_at_window), || {
+        format!(
+            "created-at-window: {} s is outside 30..=3600",
+            limits.created_at_window
+        )
+    })?;
+    ensure(
+        (4 * 1024..=1024 * 1024).contains(&limits.max_event_bytes),
+        || {
+            format!(
+                "max-event-bytes: {} is outside 4096..=1048576",
+                limits.max_event_bytes
+            )
+        },
+    )?;
+    ensure((1..=10_000).contains(&limits.per_key_per_minute), || {
+        format!(
+            "requests-per-key-per-minute: {} is outside 1..=10000",
+            limits.per_key_per_minute
+        )
+    })?;
+    ensure((1..=100_000).contains(&limits.max_in_flight), || {
+        format!(
+            "max-in-flight: {} is outside 1..=100000",
+            limits.max_in_flight
+        )
+    })?;
+    Ok(limits)
+}
+
+fn relay_config(o: &Settings) -> Result<RelayConfig, ConfigError> {
+    check_relays("default-relays", &o.default_relays)?;
+    let dvm_relays = o.dvm_relays.clone().unwrap_or_default();
+    check_relays("dvm-relays", &dvm_relays)?;
+    ensure(
+        o.client_transport == RequestTransport::Http || !dvm_relays.is_empty(),
+        || "client-transport: relays needs at least one dvm-relays URL".into(),
+    )?;
+    ensure(o.relay_proxy.is_none() || !dvm_relays.is_empty(), || {
+        "relay-proxy: set, but there are no dvm-relays to connect to".into()
+    })?;
+    Ok(RelayConfig {
+        default_relays: o.default_relays.clone(),
+        dvm_relays,
+        proxy: o.relay_proxy,
+        client_transport: o.client_transport,
+    })
+}
+
+fn code_limits(o: &Settings) -> Result<CodeLimits, ConfigError> {
+    let codes = CodeLimits {
+        ttl: Duration::from_secs(o.code_ttl),
+        attempts_per_session: o.code_attempts_per_session,
+        failures_per_hour: o.code_failures_per_hour,
+        codes_per_hour: o.codes_per_hour,
+        resend_gap: Duration::from_secs(o.code_resend_gap),
+        failure_delay: Duration::from_secs(o.code_failure_delay),
+    };
+    ensure(codes.failure_delay.as_secs() <= 60, || {
+        "code-failure-delay: must be 0..=60 seconds".into()
+    })?;
+    ensure((60..=3600).contains(&codes.ttl.as_secs()), || {
+        "code-ttl: must be 60..=3600 seconds".into()
+    })?;
+    ensure(codes.attempts_per_session >= 1, || {
+        "code-attempts-per-session: must be at least 1".into()
+    })?;
+    ensure(codes.failures_per_hour >= 1, || {
+        "code-failures-per-hour: must be at least 1".into()
+    })?;
+    ensure(codes.codes_per_hour >= 1, || {
+        "codes-per-hour: must be at least 1".into()
+    })?;
+    Ok(codes)
+}
+
+fn mail_config(o: &Settings) -> Result<MailConfig, ConfigError> {
+    let smtp = match &o.smtp_host {
+        None => {
+            ensure(
+                o.smtp_username.is_none() && o.smtp_password.is_none(),
+                || "smtp-username/smtp-password are set but smtp-host is not".into(),
+            )?;
+            None
+        }
+        Some(host) => {
+            let tls = o.smtp_tls;
+            let port = o.smtp_port.unwrap_or(match tls {
+                SmtpTls::Starttls => 587,
+                SmtpTls::Tls => 465,
+                SmtpTls::None => 25,
+            });
+            let credentials = match (&o.smtp_username, &o.smtp_password) {
+                (Some(user), Some(password)) => Some((user.clone(), password.0.clone())),
+                (None, None) => None,
+                _ => {
+                    return Err(ConfigError(
+                        "smtp-username and smtp-password go together".into(),
+                    ));
+                }
+            };
+            Some(SmtpConfig {
+                host: host.clone(),
+                port,
+                tls,
+                credentials,
+            })
+        }
+    };
+    ensure(
+        o.smtp_from.parse::<lettre::message::Mailbox>().is_ok(),
+        || format!("smtp-from: `{}` is not a valid mailbox", o.smtp_from),
+    )?;
+    Ok(MailConfig {
+        smtp,
+        from: o.smtp_from.clone(),
+    })
+}
