@@ -127,7 +127,8 @@ impl<T: Transport> Server<T> {
         }
     }
 
-    /// Sends a sealed request on the transport the server announced.
+    /// Sends a sealed request on the transport the server announced. (A function of its own,
+    /// not generic over the reply type, so its code is not repeated for each method.)
     async fn deliver(&self, event: &Event) -> Result<Answer, ClientError> {
         match self.info.transport {
             RequestTransport::Http => self.post(event).await,
@@ -152,7 +153,7 @@ impl<T: Transport> Server<T> {
             let response = self.transport.post_json(EVENTS_PATH, body.clone()).await?;
             match waits.next() {
                 Some(seconds) if response.status == 503 => {
-                    self.transport.progress(Progress::ServerBusy { seconds });
+                    self.transport.progress(Progress::ServerBusy(seconds));
                     self.transport.sleep(Duration::from_secs(seconds)).await;
                 }
                 _ => break response,
@@ -179,9 +180,8 @@ impl<T: Transport> Server<T> {
             .fetch_max(info.pow_difficulty, Ordering::Relaxed);
         let raised = info.pow_difficulty > before;
         if raised {
-            self.transport.progress(Progress::MoreWorkRequired {
-                difficulty: info.pow_difficulty,
-            });
+            self.transport
+                .progress(Progress::MoreWorkRequired(info.pow_difficulty));
         }
         Ok(raised)
     }

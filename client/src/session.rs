@@ -143,8 +143,9 @@ impl LocalVault {
     }
 }
 
-/// What a sync with the server found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a sync with the server found (also what the vault worker tells the page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Sync {
     /// The server holds the same backup as this device.
     UpToDate,
@@ -160,8 +161,9 @@ pub enum Sync {
     Conflict(u64),
 }
 
-/// How the user settles a [`Sync::Conflict`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the user settles a [`Sync::Conflict`] (as the page asks the vault worker).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Keep {
     /// The password chosen on this device: it replaces the server's copy.
     ThisDevice,

@@ -17,7 +17,7 @@ pub struct HttpResponse {
 
 /// A long step of a call, for a progress display (sent from the vault worker to the page).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "step", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Progress {
     /// Argon2id is deriving a key from the password (about a second, no finer steps).
     DerivingKey,
@@ -25,10 +25,11 @@ pub enum Progress {
     Mining { hashes: u64, expected: u64 },
     /// The request is on its way to the server.
     Sending,
-    /// The server is busy (503); the request goes again in `seconds`.
-    ServerBusy { seconds: u64 },
-    /// The server raised its proof of work under load; the request is mined again.
-    MoreWorkRequired { difficulty: u8 },
+    /// The server is busy (503); the request goes again in this many seconds.
+    ServerBusy(u64),
+    /// The server raised its proof of work under load, to this many bits; the request is mined
+    /// again.
+    MoreWorkRequired(u8),
 }
 
 /// Moves bytes and knows nothing of the protocol; also decides where the proof of work is done

@@ -89,11 +89,11 @@ fn human_duration(seconds: u64) -> String {
 
 /// An error type's lowercase text as a sentence.
 fn sentence(text: &str) -> String {
-    let mut chars = text.chars();
-    let mut out: String = chars
-        .next()
-        .map(|first| first.to_uppercase().chain(chars).collect())
-        .unwrap_or_default();
+    // ASCII only: the messages are English, and Unicode's case tables would cost WebAssembly.
+    let mut out = text.to_owned();
+    if let Some(first) = out.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
     if !out.ends_with('.') {
         out.push('.');
     }

@@ -10,21 +10,24 @@ use serde::{Deserialize, Serialize};
 /// The server's own answer to `request_code`, passed on as it is.
 pub use sigil_shared::method::CodeSent;
 
+pub use crate::session::{Keep, Sync};
 pub use crate::transport::Progress;
 
 /// What the page asks of the vault worker.
+// Every enum here is externally tagged (serde's default): an internally tagged one buffers the
+// message before it can pick the variant, which cost 12 KiB of compressed WebAssembly. A single
+// value rides in a newtype variant rather than a one-field struct for the same reason: each
+// struct brings a deserializer of its own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Command {
     /// Reach the server, or start from this device's copy when offline.
     Connect,
-    RequestCode {
-        email: String,
-    },
+    /// The email address.
+    RequestCode(String),
     ResendCode,
-    VerifyCode {
-        code: String,
-    },
+    /// The code as typed.
+    VerifyCode(String),
     /// Secrets: the new password, then its repetition.
     CreateAccount,
     /// Secret: the password.
@@ -34,9 +37,7 @@ pub enum Command {
     /// Secrets: the old password, the new one, and its repetition.
     ChangePassword,
     /// Secret, when the other device's password is kept: that password.
-    ResolveConflict {
-        keep: KeepChoice,
-    },
+    ResolveConflict(Keep),
     /// Secret: the password.
     ExportNcryptsec,
     /// Secret: the password.
@@ -45,14 +46,6 @@ pub enum Command {
     Lock,
     /// Remove this device's copy of the vault.
     Forget,
-}
-
-/// Which password stays after a password change on two devices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum KeepChoice {
-    ThisDevice,
-    OtherDevice,
 }
 
 /// The most password arrays any command carries.
@@ -65,9 +58,7 @@ impl Command {
             Self::CreateAccount => &["new password", "repeated password"],
             Self::Unlock | Self::ExportNcryptsec | Self::RevealNsec => &["password"],
             Self::ChangePassword => &["old password", "new password", "repeated password"],
-            Self::ResolveConflict {
-                keep: KeepChoice::OtherDevice,
-            } => &["other device's password"],
+            Self::ResolveConflict(Keep::OtherDevice) => &["other device's password"],
             _ => &[],
         }
     }
@@ -80,13 +71,11 @@ impl Command {
 
 /// The worker's answer to a command that succeeded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "answer", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Answer {
     Connected(Connected),
     CodeSent(CodeSent),
-    Verified {
-        next: NextStep,
-    },
+    Verified(NextStep),
     /// The vault is open: after signup or unlock.
     Opened(Opened),
     RelayListPublished {
@@ -95,9 +84,7 @@ pub enum Answer {
     },
     Synced(SyncReport),
     /// An exported key (`ncryptsec`), or the raw `nsec` the user asked to see.
-    Key {
-        key: String,
-    },
+    Key(String),
     Done,
 }
 
@@ -113,9 +100,8 @@ pub struct Connected {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountSummary {
     pub email: String,
-    pub npub: Option<String>,
+    /// A password change made here is still waiting for the server.
     pub unsynced: bool,
-    pub conflict: bool,
 }
 
 /// Which screen follows a verified code.
@@ -135,22 +121,9 @@ pub struct Opened {
 /// How this device's backup compares with the server's after a sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncReport {
-    pub outcome: SyncOutcome,
+    pub outcome: Sync,
     /// A password change made here is still waiting for the server.
     pub unsynced: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SyncOutcome {
-    UpToDate,
-    /// This device's change reached the server.
-    Pushed,
-    /// Another device's change was taken.
-    Adopted,
-    Offline,
-    /// Both devices changed the password: the user chooses.
-    Conflict,
 }
 
 /// Why a command failed: a stable code for the page's logic and the words to show.
@@ -189,12 +162,14 @@ impl Failure {
     }
 }
 
-/// A message from the worker to the page.
+/// A message from the worker to the page. The two framing messages are tuples (a JSON array:
+/// `{"reply": [7, {"ok": ...}]}`), which read with less code than structs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum FromWorker {
-    Progress { progress: Progress },
-    Reply { id: u32, outcome: Outcome },
+    Progress(Progress),
+    /// The outcome of the command sent with this id.
+    Reply(u32, Outcome),
 }
 
 /// A command's outcome.
@@ -205,12 +180,10 @@ pub enum Outcome {
     Err(Failure),
 }
 
-/// A message from the page to the worker; the passwords travel beside it.
+/// A message from the page to the worker: an id for the reply, and the command (`[7, "sync"]`);
+/// the passwords travel beside it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ToWorker {
-    pub id: u32,
-    pub command: Command,
-}
+pub struct ToWorker(pub u32, pub Command);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
@@ -226,40 +199,28 @@ mod tests {
 
     #[test]
     fn every_message_reads_back_as_it_was_written() {
-        round_trip(ToWorker {
-            id: 7,
-            command: Command::RequestCode {
-                email: "a@example.com".into(),
-            },
-        });
-        round_trip(ToWorker {
-            id: 8,
-            command: Command::ResolveConflict {
-                keep: KeepChoice::OtherDevice,
-            },
-        });
-        round_trip(FromWorker::Reply {
-            id: 7,
-            outcome: Outcome::Ok(Answer::Synced(SyncReport {
-                outcome: SyncOutcome::Conflict,
+        round_trip(ToWorker(7, Command::RequestCode("a@example.com".into())));
+        round_trip(ToWorker(8, Command::ResolveConflict(Keep::OtherDevice)));
+        round_trip(FromWorker::Reply(
+            7,
+            Outcome::Ok(Answer::Synced(SyncReport {
+                outcome: Sync::Conflict(3),
                 unsynced: true,
             })),
-        });
-        round_trip(FromWorker::Reply {
-            id: 9,
-            outcome: Outcome::Err(Failure::new(FailureCode::Busy, "wait")),
-        });
-        round_trip(FromWorker::Progress {
-            progress: Progress::Mining {
-                hashes: 10,
-                expected: 65_536,
-            },
-        });
+        ));
+        round_trip(FromWorker::Reply(
+            9,
+            Outcome::Err(Failure::new(FailureCode::Busy, "wait")),
+        ));
+        round_trip(FromWorker::Progress(Progress::Mining {
+            hashes: 10,
+            expected: 65_536,
+        }));
     }
 
     #[test]
     fn an_unknown_command_is_refused_when_read() {
-        let error = serde_json::from_str::<Command>(r#"{"op":"steal_key"}"#);
+        let error = serde_json::from_str::<Command>(r#""steal_key""#);
         assert!(error.is_err());
     }
 
@@ -267,9 +228,7 @@ mod tests {
     fn password_commands_name_their_secrets() {
         assert_eq!(Command::ChangePassword.secrets().len(), MAX_SECRETS);
         assert_eq!(Command::Unlock.secrets(), ["password"]);
-        let keep_here = Command::ResolveConflict {
-            keep: KeepChoice::ThisDevice,
-        };
+        let keep_here = Command::ResolveConflict(Keep::ThisDevice);
         assert!(keep_here.secrets().is_empty());
         assert!(Command::Sync.secrets().is_empty());
     }

@@ -60,7 +60,7 @@ fn post_progress(progress: Progress) {
     let Ok(scope) = js_sys::global().dyn_into::<web_sys::DedicatedWorkerGlobalScope>() else {
         return;
     };
-    if let Ok(message) = serde_json::to_string(&FromWorker::Progress { progress }) {
+    if let Ok(message) = serde_json::to_string(&FromWorker::Progress(progress)) {
         let _ = scope.post_message(&JsValue::from_str(&message));
     }
 }

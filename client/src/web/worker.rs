@@ -16,8 +16,8 @@ use crate::server::Server;
 use crate::session::{Keep, LocalVault, Session, Step, Sync};
 use crate::wording::{self, session_failure};
 use crate::worker_api::{
-    AccountSummary, Answer, Command, Connected, Failure, FromWorker, KeepChoice, NextStep, Opened,
-    Outcome, SyncOutcome, SyncReport, ToWorker,
+    AccountSummary, Answer, Command, Connected, Failure, FromWorker, NextStep, Opened, Outcome,
+    SyncReport, ToWorker,
 };
 
 thread_local! {
@@ -38,14 +38,7 @@ fn npub(pubkey: &PublicKey) -> String {
     pubkey.to_bech32().unwrap_or_default()
 }
 
-fn synced(sync: Sync, unsynced: bool) -> Answer {
-    let outcome = match sync {
-        Sync::UpToDate => SyncOutcome::UpToDate,
-        Sync::Pushed(_) => SyncOutcome::Pushed,
-        Sync::Adopted(_) => SyncOutcome::Adopted,
-        Sync::Offline => SyncOutcome::Offline,
-        Sync::Conflict(_) => SyncOutcome::Conflict,
-    };
+fn synced(outcome: Sync, unsynced: bool) -> Answer {
     Answer::Synced(SyncReport { outcome, unsynced })
 }
 
@@ -59,9 +52,7 @@ fn opened(session: &Session<FetchTransport>, pubkey: &PublicKey) -> Answer {
 fn account_summary(local: &LocalVault) -> AccountSummary {
     AccountSummary {
         email: local.email.clone(),
-        npub: local.public_key().map(|k| npub(&k)),
         unsynced: local.unsynced,
-        conflict: local.conflict.is_some(),
     }
 }
 
@@ -150,14 +141,14 @@ pub async fn vault_call(
     third: Option<Vec<u8>>,
 ) -> String {
     let (id, outcome) = match serde_json::from_str::<ToWorker>(&message) {
-        Ok(ToWorker { id, command }) => (id, execute(command, [first, second, third]).await),
+        Ok(ToWorker(id, command)) => (id, execute(command, [first, second, third]).await),
         Err(_) => (0, Err(wording::not_understood())),
     };
     let outcome = match outcome {
         Ok(answer) => Outcome::Ok(answer),
         Err(failure) => Outcome::Err(failure),
     };
-    serde_json::to_string(&FromWorker::Reply { id, outcome }).unwrap_or_default()
+    serde_json::to_string(&FromWorker::Reply(id, outcome)).unwrap_or_default()
 }
 
 async fn execute(command: Command, secrets: [Option<Vec<u8>>; 3]) -> Reply {
@@ -190,11 +181,11 @@ async fn run(
     let fail = |e| session_failure(&e);
     let answer = match command {
         Command::Connect => return connect().await,
-        Command::RequestCode { email } => {
+        Command::RequestCode(email) => {
             Answer::CodeSent(session.request_code(&email).await.map_err(fail)?)
         }
         Command::ResendCode => Answer::CodeSent(session.resend_code().await.map_err(fail)?),
-        Command::VerifyCode { code } => {
+        Command::VerifyCode(code) => {
             let next = match session.verify_code(&code).await.map_err(fail)? {
                 Step::ChoosePassword => NextStep::ChoosePassword,
                 Step::Unlock => NextStep::Unlock,
@@ -202,7 +193,7 @@ async fn run(
                     return Err(wording::unexpected_answer());
                 }
             };
-            Answer::Verified { next }
+            Answer::Verified(next)
         }
         Command::CreateAccount => {
             let (first, second) = (password(secret)?, password(repeated)?);
@@ -235,21 +226,19 @@ async fn run(
             let sync = session.sync().await.map_err(fail)?;
             synced(sync, session.unsynced())
         }
-        Command::ResolveConflict { keep } => {
-            let (keep, other) = match keep {
-                KeepChoice::ThisDevice => (Keep::ThisDevice, None),
-                KeepChoice::OtherDevice => (Keep::OtherDevice, Some(password(secret)?)),
+        Command::ResolveConflict(keep) => {
+            let other = match keep {
+                Keep::ThisDevice => None,
+                Keep::OtherDevice => Some(password(secret)?),
             };
             let sync = session.resolve_conflict(keep, other.as_ref()).await;
             synced(sync.map_err(fail)?, session.unsynced())
         }
-        Command::ExportNcryptsec => Answer::Key {
-            key: session.export_ncryptsec(&password(secret)?).map_err(fail)?,
-        },
+        Command::ExportNcryptsec => {
+            Answer::Key(session.export_ncryptsec(&password(secret)?).map_err(fail)?)
+        }
         // The user asked to see the raw key: the one place a secret leaves the worker.
-        Command::RevealNsec => Answer::Key {
-            key: session.reveal_nsec(&password(secret)?).map_err(fail)?,
-        },
+        Command::RevealNsec => Answer::Key(session.reveal_nsec(&password(secret)?).map_err(fail)?),
         Command::DeleteAccount => {
             session.delete_account().await.map_err(fail)?;
             Answer::Done

@@ -46,8 +46,8 @@ impl VaultWorker {
                 return;
             };
             match serde_json::from_str::<FromWorker>(&text) {
-                Ok(FromWorker::Progress { progress }) => progress::show(progress),
-                Ok(FromWorker::Reply { id, .. }) => deliver(&answered, id, &text),
+                Ok(FromWorker::Progress(step)) => progress::show(step),
+                Ok(FromWorker::Reply(id, _)) => deliver(&answered, id, &text),
                 Err(_) => {}
             }
         });
@@ -59,7 +59,7 @@ impl VaultWorker {
             let ids: Vec<u32> = stranded.borrow().keys().copied().collect();
             for id in ids {
                 let outcome = Outcome::Err(wording::vault_did_not_start());
-                let reply = serde_json::to_string(&FromWorker::Reply { id, outcome });
+                let reply = serde_json::to_string(&FromWorker::Reply(id, outcome));
                 deliver(&stranded, id, &reply.unwrap_or_default());
             }
         });
@@ -83,7 +83,7 @@ impl VaultWorker {
     ) -> Result<Answer, Failure> {
         let id = self.next_id.get();
         self.next_id.set(id + 1);
-        let message = serde_json::to_string(&ToWorker { id, command })
+        let message = serde_json::to_string(&ToWorker(id, command))
             .map_err(|_| wording::vault_unavailable())?;
         let pending = self.pending.clone();
         let promise = Promise::new(&mut |resolve, _reject| {
@@ -112,14 +112,8 @@ impl VaultWorker {
             .ok()
             .and_then(|r| r.as_string());
         match reply.and_then(|text| serde_json::from_str::<FromWorker>(&text).ok()) {
-            Some(FromWorker::Reply {
-                outcome: Outcome::Ok(answer),
-                ..
-            }) => Ok(answer),
-            Some(FromWorker::Reply {
-                outcome: Outcome::Err(failure),
-                ..
-            }) => Err(failure),
+            Some(FromWorker::Reply(_, Outcome::Ok(answer))) => Ok(answer),
+            Some(FromWorker::Reply(_, Outcome::Err(failure))) => Err(failure),
             _ => Err(wording::unexpected_answer()),
         }
     }

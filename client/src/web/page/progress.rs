@@ -21,11 +21,11 @@ fn describe(progress: Progress) -> (String, Option<f64>) {
             (text, Some(percent))
         }
         Progress::Sending => ("Sending to the server…".into(), None),
-        Progress::ServerBusy { seconds } => (
+        Progress::ServerBusy(seconds) => (
             format!("The server is busy; trying again in {seconds} s…"),
             None,
         ),
-        Progress::MoreWorkRequired { difficulty } => (
+        Progress::MoreWorkRequired(difficulty) => (
             format!(
                 "The server is under load and asks for more proof of work ({difficulty} bits); working on it…"
             ),

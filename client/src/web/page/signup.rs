@@ -14,9 +14,7 @@ impl Page {
     pub(super) async fn on_email(self: Rc<Self>) -> Result<(), Failure> {
         let email = self.value(id::EMAIL);
         self.busy(Form::Email.id(), Some("Sending a code…"));
-        let command = Command::RequestCode {
-            email: email.clone(),
-        };
+        let command = Command::RequestCode(email.clone());
         let Answer::CodeSent(sent) = self.worker.call(command, &[]).await? else {
             return Err(wording::unexpected_answer());
         };
@@ -72,8 +70,7 @@ impl Page {
     pub(super) async fn on_code(self: Rc<Self>) -> Result<(), Failure> {
         let code = self.value(id::CODE);
         self.busy(Form::Code.id(), Some("Checking the code…"));
-        let Answer::Verified { next } = self.worker.call(Command::VerifyCode { code }, &[]).await?
-        else {
+        let Answer::Verified(next) = self.worker.call(Command::VerifyCode(code), &[]).await? else {
             return Err(wording::unexpected_answer());
         };
         self.show(match next {

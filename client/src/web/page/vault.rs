@@ -9,7 +9,7 @@ use super::dom::confirm;
 use super::{Form, Page};
 use crate::dom_ids as id;
 use crate::wording;
-use crate::worker_api::{Answer, Command, Failure, KeepChoice, Opened, SyncOutcome, SyncReport};
+use crate::worker_api::{Answer, Command, Failure, Keep, Opened, Sync, SyncReport};
 
 impl Page {
     pub(super) fn show_vault(self: &Rc<Self>, opened: &Opened) {
@@ -66,23 +66,23 @@ impl Page {
 
     fn show_sync(&self, report: SyncReport) {
         self.unsynced.set(report.unsynced);
-        if report.outcome == SyncOutcome::Conflict {
+        if matches!(report.outcome, Sync::Conflict(_)) {
             self.reveal(id::CONFLICT);
         } else {
             self.conceal(id::CONFLICT);
         }
         let message = match report.outcome {
-            SyncOutcome::UpToDate => "",
-            SyncOutcome::Pushed => "Your new password is saved on the server.",
-            SyncOutcome::Adopted => {
+            Sync::UpToDate => "",
+            Sync::Pushed(_) => "Your new password is saved on the server.",
+            Sync::Adopted(_) => {
                 "Your password was changed on another device. This device now uses that password."
             }
-            SyncOutcome::Offline if report.unsynced => {
+            Sync::Offline if report.unsynced => {
                 "You are offline. Your new password is saved on this device and will be sent to \
                  the server as soon as it can be reached."
             }
-            SyncOutcome::Offline => "You are offline: this is the copy saved on this device.",
-            SyncOutcome::Conflict => {
+            Sync::Offline => "You are offline: this is the copy saved on this device.",
+            Sync::Conflict(_) => {
                 "Your password was changed here and on another device: choose below."
             }
         };
@@ -114,15 +114,15 @@ impl Page {
     pub(super) async fn on_conflict(self: Rc<Self>, action: &str) -> Result<(), Failure> {
         let (keep, secrets) = match action {
             "other_device" => (
-                KeepChoice::OtherDevice,
+                Keep::OtherDevice,
                 vec![self.take_password(id::CONFLICT_PASSWORD)],
             ),
-            _ => (KeepChoice::ThisDevice, Vec::new()),
+            _ => (Keep::ThisDevice, Vec::new()),
         };
         self.busy(Form::Conflict.id(), Some("Saving your choice…"));
         let answer = self
             .worker
-            .call(Command::ResolveConflict { keep }, &secrets)
+            .call(Command::ResolveConflict(keep), &secrets)
             .await?;
         self.synced(answer)
     }
@@ -141,7 +141,7 @@ impl Page {
         };
         let secrets = [self.take_password(id::EXPORT_PASSWORD)];
         self.busy(Form::Export.id(), Some("Checking your password…"));
-        let Answer::Key { key } = self.worker.call(command, &secrets).await? else {
+        let Answer::Key(key) = self.worker.call(command, &secrets).await? else {
             return Err(wording::unexpected_answer());
         };
         self.set_text(id::KEY_OUTPUT, &key);
