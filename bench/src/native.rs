@@ -2,6 +2,7 @@
 //! Argon2id and NIP-13 miner, compiled for this machine, on the inputs the browser uses
 //! (`bench/web/inputs.json`), and prints the figures as JSON for `scripts/bench.sh`.
 
+use sigil_shared::argon2id::ThisThread;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -120,6 +121,7 @@ fn run(args: &Args) -> Result<Report, String> {
                 cost.t,
                 cost.p,
                 &mut out,
+                &ThisThread,
             )
             .map_err(|e| e.to_string())?;
             if i >= args.warmups {

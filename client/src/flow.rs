@@ -3,6 +3,7 @@
 //! Every secret (password, account key, derived key) stays in zeroizing types; what reaches the
 //! server is the email address, the code, public keys and the opaque backup envelope.
 
+use sigil_shared::argon2id::FillLanes;
 use sigil_shared::dvm::sign_key_proof;
 use sigil_shared::email::EmailAddress;
 use sigil_shared::envelope::{BackupEnvelope, Entropy, KdfParams};
@@ -106,7 +107,8 @@ impl CodeSession {
     ) -> Result<Vault, ClientError> {
         let secret = AccountSecret::generate();
         server.progress(Progress::DerivingKey);
-        let envelope = BackupEnvelope::seal(&secret, password, &entropy, server.info().kdf)?;
+        let lanes = server.transport().lanes();
+        let envelope = BackupEnvelope::seal(&secret, password, &entropy, server.info().kdf, lanes)?;
         let proof = sign_key_proof(
             secret.keys(),
             &self.ephemeral.public_key(),
@@ -141,9 +143,14 @@ pub struct Vault {
 }
 
 impl Vault {
-    /// Opens a backup locally. No network: a wrong password is known without asking anyone.
-    pub fn unlock(backup: StoredBackup, password: &Password) -> Result<Self, ClientError> {
-        let secret = backup.envelope.open(password, &backup.entropy)?;
+    /// Opens a backup locally, with `lanes` filling Argon2id's memory. No network: a wrong
+    /// password is known without asking anyone.
+    pub fn unlock(
+        backup: StoredBackup,
+        password: &Password,
+        lanes: &dyn FillLanes,
+    ) -> Result<Self, ClientError> {
+        let secret = backup.envelope.open(password, &backup.entropy, lanes)?;
         Ok(Self { secret, backup })
     }
 
@@ -167,9 +174,12 @@ impl Vault {
         old: &Password,
         new: &Password,
         kdf: KdfParams,
+        lanes: &dyn FillLanes,
     ) -> Result<BackupEnvelope, ClientError> {
-        self.backup.envelope.open(old, &self.backup.entropy)?;
-        let envelope = BackupEnvelope::seal(&self.secret, new, &self.backup.entropy, kdf)?;
+        self.backup
+            .envelope
+            .open(old, &self.backup.entropy, lanes)?;
+        let envelope = BackupEnvelope::seal(&self.secret, new, &self.backup.entropy, kdf, lanes)?;
         self.backup.envelope = envelope.clone();
         Ok(envelope)
     }

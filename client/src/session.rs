@@ -360,7 +360,7 @@ impl<T: Transport> Session<T> {
             return Err(OutOfStep(self.step()).into());
         };
         self.server.progress(Progress::DerivingKey);
-        let vault = Vault::unlock(backup.clone(), password)?;
+        let vault = Vault::unlock(backup.clone(), password, self.server.transport().lanes())?;
         let pubkey = vault.public_key();
         self.state = State::Unlocked(vault);
         self.keep_locally = true;
@@ -391,7 +391,7 @@ impl<T: Transport> Session<T> {
         let backup = vault.backup();
         backup
             .envelope
-            .open(password, &backup.entropy)
+            .open(password, &backup.entropy, self.server.transport().lanes())
             .map_err(ClientError::from)?;
         Ok(vault)
     }
@@ -429,7 +429,11 @@ impl<T: Transport> Session<T> {
         check_new_password(new, repeated)?;
         let kdf = self.server.info().kdf;
         self.server.progress(Progress::DerivingKey);
-        self.vault_mut()?.change_password(old, new, kdf)?;
+        // The fields apart: the vault changes while the transport's lanes are read.
+        let State::Unlocked(vault) = &mut self.state else {
+            return Err(OutOfStep(self.step()).into());
+        };
+        vault.change_password(old, new, kdf, self.server.transport().lanes())?;
         self.unsynced = true;
         Ok(())
     }
@@ -493,9 +497,9 @@ impl<T: Transport> Session<T> {
     ) -> Result<Sync, SessionError> {
         self.expect_step(&[Step::Unlocked])?;
         let theirs = self.conflict.clone().ok_or(OutOfStep(Step::Unlocked))?;
-        let vault = self.vault_mut()?;
         match keep {
             Keep::ThisDevice => {
+                let vault = self.vault_mut()?;
                 let mut ours = vault.backup().clone();
                 ours.version = theirs.version;
                 vault.replace_backup(ours);
@@ -505,8 +509,10 @@ impl<T: Transport> Session<T> {
             }
             Keep::OtherDevice => {
                 let password = other_password.ok_or(SessionError::PasswordNeeded)?;
-                let opened = theirs.envelope.open(password, &theirs.entropy);
+                let lanes = self.server.transport().lanes();
+                let opened = theirs.envelope.open(password, &theirs.entropy, lanes);
                 let opened = opened.map_err(ClientError::from)?;
+                let vault = self.vault_mut()?;
                 if opened.public_key() != vault.public_key() {
                     return Err(ClientError::from(
                         sigil_shared::envelope::EnvelopeError::ForeignKey,

@@ -1,6 +1,7 @@
 //! How the client reaches a server: HTTP in the browser (fetch) and in tests (reqwest), and,
 //! when the server asks for it, its relays (WebSockets; see [`crate::relay`]).
 
+use sigil_shared::argon2id::{FillLanes, ThisThread};
 use sigil_shared::dvm::{RequestDraft, SealError};
 
 use sigil_shared::nostr::event::Event;
@@ -32,8 +33,9 @@ pub enum Progress {
     MoreWorkRequired(u8),
 }
 
-/// Moves bytes and knows nothing of the protocol; also decides where the proof of work is done
-/// and where progress is shown, since both depend on the environment (threads, a page).
+/// Moves bytes and knows nothing of the protocol; also decides where the proof of work is done,
+/// who fills Argon2id's memory and where progress is shown, since these depend on the
+/// environment (threads, a page, lane workers).
 /// Futures need not be `Send`: browser futures are not.
 #[allow(async_fn_in_trait)]
 pub trait Transport {
@@ -67,6 +69,12 @@ pub trait Transport {
     /// calling thread.
     async fn mine(&self, draft: &RequestDraft) -> Result<u64, SealError> {
         draft.mine_here()
+    }
+
+    /// Who fills Argon2id's memory for the vault's keys. By default this thread; the browser's
+    /// vault hands it to the lane module instead.
+    fn lanes(&self) -> &dyn FillLanes {
+        &ThisThread
     }
 
     /// Shows `progress` to the user. By default nowhere.

@@ -5,6 +5,7 @@
 //! that raises its proof of work and then names another key, which the client refuses.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+use sigil_shared::argon2id::ThisThread;
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
@@ -81,6 +82,7 @@ impl HostileServer {
             &Password::new(PASSWORD),
             &self.entropy,
             KdfParams::FLOOR,
+            &ThisThread,
         )
         .expect("seal")
     }

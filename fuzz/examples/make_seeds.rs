@@ -2,6 +2,7 @@
 //! so the fuzzer starts from inputs that pass every check and mutates inward from there.
 //! Run: `cargo run --manifest-path fuzz/Cargo.toml --example make_seeds` (the seeds are committed).
 
+use sigil_shared::argon2id::ThisThread;
 use std::fs;
 use std::path::Path;
 
@@ -34,6 +35,7 @@ fn main() {
         &Password::new("correct horse battery staple"),
         &entropy,
         KdfParams::FLOOR,
+        &ThisThread,
     )
     .expect("seal backup");
 

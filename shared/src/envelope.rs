@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use crate::argon2id::FillLanes;
 use crate::secret::{AccountSecret, Password};
 
 pub const ENVELOPE_VERSION: u8 = 1;
@@ -163,14 +164,16 @@ struct Parsed {
 }
 
 impl BackupEnvelope {
-    /// Encrypts `secret` under a key derived from `password` and `entropy`, with a fresh nonce.
+    /// Encrypts `secret` under a key derived from `password` and `entropy`, with a fresh nonce;
+    /// `lanes` fill Argon2id's memory.
     pub fn seal(
         secret: &AccountSecret,
         password: &Password,
         entropy: &Entropy,
         kdf: KdfParams,
+        lanes: &dyn FillLanes,
     ) -> Result<Self, EnvelopeError> {
-        Self::seal_with_nonce(secret, password, entropy, kdf, rand::random())
+        Self::seal_with_nonce(secret, password, entropy, kdf, rand::random(), lanes)
     }
 
     /// Deterministic sealing, for known-answer tests. Never reuse a nonce with the same key.
@@ -180,10 +183,11 @@ impl BackupEnvelope {
         entropy: &Entropy,
         kdf: KdfParams,
         nonce: [u8; NONCE_LEN],
+        lanes: &dyn FillLanes,
     ) -> Result<Self, EnvelopeError> {
         kdf.check()?;
         let pubkey = secret.public_key();
-        let key = derive_key(password, entropy, &kdf)?;
+        let key = derive_key(password, entropy, &kdf, lanes)?;
         let cipher = XChaCha20Poly1305::new(key.as_slice().into());
         let plaintext = secret.expose();
         let ciphertext = cipher
@@ -235,9 +239,10 @@ impl BackupEnvelope {
         &self,
         password: &Password,
         entropy: &Entropy,
+        lanes: &dyn FillLanes,
     ) -> Result<AccountSecret, EnvelopeError> {
         let parsed = self.parse()?;
-        let key = derive_key(password, entropy, &self.kdf)?;
+        let key = derive_key(password, entropy, &self.kdf, lanes)?;
         let cipher = XChaCha20Poly1305::new(key.as_slice().into());
         let plaintext = Zeroizing::new(
             cipher
@@ -268,19 +273,22 @@ impl BackupEnvelope {
         expected: &PublicKey,
         password: &Password,
         entropy: &Entropy,
+        lanes: &dyn FillLanes,
     ) -> Result<AccountSecret, EnvelopeError> {
         if self.validate()? != *expected {
             return Err(EnvelopeError::ForeignKey);
         }
-        self.open(password, entropy)
+        self.open(password, entropy, lanes)
     }
 }
 
-/// Argon2id over the NFKC password; the slow step (hundreds of milliseconds by design).
+/// Argon2id over the NFKC password, its memory filled by `lanes`; the slow step (hundreds of
+/// milliseconds by design).
 pub fn derive_key(
     password: &Password,
     entropy: &Entropy,
     kdf: &KdfParams,
+    lanes: &dyn FillLanes,
 ) -> Result<Zeroizing<[u8; 32]>, EnvelopeError> {
     kdf.check()?;
     let mut key = Zeroizing::new([0u8; 32]);
@@ -291,6 +299,7 @@ pub fn derive_key(
         kdf.t,
         kdf.p,
         key.as_mut_slice(),
+        lanes,
     )
     .map_err(|e| EnvelopeError::Kdf(e.to_string()))?;
     Ok(key)

@@ -3,7 +3,6 @@
 //! Pure logic only: no I/O, no async runtime, no browser APIs, so every rule here is testable
 //! natively and compiles unchanged to `wasm32-unknown-unknown`.
 
-pub mod argon2id;
 pub mod dvm;
 pub mod email;
 pub mod envelope;
@@ -19,3 +18,5 @@ mod signature;
 pub mod validation;
 
 pub use nostr;
+/// Argon2id, from its own crate (the filling and the hash together), for the envelope's users.
+pub use sigil_argon2::hash as argon2id;

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use serde::Deserialize;
+use sigil_shared::argon2id::ThisThread;
 use sigil_shared::envelope::{BackupEnvelope, Entropy, EnvelopeError, KdfParams, derive_key};
 use sigil_shared::nostr::key::Keys;
 use sigil_shared::secret::{AccountSecret, Password};
@@ -36,12 +37,19 @@ fn sealing_reproduces_the_known_answers() {
         assert_eq!(secret.public_key().to_hex(), v.pubkey, "{}", v.name);
         let password = Password::new(&v.password);
         let entropy = Entropy::from_hex(&v.entropy).expect("entropy");
-        let key = derive_key(&password, &entropy, &v.kdf).expect("kdf");
+        let key = derive_key(&password, &entropy, &v.kdf, &ThisThread).expect("kdf");
         assert_eq!(hex::encode(*key), v.derived_key, "{}: derived key", v.name);
         let mut nonce = [0u8; 24];
         hex::decode_to_slice(&v.nonce, &mut nonce).expect("nonce");
-        let sealed = BackupEnvelope::seal_with_nonce(&secret, &password, &entropy, v.kdf, nonce)
-            .expect("seal");
+        let sealed = BackupEnvelope::seal_with_nonce(
+            &secret,
+            &password,
+            &entropy,
+            v.kdf,
+            nonce,
+            &ThisThread,
+        )
+        .expect("seal");
         assert_eq!(sealed, v.envelope, "{}: envelope", v.name);
     }
 }
@@ -52,7 +60,7 @@ fn opening_the_known_answers_gives_the_secret_key() {
         let entropy = Entropy::from_hex(&v.entropy).expect("entropy");
         let opened = v
             .envelope
-            .open(&Password::new(&v.password), &entropy)
+            .open(&Password::new(&v.password), &entropy, &ThisThread)
             .expect("open");
         assert_eq!(opened.public_key().to_hex(), v.pubkey, "{}", v.name);
     }
@@ -70,7 +78,8 @@ fn fixture() -> Fixture {
     let password = Password::new("a long and unusual passphrase");
     let entropy = Entropy::generate();
     let envelope =
-        BackupEnvelope::seal(&secret, &password, &entropy, KdfParams::FLOOR).expect("seal");
+        BackupEnvelope::seal(&secret, &password, &entropy, KdfParams::FLOOR, &ThisThread)
+            .expect("seal");
     Fixture {
         secret,
         password,
@@ -82,7 +91,10 @@ fn fixture() -> Fixture {
 #[test]
 fn round_trip_recovers_the_same_key() {
     let f = fixture();
-    let opened = f.envelope.open(&f.password, &f.entropy).expect("open");
+    let opened = f
+        .envelope
+        .open(&f.password, &f.entropy, &ThisThread)
+        .expect("open");
     assert_eq!(opened.public_key(), f.secret.public_key());
     assert_eq!(f.envelope.validate(), Ok(f.secret.public_key()));
 }
@@ -90,8 +102,14 @@ fn round_trip_recovers_the_same_key() {
 #[test]
 fn each_seal_uses_a_fresh_nonce() {
     let f = fixture();
-    let again =
-        BackupEnvelope::seal(&f.secret, &f.password, &f.entropy, KdfParams::FLOOR).expect("seal");
+    let again = BackupEnvelope::seal(
+        &f.secret,
+        &f.password,
+        &f.entropy,
+        KdfParams::FLOOR,
+        &ThisThread,
+    )
+    .expect("seal");
     assert_ne!(f.envelope.nonce, again.nonce);
     assert_ne!(f.envelope.ciphertext, again.ciphertext);
 }
@@ -148,7 +166,7 @@ fn tampering_fails_with_a_typed_error() {
         let mut envelope = f.envelope.clone();
         tamper(&mut envelope, &other_pubkey);
         assert_eq!(
-            envelope.open(&f.password, &f.entropy).err(),
+            envelope.open(&f.password, &f.entropy, &ThisThread).err(),
             Some(expected),
             "{name}"
         );
@@ -160,11 +178,13 @@ fn wrong_password_and_wrong_entropy_fail() {
     let f = fixture();
     let wrong = Password::new("a long and unusual passphrasE");
     assert_eq!(
-        f.envelope.open(&wrong, &f.entropy).err(),
+        f.envelope.open(&wrong, &f.entropy, &ThisThread).err(),
         Some(EnvelopeError::WrongPasswordOrTampered)
     );
     assert_eq!(
-        f.envelope.open(&f.password, &Entropy::generate()).err(),
+        f.envelope
+            .open(&f.password, &Entropy::generate(), &ThisThread)
+            .err(),
         Some(EnvelopeError::WrongPasswordOrTampered)
     );
 }
@@ -183,12 +203,12 @@ fn parameters_outside_floor_and_ceiling_are_refused_before_any_work() {
         let mut envelope = f.envelope.clone();
         envelope.kdf = kdf;
         assert_eq!(
-            envelope.open(&f.password, &f.entropy).err(),
+            envelope.open(&f.password, &f.entropy, &ThisThread).err(),
             Some(EnvelopeError::KdfParamsOutOfRange(kdf)),
             "{kdf:?}"
         );
         assert_eq!(
-            BackupEnvelope::seal(&f.secret, &f.password, &f.entropy, kdf).err(),
+            BackupEnvelope::seal(&f.secret, &f.password, &f.entropy, kdf, &ThisThread).err(),
             Some(EnvelopeError::KdfParamsOutOfRange(kdf)),
             "seal {kdf:?}"
         );
@@ -201,13 +221,13 @@ fn a_backup_for_another_account_is_refused() {
     let someone_else = AccountSecret::generate().public_key();
     assert_eq!(
         f.envelope
-            .open_for(&someone_else, &f.password, &f.entropy)
+            .open_for(&someone_else, &f.password, &f.entropy, &ThisThread)
             .err(),
         Some(EnvelopeError::ForeignKey)
     );
     assert!(
         f.envelope
-            .open_for(&f.secret.public_key(), &f.password, &f.entropy)
+            .open_for(&f.secret.public_key(), &f.password, &f.entropy, &ThisThread)
             .is_ok()
     );
 }

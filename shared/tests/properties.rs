@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use proptest::prelude::*;
+use sigil_shared::argon2id::ThisThread;
 use sigil_shared::dvm;
 use sigil_shared::envelope::{BackupEnvelope, Entropy, EnvelopeError, KdfParams};
 use sigil_shared::method::Request;
@@ -35,13 +36,13 @@ proptest! {
         let secret = secret_from(seed);
         let entropy = Entropy(entropy);
         let password_typed = Password::new(&password);
-        let envelope = BackupEnvelope::seal(&secret, &password_typed, &entropy, KdfParams::FLOOR).unwrap();
-        let opened = envelope.open(&password_typed, &entropy).unwrap();
+        let envelope = BackupEnvelope::seal(&secret, &password_typed, &entropy, KdfParams::FLOOR, &ThisThread).unwrap();
+        let opened = envelope.open(&password_typed, &entropy, &ThisThread).unwrap();
         prop_assert_eq!(opened.public_key(), secret.public_key());
 
         if Password::new(&other).as_bytes() != password_typed.as_bytes() {
             prop_assert_eq!(
-                envelope.open(&Password::new(&other), &entropy).err(),
+                envelope.open(&Password::new(&other), &entropy, &ThisThread).err(),
                 Some(EnvelopeError::WrongPasswordOrTampered)
             );
         }
@@ -52,7 +53,7 @@ proptest! {
         let mut tampered = envelope.clone();
         tampered.ciphertext = hex::encode(bytes);
         prop_assert_eq!(
-            tampered.open(&password_typed, &entropy).err(),
+            tampered.open(&password_typed, &entropy, &ThisThread).err(),
             Some(EnvelopeError::WrongPasswordOrTampered)
         );
     }

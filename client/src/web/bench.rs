@@ -2,6 +2,8 @@
 //! inputs in the benchmark's hands. Nothing here touches a user's secrets.
 
 use sigil_shared::argon2id;
+
+use super::lanes::JsLanes;
 use wasm_bindgen::prelude::*;
 
 /// Argon2id of `password` and `salt` at `m_kib`, `t`, `p` into 32 bytes: the function that
@@ -15,7 +17,7 @@ pub fn argon2id_hash(
     p: u32,
 ) -> Result<Vec<u8>, JsError> {
     let mut out = vec![0u8; 32];
-    argon2id::hash(password, salt, m_kib, t, p, &mut out)
+    argon2id::hash(password, salt, m_kib, t, p, &mut out, &JsLanes::given())
         .map_err(|e| JsError::new(&e.to_string()))?;
     Ok(out)
 }

@@ -7,11 +7,13 @@ use web_sys::{Headers, RequestInit, Response};
 
 use std::rc::Rc;
 
+use sigil_shared::argon2id::FillLanes;
 use sigil_shared::dvm::{RequestDraft, SealError};
 
 use sigil_shared::nostr::event::Event;
 use sigil_shared::nostr::key::PublicKey;
 
+use super::lanes::JsLanes;
 use super::pow;
 use super::relays::WebSockets;
 use super::timer::set_timeout;
@@ -19,8 +21,20 @@ use crate::relay::{self, RelayExchange};
 use crate::transport::{HttpResponse, Progress, Transport, TransportError};
 use crate::worker_api::FromWorker;
 
-#[derive(Debug, Clone, Copy)]
-pub struct FetchTransport;
+/// HTTP to the page's origin, WebSockets to relays, proof of work in workers, and Argon2id's
+/// memory filled by the lane module.
+#[derive(Debug, Clone)]
+pub struct FetchTransport {
+    lanes: JsLanes,
+}
+
+impl FetchTransport {
+    pub fn new() -> Self {
+        Self {
+            lanes: JsLanes::given(),
+        }
+    }
+}
 
 fn js_error(value: JsValue) -> TransportError {
     TransportError(value.as_string().unwrap_or_else(|| format!("{value:?}")))
@@ -83,6 +97,10 @@ impl Transport for FetchTransport {
 
     fn progress(&self, progress: Progress) {
         post_progress(progress);
+    }
+
+    fn lanes(&self) -> &dyn FillLanes {
+        &self.lanes
     }
 
     async fn sleep(&self, duration: std::time::Duration) {

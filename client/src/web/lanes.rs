@@ -3,14 +3,16 @@
 //! memory between its first and last blocks. Other threads never see the password, only blocks
 //! derived from it, and the JavaScript side wipes those after each hash.
 
-use sigil_shared::argon2id::{self, BLOCK_BYTES, Block, LaneWorkers, Shape};
+use std::cell::RefCell;
+
+use sigil_shared::argon2id::{BLOCK_BYTES, Block, FillLanes, Shape};
 use wasm_bindgen::prelude::*;
 use zeroize::Zeroizing;
 
 #[wasm_bindgen]
 extern "C" {
     /// `LaneModule` in `www/argon2-lanes.js`: the lane module, with its lane workers if any.
-    #[derive(Debug)]
+    #[derive(Debug, Clone)]
     pub type LaneModule;
 
     /// Fills the memory from `seeds` and copies each lane's last block into `last`; false when
@@ -26,10 +28,26 @@ extern "C" {
     ) -> Result<bool, JsValue>;
 }
 
-struct JsLanes(LaneModule);
+/// The lane module this worker was given, or none (then every hash fails as unavailable: the
+/// vault's module has no filling code of its own).
+#[derive(Debug, Clone)]
+pub struct JsLanes(Option<LaneModule>);
 
-impl LaneWorkers for JsLanes {
+thread_local! {
+    /// What `vault-worker.js` handed over once, before the first command.
+    static GIVEN: RefCell<Option<LaneModule>> = const { RefCell::new(None) };
+}
+
+impl JsLanes {
+    /// The lane module handed to this worker, for the hashes its vault runs.
+    pub fn given() -> Self {
+        Self(GIVEN.with(|given| given.borrow().clone()))
+    }
+}
+
+impl FillLanes for JsLanes {
     fn fill(&self, shape: &Shape, seeds: &[Block]) -> Option<Block> {
+        let module = self.0.as_ref()?;
         let mut seed_bytes = Zeroizing::new(Vec::with_capacity(seeds.len() * BLOCK_BYTES));
         for block in seeds {
             seed_bytes.extend_from_slice(&Zeroizing::new(block.to_bytes())[..]);
@@ -40,7 +58,7 @@ impl LaneWorkers for JsLanes {
             return None;
         };
         if !matches!(
-            self.0.fill(&seed_bytes, segment, passes, lanes, &mut last),
+            module.fill(&seed_bytes, segment, passes, lanes, &mut last),
             Ok(true)
         ) {
             return None;
@@ -56,8 +74,9 @@ impl LaneWorkers for JsLanes {
     }
 }
 
-/// Hands the lane module started by `startLanes` to this thread's Argon2id, which needs it.
+/// Hands the lane module started by `startLanes` to this worker: the vault's transport passes
+/// it to each hash (see [`JsLanes::given`]).
 #[wasm_bindgen]
 pub fn use_lane_module(lanes: LaneModule) {
-    argon2id::use_lane_workers(Box::new(JsLanes(lanes)));
+    GIVEN.with(|given| *given.borrow_mut() = Some(lanes));
 }

@@ -104,15 +104,15 @@ async fn forget_saved() -> Result<(), Failure> {
 /// Reaches the server, or with no network starts from the copy saved on this device.
 async fn connect() -> Reply {
     let saved = load_saved().await;
-    let (server, online) = match Server::connect(FetchTransport).await {
+    let (server, online) = match Server::connect(FetchTransport::new()).await {
         Ok(server) => (server, true),
         Err(ClientError::Transport(_) | ClientError::UnexpectedStatus(_)) if saved.is_some() => {
             let info = saved
                 .as_ref()
                 .map(|l| l.server.clone())
                 .ok_or_else(wording::no_saved_server)?;
-            let server =
-                Server::from_saved(FetchTransport, info).map_err(|e| session_failure(&e.into()))?;
+            let server = Server::from_saved(FetchTransport::new(), info)
+                .map_err(|e| session_failure(&e.into()))?;
             (server, false)
         }
         Err(error) => return Err(session_failure(&error.into())),

@@ -1,5 +1,6 @@
 use sigil_client::flow::CodeSession;
 use sigil_client::{ClientError, Server};
+use sigil_shared::argon2id::ThisThread;
 use sigil_shared::dvm;
 use sigil_shared::envelope::{BackupEnvelope, Entropy, KdfParams};
 use sigil_shared::error::ErrorCode;
@@ -117,7 +118,8 @@ fn activation(
     entropy: &Entropy,
     kdf: KdfParams,
 ) -> Request {
-    let backup = BackupEnvelope::seal(account, &Password::new("pw"), entropy, kdf).expect("seal");
+    let backup = BackupEnvelope::seal(account, &Password::new("pw"), entropy, kdf, &ThisThread)
+        .expect("seal");
     let proof = dvm::sign_key_proof(account.keys(), &ephemeral.public_key(), Timestamp::now())
         .expect("proof");
     Request::Activate {

@@ -2,6 +2,7 @@
 //! no write is half done (each stored backup opens with the password of its version), and the
 //! SQLite database passes its integrity check. Runs on PostgreSQL too in that pass.
 
+use sigil_shared::argon2id::ThisThread;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -72,6 +73,7 @@ async fn acknowledged_writes_survive_kill_9_and_nothing_is_half_written() {
                         &Password::new(&password_for(version)),
                         &next,
                         KdfParams::FLOOR,
+                        &ThisThread,
                     )
                     .expect("re-encrypt");
                 match vault.push_backup(&server, envelope, version).await {
@@ -117,7 +119,7 @@ async fn acknowledged_writes_survive_kill_9_and_nothing_is_half_written() {
             backup.version
         );
         let version = backup.version;
-        Vault::unlock(backup, &Password::new(&password_for(version)))
+        Vault::unlock(backup, &Password::new(&password_for(version)), &ThisThread)
             .unwrap_or_else(|e| panic!("{email}: version {version} does not open: {e}"));
     }
 }

@@ -1,6 +1,7 @@
 use sigil_client::ClientError;
 use sigil_client::Vault;
 use sigil_client::flow::{AfterVerify, StoredBackup};
+use sigil_shared::argon2id::ThisThread;
 use sigil_shared::envelope::{EnvelopeError, KdfParams};
 use sigil_shared::error::ErrorCode;
 use sigil_shared::secret::Password;
@@ -35,7 +36,7 @@ async fn login_from_a_second_fresh_client_unlocks_the_same_key() {
     let vault = app.sign_up("Alice@Example.org", PASSWORD).await;
     // Another address spelling normalises to the same account.
     let backup = log_in_elsewhere(&app, "  alice@example.ORG").await;
-    let unlocked = Vault::unlock(backup, &Password::new(PASSWORD)).expect("unlock");
+    let unlocked = Vault::unlock(backup, &Password::new(PASSWORD), &ThisThread).expect("unlock");
     assert_eq!(unlocked.public_key(), vault.public_key());
 }
 
@@ -47,6 +48,7 @@ async fn a_wrong_password_fails_locally_and_can_be_retried() {
     let wrong = Vault::unlock(
         backup.clone(),
         &Password::new("correct horse battery stapler"),
+        &ThisThread,
     );
     assert!(
         matches!(
@@ -57,7 +59,7 @@ async fn a_wrong_password_fails_locally_and_can_be_retried() {
         ),
         "{wrong:?}"
     );
-    assert!(Vault::unlock(backup, &Password::new(PASSWORD)).is_ok());
+    assert!(Vault::unlock(backup, &Password::new(PASSWORD), &ThisThread).is_ok());
 }
 
 #[tokio::test]
@@ -68,13 +70,19 @@ async fn a_stale_update_is_refused_and_nothing_is_lost() {
     let mut phone = Vault::unlock(
         log_in_elsewhere(&app, "carol@example.org").await,
         &Password::new(PASSWORD),
+        &ThisThread,
     )
     .expect("unlock");
 
     // The laptop changes the password and syncs: version 2.
     let new_password = Password::new("a brand new passphrase");
     let envelope = laptop
-        .change_password(&Password::new(PASSWORD), &new_password, KdfParams::FLOOR)
+        .change_password(
+            &Password::new(PASSWORD),
+            &new_password,
+            KdfParams::FLOOR,
+            &ThisThread,
+        )
         .expect("re-encrypt");
     assert_eq!(
         laptop
@@ -90,6 +98,7 @@ async fn a_stale_update_is_refused_and_nothing_is_lost() {
             &Password::new(PASSWORD),
             &Password::new("phone password"),
             KdfParams::FLOOR,
+            &ThisThread,
         )
         .expect("re-encrypt");
     let conflict = phone
@@ -106,9 +115,9 @@ async fn a_stale_update_is_refused_and_nothing_is_lost() {
     assert_eq!(stored.version, 2);
     assert_eq!(stored.envelope, envelope);
     // The old password no longer opens it; the new one does.
-    assert!(Vault::unlock(stored.clone(), &Password::new(PASSWORD)).is_err());
+    assert!(Vault::unlock(stored.clone(), &Password::new(PASSWORD), &ThisThread).is_err());
     assert_eq!(
-        Vault::unlock(stored, &new_password)
+        Vault::unlock(stored, &new_password, &ThisThread)
             .expect("unlock")
             .public_key(),
         laptop.public_key()
@@ -121,7 +130,12 @@ async fn a_deleted_account_is_gone_and_the_address_can_sign_up_again() {
     let server = app.client().await;
     let vault = app.sign_up("dave@example.org", PASSWORD).await;
     let old_key = vault.public_key();
-    let probe = Vault::unlock(vault.backup().clone(), &Password::new(PASSWORD)).expect("unlock");
+    let probe = Vault::unlock(
+        vault.backup().clone(),
+        &Password::new(PASSWORD),
+        &ThisThread,
+    )
+    .expect("unlock");
     vault.delete_account(&server).await.expect("delete");
 
     let gone = probe

@@ -2,6 +2,7 @@
 //! and a server started from the copy (SQLite: the directory itself; PostgreSQL: the dump loaded
 //! with pg_restore into a new database) logs its users in.
 
+use sigil_shared::argon2id::ThisThread;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -57,6 +58,7 @@ async fn a_backup_taken_while_the_server_runs_restores_and_logs_a_user_in() {
             &Password::new(PASSWORD),
             &Password::new("changed after the backup"),
             KdfParams::FLOOR,
+            &ThisThread,
         )
         .expect("re-encrypt");
     vault.push_backup(&server, envelope, 1).await.expect("push");
@@ -93,6 +95,6 @@ async fn a_backup_taken_while_the_server_runs_restores_and_logs_a_user_in() {
         panic!("the restored server knows the account");
     };
     assert_eq!(backup.version, 1);
-    let unlocked = Vault::unlock(backup, &Password::new(PASSWORD)).expect("unlock");
+    let unlocked = Vault::unlock(backup, &Password::new(PASSWORD), &ThisThread).expect("unlock");
     assert_eq!(unlocked.public_key(), pubkey);
 }

@@ -2,6 +2,7 @@
 //! version, every other gets a conflict naming the new version, and the stored backup always
 //! opens with the winner's password.
 
+use sigil_shared::argon2id::ThisThread;
 use std::sync::Arc;
 
 use sigil_client::{ClientError, Server, Vault};
@@ -32,10 +33,16 @@ pub async fn race_rounds(servers: &[Arc<Server<HttpTransport>>], owner: Vault) {
         // Every contender opened the same version and re-encrypted under its own password.
         let mut contenders = JoinSet::new();
         for index in 0..CONTENDERS {
-            let mut vault = Vault::unlock(current.1.clone(), &current.0).expect("unlock");
+            let mut vault =
+                Vault::unlock(current.1.clone(), &current.0, &ThisThread).expect("unlock");
             let password = format!("round {round} contender {index} password");
             let envelope = vault
-                .change_password(&current.0, &Password::new(&password), KdfParams::FLOOR)
+                .change_password(
+                    &current.0,
+                    &Password::new(&password),
+                    KdfParams::FLOOR,
+                    &ThisThread,
+                )
                 .expect("re-encrypt");
             let server = servers[index % servers.len()].clone();
             contenders.spawn(async move {
@@ -64,7 +71,7 @@ pub async fn race_rounds(servers: &[Arc<Server<HttpTransport>>], owner: Vault) {
         for server in servers {
             let stored = owner.fetch_backup(server).await.expect("fetch");
             assert_eq!(stored.version, round + 1);
-            Vault::unlock(stored.clone(), &password).expect("the stored backup opens");
+            Vault::unlock(stored.clone(), &password, &ThisThread).expect("the stored backup opens");
             current.1 = stored;
         }
         current.0 = password;

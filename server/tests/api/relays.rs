@@ -3,6 +3,7 @@
 //! seen on two relays handled once, the NIP-89 announcement, and relays reached through a
 //! SOCKS5 proxy.
 
+use sigil_shared::argon2id::ThisThread;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -91,7 +92,7 @@ async fn signup_and_login_over_a_relay_survive_a_relay_restart() {
     let AfterVerify::Existing(backup) = after else {
         panic!("{email} should have an account");
     };
-    let unlocked = Vault::unlock(backup, &Password::new(PASSWORD)).expect("unlock");
+    let unlocked = Vault::unlock(backup, &Password::new(PASSWORD), &ThisThread).expect("unlock");
     assert_eq!(unlocked.public_key(), vault.public_key());
     assert_eq!(
         server.transport().posts.load(Ordering::Relaxed),

@@ -3,6 +3,7 @@
 //! the per-address and per-key limits count requests to both, and compare-and-swap lets one
 //! device win per version whichever process it talks to. These always run on PostgreSQL.
 
+use sigil_shared::argon2id::ThisThread;
 use std::sync::Arc;
 
 use reqwest::Client;
@@ -74,7 +75,7 @@ async fn two_processes_share_sessions_replays_and_compare_and_swap() {
     else {
         panic!("an existing account");
     };
-    let unlocked = Vault::unlock(backup, &Password::new(PASSWORD)).expect("unlock");
+    let unlocked = Vault::unlock(backup, &Password::new(PASSWORD), &ThisThread).expect("unlock");
     assert_eq!(unlocked.public_key(), owner.public_key());
 
     // An event handled by A is a replay to B.

@@ -1,21 +1,26 @@
-//! Argon2id (RFC 9106, version 0x13), written for the browser. The memory filling, with its
-//! SIMD128 compression function, is the `no_std` crate `sigil_argon2`; this module hashes the
-//! inputs into the lanes' first blocks and the lanes' last blocks into the tag.
+//! Argon2id (RFC 9106, version 0x13) around the memory filling of this crate: the inputs hashed
+//! into the lanes' first blocks, and the lanes' last blocks into the tag. Needs std (the `hash`
+//! feature); the filling itself stays `no_std` for the browser's lane module.
 //!
-//! Natively the lanes are filled one after another on this thread. In the browser the memory is
-//! filled by the lane module (`client/lanes`) through [`LaneWorkers`]: within a slice lanes are
-//! independent, so the vault's worker fills them side by side with lane workers where the page
-//! allows it, and alone otherwise. The browser's module has no filling code of its own: one copy
-//! of the compression function, in the lane module, keeps the WebAssembly under its size budget.
+//! Who fills the memory is the caller's choice, passed to [`hash`] as [`FillLanes`]:
+//! [`ThisThread`] fills the lanes one after another on the calling thread; in the browser, the
+//! lane module (`client/lanes`) fills them, side by side in lane workers where the page allows it
+//! (within a slice lanes are independent). The browser's vault module passes that one and never
+//! names [`ThisThread`], so it holds no filling code of its own: one copy of the compression
+//! function, in the lane module, keeps the WebAssembly under its size budget.
 
-use std::cell::RefCell;
+extern crate alloc;
+extern crate std;
+
+use alloc::vec;
+use alloc::vec::Vec;
 
 use blake2::digest::{Digest, Update, VariableOutput};
 use blake2::{Blake2b512, Blake2bVar};
-#[cfg(not(target_arch = "wasm32"))]
-use sigil_argon2::Memory;
-pub use sigil_argon2::{BLOCK_BYTES, Block, Shape};
 use zeroize::{Zeroize, Zeroizing};
+
+use crate::Memory;
+pub use crate::{BLOCK_BYTES, Block, Shape};
 
 /// Why a hash could not be computed: parameters outside what Argon2 defines, or (in the browser)
 /// no lane module to fill the memory.
@@ -36,22 +41,25 @@ pub enum Argon2Error {
 const VERSION: u32 = 0x13;
 const ARGON2ID: u32 = 2;
 
-/// Where the memory is filled when not by this thread's own code: the browser's lane module,
-/// with lane workers that take lanes side by side where it can.
-pub trait LaneWorkers {
+/// Who fills the memory of a hash: this thread, or the browser's lane module with its lane
+/// workers.
+pub trait FillLanes {
     /// Fills the memory of `shape` whose lanes start with `seeds` (each lane's first two blocks,
-    /// lane by lane) and returns the XOR of the lanes' last blocks, or `None` when it could not.
-    /// Natively the hash then fills the memory on this thread; in the browser it fails.
+    /// lane by lane) and returns the XOR of the lanes' last blocks, or `None` when it could not
+    /// (the hash then fails with [`Argon2Error::Unavailable`]).
     fn fill(&self, shape: &Shape, seeds: &[Block]) -> Option<Block>;
 }
 
-thread_local! {
-    static LANE_WORKERS: RefCell<Option<Box<dyn LaneWorkers>>> = const { RefCell::new(None) };
-}
+/// Fills the lanes one after another on the calling thread.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ThisThread;
 
-/// Hashes on this thread from now on fill their memory with `workers`.
-pub fn use_lane_workers(workers: Box<dyn LaneWorkers>) {
-    LANE_WORKERS.with(|w| *w.borrow_mut() = Some(workers));
+impl FillLanes for ThisThread {
+    fn fill(&self, shape: &Shape, seeds: &[Block]) -> Option<Block> {
+        let mut memory = seeded_memory(shape, seeds);
+        crate::fill(&mut Memory::new(&mut memory), shape);
+        Some(xor_of_last_blocks(&memory, shape))
+    }
 }
 
 /// H′, Argon2's variable-length hash over BLAKE2b.
@@ -93,7 +101,7 @@ fn blake2b_long(parts: &[&[u8]], out: &mut [u8]) {
 }
 
 /// Argon2id of `password` and `salt` with `m_kib` KiB of memory, `t` passes and `p` lanes, into
-/// `out` (its length is the tag length).
+/// `out` (its length is the tag length), the memory filled by `lanes`.
 pub fn hash(
     password: &[u8],
     salt: &[u8],
@@ -101,6 +109,7 @@ pub fn hash(
     t: u32,
     p: u32,
     out: &mut [u8],
+    lanes: &dyn FillLanes,
 ) -> Result<(), Argon2Error> {
     if t < 1 || !(1..=0x00FF_FFFF).contains(&p) || u64::from(m_kib) < 8 * u64::from(p) {
         return Err(Argon2Error::Params);
@@ -144,27 +153,16 @@ pub fn hash(
     }
     h0.zeroize();
 
-    let in_workers = LANE_WORKERS.with(|w| w.borrow().as_ref()?.fill(&shape, &seeds));
-    #[cfg(not(target_arch = "wasm32"))]
-    let in_workers = in_workers.or_else(|| Some(fill_here(&shape, &seeds)));
-    let mut last = Zeroizing::new(in_workers.ok_or(Argon2Error::Unavailable)?);
+    let filled = lanes.fill(&shape, &seeds);
+    let mut last = Zeroizing::new(filled.ok_or(Argon2Error::Unavailable)?);
     let bytes = Zeroizing::new(last.to_bytes());
     blake2b_long(&[bytes.as_slice()], out);
     last.zeroize();
     Ok(())
 }
 
-/// Fills the memory on this thread and returns the XOR of the lanes' last blocks.
-#[cfg(not(target_arch = "wasm32"))]
-fn fill_here(shape: &Shape, seeds: &[Block]) -> Block {
-    let mut memory = seeded_memory(shape, seeds);
-    sigil_argon2::fill(&mut Memory::new(&mut memory), shape);
-    xor_of_last_blocks(&memory, shape)
-}
-
 /// A zeroed memory of `shape` with each lane's first two blocks from `seeds`.
-#[cfg(not(target_arch = "wasm32"))]
-fn seeded_memory(shape: &Shape, seeds: &[Block]) -> Zeroizing<Vec<Block>> {
+pub fn seeded_memory(shape: &Shape, seeds: &[Block]) -> Zeroizing<Vec<Block>> {
     let lane_len = shape.lane_len();
     let mut memory = Zeroizing::new(vec![Block::default(); shape.blocks()]);
     for (lane, pair) in seeds.chunks_exact(2).enumerate() {
@@ -174,8 +172,7 @@ fn seeded_memory(shape: &Shape, seeds: &[Block]) -> Zeroizing<Vec<Block>> {
 }
 
 /// The XOR of every lane's last block, which the tag is a hash of.
-#[cfg(not(target_arch = "wasm32"))]
-fn xor_of_last_blocks(memory: &[Block], shape: &Shape) -> Block {
+pub fn xor_of_last_blocks(memory: &[Block], shape: &Shape) -> Block {
     let lane_len = shape.lane_len();
     let mut last = memory[lane_len - 1];
     for lane in 1..shape.lanes {
@@ -185,9 +182,11 @@ fn xor_of_last_blocks(memory: &[Block], shape: &Shape) -> Block {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use std::cell::Cell;
-    use std::rc::Rc;
+    use std::vec;
+    use std::vec::Vec;
 
     use argon2::{Algorithm, Argon2, Params, Version};
     use proptest::prelude::*;
@@ -206,7 +205,7 @@ mod tests {
 
     fn ours(password: &[u8], salt: &[u8], m: u32, t: u32, p: u32, len: usize) -> Vec<u8> {
         let mut out = vec![0u8; len];
-        hash(password, salt, m, t, p, &mut out).expect("hash");
+        hash(password, salt, m, t, p, &mut out, &ThisThread).expect("hash");
         out
     }
 
@@ -235,23 +234,23 @@ mod tests {
     fn refuses_what_argon2_does_not_define() {
         let mut out = [0u8; 32];
         assert_eq!(
-            hash(b"pw", b"saltsalt", 8, 0, 1, &mut out),
+            hash(b"pw", b"saltsalt", 8, 0, 1, &mut out, &ThisThread),
             Err(Argon2Error::Params)
         );
         assert_eq!(
-            hash(b"pw", b"saltsalt", 8, 1, 0, &mut out),
+            hash(b"pw", b"saltsalt", 8, 1, 0, &mut out, &ThisThread),
             Err(Argon2Error::Params)
         );
         assert_eq!(
-            hash(b"pw", b"saltsalt", 15, 1, 2, &mut out),
+            hash(b"pw", b"saltsalt", 15, 1, 2, &mut out, &ThisThread),
             Err(Argon2Error::Params)
         );
         assert_eq!(
-            hash(b"pw", b"saltsalt", 8, 1, 1, &mut out[..3]),
+            hash(b"pw", b"saltsalt", 8, 1, 1, &mut out[..3], &ThisThread),
             Err(Argon2Error::OutputLength)
         );
         assert_eq!(
-            hash(b"pw", b"salt", 8, 1, 1, &mut out),
+            hash(b"pw", b"salt", 8, 1, 1, &mut out, &ThisThread),
             Err(Argon2Error::Input)
         );
     }
@@ -259,7 +258,7 @@ mod tests {
     /// Lanes filled by one thread each, meeting at every sync point, as the browser's lane
     /// workers fill them over their shared memory.
     struct Threads {
-        calls: Rc<Cell<usize>>,
+        calls: Cell<usize>,
     }
 
     /// The memory's address, for the threads that fill it.
@@ -271,7 +270,7 @@ mod tests {
     #[allow(unsafe_code)]
     unsafe impl Sync for Base {}
 
-    impl LaneWorkers for Threads {
+    impl FillLanes for Threads {
         fn fill(&self, shape: &Shape, seeds: &[Block]) -> Option<Block> {
             self.calls.set(self.calls.get() + 1);
             let mut memory = seeded_memory(shape, seeds);
@@ -287,8 +286,8 @@ mod tests {
                         #[allow(unsafe_code)]
                         let mut memory = unsafe { Memory::from_raw(base.0, len) };
                         for pass in 0..shape.passes {
-                            for slice in 0..sigil_argon2::SYNC_POINTS {
-                                sigil_argon2::fill_segment(&mut memory, shape, pass, slice, lane);
+                            for slice in 0..crate::SYNC_POINTS {
+                                crate::fill_segment(&mut memory, shape, pass, slice, lane);
                                 barrier.wait();
                             }
                         }
@@ -302,18 +301,31 @@ mod tests {
     /// Workers that never manage to fill anything.
     struct Refusing;
 
-    impl LaneWorkers for Refusing {
+    impl FillLanes for Refusing {
         fn fill(&self, _: &Shape, _: &[Block]) -> Option<Block> {
             None
         }
     }
 
+    fn hashed_with(lanes: &dyn FillLanes, m: u32, t: u32, p: u32) -> Result<Vec<u8>, Argon2Error> {
+        let mut out = vec![0u8; 32];
+        hash(
+            b"correct horse",
+            b"0123456789abcdef",
+            m,
+            t,
+            p,
+            &mut out,
+            lanes,
+        )?;
+        Ok(out)
+    }
+
     #[test]
     fn lanes_filled_side_by_side_give_the_same_hash() {
-        let calls = Rc::new(Cell::new(0));
-        use_lane_workers(Box::new(Threads {
-            calls: calls.clone(),
-        }));
+        let threads = Threads {
+            calls: Cell::new(0),
+        };
         for (m, t, p) in [
             (64 * 1024, 3, 4),
             (8 * 3 + 100, 2, 3),
@@ -321,20 +333,26 @@ mod tests {
             (37, 3, 2),
         ] {
             assert_eq!(
-                ours(b"correct horse", b"0123456789abcdef", m, t, p, 32),
-                rustcrypto(b"correct horse", b"0123456789abcdef", m, t, p, 32),
+                hashed_with(&threads, m, t, p),
+                Ok(rustcrypto(
+                    b"correct horse",
+                    b"0123456789abcdef",
+                    m,
+                    t,
+                    p,
+                    32
+                )),
                 "m={m} t={t} p={p}"
             );
         }
-        assert_eq!(calls.get(), 4);
+        assert_eq!(threads.calls.get(), 4);
     }
 
     #[test]
-    fn workers_that_cannot_fill_leave_it_to_this_thread() {
-        use_lane_workers(Box::new(Refusing));
+    fn lanes_that_cannot_fill_fail_the_hash_rather_than_fall_back() {
         assert_eq!(
-            ours(b"correct horse", b"0123456789abcdef", 256, 2, 4, 32),
-            rustcrypto(b"correct horse", b"0123456789abcdef", 256, 2, 4, 32)
+            hashed_with(&Refusing, 256, 2, 4),
+            Err(Argon2Error::Unavailable)
         );
     }
 
