@@ -88,19 +88,16 @@ pub enum Answer {
     Done,
 }
 
-/// The server reached (or this device's copy of it), and the account kept here, if any.
+/// The server reached (or this device's copy of it), and what the page may show about the
+/// account kept on this device. (Flat rather than with a nested struct for the account: each
+/// struct brings a deserializer of its own into the WebAssembly.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Connected {
     pub server_npub: String,
     pub online: bool,
-    pub account: Option<AccountSummary>,
-}
-
-/// What the page may show about the account kept on this device.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccountSummary {
-    pub email: String,
-    /// A password change made here is still waiting for the server.
+    /// The address of the account kept on this device, if there is one.
+    pub saved_email: Option<String>,
+    /// A password change made here for it is still waiting for the server.
     pub unsynced: bool,
 }
 

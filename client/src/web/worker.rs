@@ -16,8 +16,8 @@ use crate::server::Server;
 use crate::session::{Keep, LocalVault, Session, Step, Sync};
 use crate::wording::{self, session_failure};
 use crate::worker_api::{
-    AccountSummary, Answer, Command, Connected, Failure, FromWorker, NextStep, Opened, Outcome,
-    SyncReport, ToWorker,
+    Answer, Command, Connected, Failure, FromWorker, NextStep, Opened, Outcome, SyncReport,
+    ToWorker,
 };
 
 thread_local! {
@@ -47,13 +47,6 @@ fn opened(session: &Session<FetchTransport>, pubkey: &PublicKey) -> Answer {
         npub: npub(pubkey),
         relays: session.relays().to_vec(),
     })
-}
-
-fn account_summary(local: &LocalVault) -> AccountSummary {
-    AccountSummary {
-        email: local.email.clone(),
-        unsynced: local.unsynced,
-    }
 }
 
 /// The saved record, or none; an unreadable one is reported and left in place, not deleted.
@@ -120,7 +113,8 @@ async fn connect() -> Reply {
     let connected = Connected {
         server_npub: server.info().npub.clone(),
         online,
-        account: saved.as_ref().map(account_summary),
+        saved_email: saved.as_ref().map(|local| local.email.clone()),
+        unsynced: saved.as_ref().is_some_and(|local| local.unsynced),
     };
     let session = match saved {
         Some(local) => Session::resume(server, local),

@@ -159,8 +159,10 @@ impl Page {
                 self.set_text(id::SERVER_NPUB, &connected.server_npub);
                 self.set_text(id::STATUS, "");
                 self.reveal(id::OSK_BAR);
-                match connected.account {
-                    Some(account) => self.show_returning(&account, connected.online),
+                match connected.saved_email {
+                    Some(email) => {
+                        self.show_returning(&email, connected.unsynced, connected.online)
+                    }
                     None => self.show(id::SCREEN_EMAIL),
                 }
             }

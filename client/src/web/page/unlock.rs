@@ -8,7 +8,7 @@ use super::dom::confirm;
 use super::{Form, Page};
 use crate::dom_ids as id;
 use crate::wording;
-use crate::worker_api::{AccountSummary, Answer, Command, Failure};
+use crate::worker_api::{Answer, Command, Failure};
 
 impl Page {
     pub(super) async fn on_unlock(self: Rc<Self>) -> Result<(), Failure> {
@@ -24,13 +24,10 @@ impl Page {
     }
 
     /// Opens on the unlock screen for the account kept on this device.
-    pub(super) fn show_returning(&self, account: &AccountSummary, online: bool) {
-        self.set_username(&account.email);
-        self.unsynced.set(account.unsynced);
-        let mut who = format!(
-            "Welcome back, {}. Your vault is saved on this device.",
-            account.email
-        );
+    pub(super) fn show_returning(&self, email: &str, unsynced: bool, online: bool) {
+        self.set_username(email);
+        self.unsynced.set(unsynced);
+        let mut who = format!("Welcome back, {email}. Your vault is saved on this device.");
         if !online {
             who.push_str(" You are offline: your password opens it without the server.");
         }
