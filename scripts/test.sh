@@ -7,6 +7,8 @@ cd "$ROOT"
 
 "$ROOT/scripts/setup.sh" --test
 "$ROOT/scripts/build-web.sh"
+say "WebAssembly budget"
+python3 "$ROOT/scripts/wasm-budget.py"
 say "module cycles"
 python3 "$ROOT/scripts/module-cycles.py"
 say "cargo test"
