@@ -1,6 +1,6 @@
 // Argon2id's memory, filled by the lane module (sigil-lanes.wasm, built from client/lanes): the
 // vault's own module hashes the password into the lanes' first blocks and the lanes' last blocks
-// into the key (shared/src/argon2id.rs), and has no filling code of its own.
+// into the key (argon2/src/hash.rs), and has no filling code of its own.
 //
 // Lanes side by side: the vault's worker and a few lane workers each run an instance of the lane
 // module over a memory they share; each takes every n-th lane of a slice, and all of them meet
