@@ -5,6 +5,7 @@ pub mod dom_ids;
 pub mod error;
 pub mod flow;
 pub mod keyboard;
+pub mod local_vault;
 pub mod qr;
 pub mod relay;
 pub mod server;

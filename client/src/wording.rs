@@ -21,7 +21,6 @@ pub fn session_failure(error: &SessionError) -> Failure {
         | SessionError::PasswordsDiffer
         | SessionError::PasswordTooShort
         | SessionError::PasswordNeeded => FailureCode::InvalidRequest,
-        SessionError::LocalCopy(_) => FailureCode::Storage,
         SessionError::Client(_) | SessionError::Export(_) => FailureCode::Other,
     };
     Failure::new(code, session_message(error))

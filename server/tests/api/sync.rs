@@ -2,6 +2,7 @@
 //! and synced later, a change made on another device adopted, and a conflict settled either way
 //! without losing a backup.
 
+use sigil_client::local_vault::LocalCopyError;
 use sigil_client::session::{Keep, LocalVault, Session, SessionError, Sync};
 use sigil_client::wording::session_failure;
 use sigil_client::worker_api::FailureCode;
@@ -189,10 +190,10 @@ async fn a_conflict_settled_for_the_other_device_needs_its_password() {
 fn a_saved_copy_of_another_layout_or_garbage_is_refused() {
     assert!(matches!(
         LocalVault::from_json("{}"),
-        Err(SessionError::LocalCopy(_))
+        Err(LocalCopyError(_))
     ));
     assert!(matches!(
         LocalVault::from_json("not json"),
-        Err(SessionError::LocalCopy(_))
+        Err(LocalCopyError(_))
     ));
 }
