@@ -6,24 +6,11 @@ use sigil_shared::error::{ErrorBody, ErrorCode};
 
 use crate::error::ClientError;
 use crate::session::{MIN_PASSWORD_CHARS, SessionError};
-use crate::worker_api::{Failure, FailureCode};
+use crate::worker_api::Failure;
 
 /// What the page shows for a failed vault command.
 pub fn session_failure(error: &SessionError) -> Failure {
-    let code = match error {
-        SessionError::Client(ClientError::Server(_)) => FailureCode::Server,
-        SessionError::Client(ClientError::Envelope(EnvelopeError::WrongPasswordOrTampered)) => {
-            FailureCode::WrongPassword
-        }
-        SessionError::Client(ClientError::Transport(_)) => FailureCode::Network,
-        SessionError::Client(ClientError::Email(_)) => FailureCode::InvalidEmail,
-        SessionError::OutOfStep(_)
-        | SessionError::PasswordsDiffer
-        | SessionError::PasswordTooShort
-        | SessionError::PasswordNeeded => FailureCode::InvalidRequest,
-        SessionError::Client(_) | SessionError::Export(_) => FailureCode::Other,
-    };
-    Failure::new(code, session_message(error))
+    Failure::new(session_message(error))
 }
 
 fn session_message(error: &SessionError) -> String {
@@ -101,100 +88,67 @@ fn sentence(text: &str) -> String {
 
 // Failures of the vault worker itself, before a command reaches the session.
 pub fn password_missing() -> Failure {
-    Failure::new(FailureCode::InvalidRequest, "A password is needed.")
+    Failure::new("A password is needed.")
 }
 
 pub fn password_not_text() -> Failure {
-    Failure::new(
-        FailureCode::InvalidRequest,
-        "The password is not valid text.",
-    )
+    Failure::new("The password is not valid text.")
 }
 
 pub fn busy() -> Failure {
-    Failure::new(
-        FailureCode::Busy,
-        "Another action is still running, or the server is not connected yet.",
-    )
+    Failure::new("Another action is still running, or the server is not connected yet.")
 }
 
 pub fn not_understood() -> Failure {
-    Failure::new(
-        FailureCode::InvalidRequest,
-        "The vault did not understand the page.",
-    )
+    Failure::new("The vault did not understand the page.")
 }
 
 pub fn no_saved_server() -> Failure {
-    Failure::new(FailureCode::Storage, "No saved server.")
+    Failure::new("No saved server.")
 }
 
 pub fn not_saved(reason: &str) -> Failure {
-    Failure::new(
-        FailureCode::Storage,
-        format!("This device could not save your vault: {reason}"),
-    )
+    Failure::new(format!("This device could not save your vault: {reason}"))
 }
 
 pub fn not_removed(reason: &str) -> Failure {
-    Failure::new(
-        FailureCode::Storage,
-        format!("This device's copy could not be removed: {reason}"),
-    )
+    Failure::new(format!("This device's copy could not be removed: {reason}"))
 }
 
 // Failures the page finds itself.
 pub fn vault_unavailable() -> Failure {
-    Failure::new(FailureCode::Worker, "The vault is not available.")
+    Failure::new("The vault is not available.")
 }
 
 pub fn vault_did_not_start() -> Failure {
-    Failure::new(
-        FailureCode::Worker,
-        "The vault could not start in this browser.",
-    )
+    Failure::new("The vault could not start in this browser.")
 }
 
 pub fn unexpected_answer() -> Failure {
-    Failure::new(FailureCode::Worker, "Unexpected answer from the vault.")
+    Failure::new("Unexpected answer from the vault.")
 }
 
 pub fn too_easy_to_guess(advice: Option<&str>) -> Failure {
-    Failure::new(
-        FailureCode::InvalidRequest,
-        format!(
-            "This password is too easy to guess. {}",
-            advice.unwrap_or("Add another word or two.")
-        ),
-    )
+    Failure::new(format!(
+        "This password is too easy to guess. {}",
+        advice.unwrap_or("Add another word or two.")
+    ))
 }
 
 pub fn not_a_web_address() -> Failure {
-    Failure::new(
-        FailureCode::InvalidRequest,
-        "That is not a web address (http://… or https://…).",
-    )
+    Failure::new("That is not a web address (http://… or https://…).")
 }
 
 pub fn not_http() -> Failure {
-    Failure::new(
-        FailureCode::InvalidRequest,
-        "Only http:// and https:// addresses can be opened.",
-    )
+    Failure::new("Only http:// and https:// addresses can be opened.")
 }
 
 pub fn same_server() -> Failure {
-    Failure::new(
-        FailureCode::InvalidRequest,
-        "That is the server you are using now.",
-    )
+    Failure::new("That is the server you are using now.")
 }
 
 pub fn address_refused() -> Failure {
-    Failure::new(
-        FailureCode::Other,
-        "The browser refused to open that address.",
-    )
+    Failure::new("The browser refused to open that address.")
 }
 
 #[cfg(test)]
@@ -207,7 +161,6 @@ mod tests {
         body.message = "<script>visit evil.example</script>".into();
         let failure = session_failure(&SessionError::Client(ClientError::Server(body)));
         assert_eq!(failure.message, "That code is not correct.");
-        assert_eq!(failure.code, FailureCode::Server);
     }
 
     #[test]

@@ -15,9 +15,9 @@ pub use crate::transport::Progress;
 
 /// What the page asks of the vault worker.
 // Every enum here is externally tagged (serde's default): an internally tagged one buffers the
-// message before it can pick the variant, which cost 12 KiB of compressed WebAssembly. A single
-// value rides in a newtype variant rather than a one-field struct for the same reason: each
-// struct brings a deserializer of its own.
+// message before it can pick the variant, which cost 12 KiB of compressed WebAssembly. Small
+// answers ride in newtype and tuple variants rather than structs for the same reason: each
+// struct brings a deserializer of its own (about 1.5 KiB before compression).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Command {
@@ -78,11 +78,11 @@ pub enum Answer {
     Verified(NextStep),
     /// The vault is open: after signup or unlock.
     Opened(Opened),
-    RelayListPublished {
-        published: usize,
-        relays: usize,
-    },
-    Synced(SyncReport),
+    /// The relay list was taken by the first number of the second number of relays.
+    RelayListPublished(usize, usize),
+    /// What the sync found, and whether a password change made here is still waiting for the
+    /// server.
+    Synced(Sync, bool),
     /// An exported key (`ncryptsec`), or the raw `nsec` the user asked to see.
     Key(String),
     Done,
@@ -115,45 +115,17 @@ pub struct Opened {
     pub relays: Vec<String>,
 }
 
-/// How this device's backup compares with the server's after a sync.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SyncReport {
-    pub outcome: Sync,
-    /// A password change made here is still waiting for the server.
-    pub unsynced: bool,
-}
-
-/// Why a command failed: a stable code for the page's logic and the words to show.
+/// Why a command failed, in the words the page shows (all of them from [`crate::wording`]).
+/// The page acts on no failure but by showing it, so it carries no code: sent as the bare text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct Failure {
-    pub code: FailureCode,
     pub message: String,
 }
 
-/// What kind of failure, for the page to act on (the message is for people).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailureCode {
-    /// The server answered the method with an error.
-    Server,
-    WrongPassword,
-    Network,
-    InvalidEmail,
-    /// The command does not fit the vault's state, or the command itself is malformed.
-    InvalidRequest,
-    /// Another command is still running.
-    Busy,
-    /// This device's storage failed.
-    Storage,
-    /// The vault worker could not start or answer.
-    Worker,
-    Other,
-}
-
 impl Failure {
-    pub fn new(code: FailureCode, message: impl Into<String>) -> Self {
+    pub fn new(message: impl Into<String>) -> Self {
         Self {
-            code,
             message: message.into(),
         }
     }
@@ -200,15 +172,9 @@ mod tests {
         round_trip(ToWorker(8, Command::ResolveConflict(Keep::OtherDevice)));
         round_trip(FromWorker::Reply(
             7,
-            Outcome::Ok(Answer::Synced(SyncReport {
-                outcome: Sync::Conflict(3),
-                unsynced: true,
-            })),
+            Outcome::Ok(Answer::Synced(Sync::Conflict(3), true)),
         ));
-        round_trip(FromWorker::Reply(
-            9,
-            Outcome::Err(Failure::new(FailureCode::Busy, "wait")),
-        ));
+        round_trip(FromWorker::Reply(9, Outcome::Err(Failure::new("wait"))));
         round_trip(FromWorker::Progress(Progress::Mining {
             hashes: 10,
             expected: 65_536,

@@ -16,8 +16,7 @@ use crate::server::Server;
 use crate::session::{Keep, LocalVault, Session, Step, Sync};
 use crate::wording::{self, session_failure};
 use crate::worker_api::{
-    Answer, Command, Connected, Failure, FromWorker, NextStep, Opened, Outcome, SyncReport,
-    ToWorker,
+    Answer, Command, Connected, Failure, FromWorker, NextStep, Opened, Outcome, ToWorker,
 };
 
 thread_local! {
@@ -39,7 +38,7 @@ fn npub(pubkey: &PublicKey) -> String {
 }
 
 fn synced(outcome: Sync, unsynced: bool) -> Answer {
-    Answer::Synced(SyncReport { outcome, unsynced })
+    Answer::Synced(outcome, unsynced)
 }
 
 fn opened(session: &Session<FetchTransport>, pubkey: &PublicKey) -> Answer {
@@ -203,10 +202,7 @@ async fn run(
         }
         Command::PublishRelayList => {
             let published = session.publish_relay_list().await.map_err(fail)?;
-            Answer::RelayListPublished {
-                published,
-                relays: session.relays().len(),
-            }
+            Answer::RelayListPublished(published, session.relays().len())
         }
         Command::Sync => {
             let sync = session.sync().await.map_err(fail)?;

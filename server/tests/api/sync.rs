@@ -5,7 +5,6 @@
 use sigil_client::local_vault::LocalCopyError;
 use sigil_client::session::{Keep, LocalVault, Session, SessionError, Sync};
 use sigil_client::wording::session_failure;
-use sigil_client::worker_api::FailureCode;
 use sigil_shared::secret::Password;
 
 use crate::helpers::{HttpTransport, PASSWORD, TestApp, spawn_app};
@@ -167,8 +166,11 @@ async fn a_conflict_settled_for_the_other_device_needs_its_password() {
     assert_eq!(missing.err(), Some(SessionError::PasswordNeeded));
     let wrong = back.resolve_conflict(Keep::OtherDevice, Some(&here)).await;
     assert_eq!(
-        wrong.map_err(|e| session_failure(&e).code).err(),
-        Some(FailureCode::WrongPassword)
+        wrong
+            .map_err(|e| session_failure(&e).message)
+            .err()
+            .as_deref(),
+        Some("That password does not unlock this vault. Check it and try again.")
     );
     assert_eq!(back.conflict_version(), Some(2), "a refusal keeps both");
     assert_eq!(

@@ -9,7 +9,7 @@ use super::dom::confirm;
 use super::{Form, Page};
 use crate::dom_ids as id;
 use crate::wording;
-use crate::worker_api::{Answer, Command, Failure, Keep, Opened, Sync, SyncReport};
+use crate::worker_api::{Answer, Command, Failure, Keep, Opened, Sync};
 
 impl Page {
     pub(super) fn show_vault(self: &Rc<Self>, opened: &Opened) {
@@ -36,11 +36,8 @@ impl Page {
     /// leave it for the next unlock.
     pub(super) async fn publish_relay_list(self: Rc<Self>) {
         let message = match self.worker.call(Command::PublishRelayList, &[]).await {
-            Ok(Answer::RelayListPublished {
-                published: 0,
-                relays: _,
-            }) => String::new(),
-            Ok(Answer::RelayListPublished { published, relays }) => {
+            Ok(Answer::RelayListPublished(0, _)) => String::new(),
+            Ok(Answer::RelayListPublished(published, relays)) => {
                 format!("Your relay list is published on {published} of {relays} relays.")
             }
             Ok(_) => String::new(),
@@ -58,26 +55,26 @@ impl Page {
         let outcome = self.worker.call(Command::Sync, &[]).await;
         self.syncing.set(false);
         match outcome {
-            Ok(Answer::Synced(report)) => self.show_sync(report),
+            Ok(Answer::Synced(outcome, unsynced)) => self.show_sync(outcome, unsynced),
             Ok(_) => self.set_text(id::SYNC_STATUS, &wording::unexpected_answer().message),
             Err(failure) => self.set_text(id::SYNC_STATUS, &failure.message),
         }
     }
 
-    fn show_sync(&self, report: SyncReport) {
-        self.unsynced.set(report.unsynced);
-        if matches!(report.outcome, Sync::Conflict(_)) {
+    fn show_sync(&self, outcome: Sync, unsynced: bool) {
+        self.unsynced.set(unsynced);
+        if matches!(outcome, Sync::Conflict(_)) {
             self.reveal(id::CONFLICT);
         } else {
             self.conceal(id::CONFLICT);
         }
-        let message = match report.outcome {
+        let message = match outcome {
             Sync::UpToDate => "",
             Sync::Pushed(_) => "Your new password is saved on the server.",
             Sync::Adopted(_) => {
                 "Your password was changed on another device. This device now uses that password."
             }
-            Sync::Offline if report.unsynced => {
+            Sync::Offline if unsynced => {
                 "You are offline. Your new password is saved on this device and will be sent to \
                  the server as soon as it can be reached."
             }
@@ -91,10 +88,10 @@ impl Page {
 
     /// The answer to a command that syncs, shown.
     fn synced(&self, answer: Answer) -> Result<(), Failure> {
-        let Answer::Synced(report) = answer else {
+        let Answer::Synced(outcome, unsynced) = answer else {
             return Err(wording::unexpected_answer());
         };
-        self.show_sync(report);
+        self.show_sync(outcome, unsynced);
         Ok(())
     }
 
