@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use sigil_shared::dvm::SealError;
+use sigil_shared::event_json::parse_event;
 use sigil_shared::kinds;
 use sigil_shared::nostr::event::{Event, EventId, FinalizeEvent, Kind, Tag, UnsignedEvent};
 use sigil_shared::nostr::key::{Keys, PublicKey};
@@ -124,12 +125,16 @@ impl RelayExchange {
     }
 
     fn is_reply(&self, json: &str) -> bool {
-        let Ok(event) = Event::from_json(json) else {
+        let Ok(event) = parse_event(json) else {
             return false;
         };
+        let request_id = self.request.id.to_hex();
         event.kind == kinds::reply()
             && event.pubkey == self.server
-            && event.tags.event_ids().any(|id| id == self.request.id)
+            && event
+                .tags
+                .iter()
+                .any(|tag| tag.kind() == "e" && tag.content() == Some(request_id.as_str()))
             && event.verify().is_ok()
     }
 }

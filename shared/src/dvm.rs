@@ -13,6 +13,7 @@ use secp256k1::XOnlyPublicKey;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+use crate::event_json::{hex_public_key, parse_event};
 use crate::kinds;
 use crate::method::{Reply, Request};
 use crate::pow::{Miner, nonce_tag};
@@ -67,6 +68,7 @@ pub enum ReplyError {
 /// nothing secret, so it can be handed to mining workers as JSON.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RequestDraft {
+    #[serde(deserialize_with = "hex_public_key")]
     pub pubkey: PublicKey,
     pub created_at: Timestamp,
     pub tags: Tags,
@@ -269,7 +271,7 @@ pub fn open_reply(
     request_id: &EventId,
     reply_json: &str,
 ) -> Result<Reply, ReplyError> {
-    let event = Event::from_json(reply_json).map_err(|_| ReplyError::Malformed)?;
+    let event = parse_event(reply_json).map_err(|_| ReplyError::Malformed)?;
     if event.kind != kinds::reply() {
         return Err(ReplyError::WrongKind);
     }

@@ -7,6 +7,7 @@ pub mod dvm;
 pub mod email;
 pub mod envelope;
 pub mod error;
+pub mod event_json;
 pub mod info;
 pub mod kinds;
 pub mod method;
