@@ -8,7 +8,7 @@ cd "$ROOT"
 "$ROOT/scripts/setup.sh" --test
 "$ROOT/scripts/build-web.sh"
 say "WebAssembly budget"
-python3 "$ROOT/scripts/wasm-budget.py"
+node "$ROOT/scripts/wasm-budget.mjs"
 say "module cycles"
 python3 "$ROOT/scripts/module-cycles.py"
 say "cargo test"

@@ -1,0 +1,27 @@
+// Checks the built web client's WebAssembly against its budget: at most 400 KiB, both modules,
+// at gzip level 9 by Node's zlib, the measure bench/web/run.mjs reports in BENCHMARKS.md (other
+// gzip programs differ by a few percent). Run after scripts/build-web.sh.
+//
+// A size is not a timing: the same build gives the same bytes on any machine, so this is a test,
+// where speed targets are benchmarks.
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+
+const BUDGET_KIB = 400;
+const dist = join(dirname(fileURLToPath(import.meta.url)), "..", "dist");
+const modules = readdirSync(dist).filter((file) => file.endsWith(".wasm")).sort();
+if (modules.length === 0) {
+  console.error(`no WebAssembly in ${dist}: run scripts/build-web.sh first`);
+  process.exit(1);
+}
+let total = 0;
+for (const file of modules) {
+  const size = gzipSync(readFileSync(join(dist, file)), { level: 9 }).length;
+  total += size;
+  console.log(`${file}: ${(size / 1024).toFixed(1)} KiB gzip`);
+}
+const within = total <= BUDGET_KIB * 1024;
+console.log(`WebAssembly: ${(total / 1024).toFixed(1)} KiB gzip, ${within ? "within" : "over"} the ${BUDGET_KIB} KiB budget`);
+if (!within) process.exit(1);
