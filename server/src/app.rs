@@ -12,7 +12,7 @@ use sigil_shared::nostr::types::Timestamp;
 use sigil_shared::validation::Policy;
 use tokio::net::TcpListener;
 
-use crate::admission::{Admission, KeyLimit, key_limit};
+use crate::admission::{Admission, KeyLimit};
 use crate::config::{Config, ConfigError};
 use crate::http::router;
 use crate::keys::{HashKey, KeyError, server_keys};
@@ -94,8 +94,11 @@ impl Application {
         if !config.web_dir.join("index.html").exists() {
             tracing::warn!(web_dir = %config.web_dir.display(), "no web client built there; only the API is served");
         }
-        let admission = Admission::start(store.clone(), key_limit::WINDOW_SECS)
-            .map_err(StartError::Admission)?;
+        let key_limit = KeyLimit {
+            per_window: config.requests.per_key_per_minute,
+        };
+        let admission =
+            Admission::start(store.clone(), key_limit).map_err(StartError::Admission)?;
         let methods = Methods {
             store,
             hash_key,
@@ -116,9 +119,6 @@ impl Application {
                 ),
                 info,
                 methods,
-                key_limit: KeyLimit {
-                    per_window: config.requests.per_key_per_minute,
-                },
                 in_flight: tokio::sync::Semaphore::new(config.requests.max_in_flight),
             }),
             web_dir: config.web_dir.clone(),

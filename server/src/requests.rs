@@ -11,7 +11,7 @@ use sigil_shared::nostr::event::Event;
 use sigil_shared::nostr::types::Timestamp;
 use sigil_shared::validation::{Policy, check_request};
 
-use crate::admission::{Admission, KeyLimit, Ticket};
+use crate::admission::{Admission, Ticket};
 use crate::methods::Methods;
 use crate::pow::PowLevel;
 
@@ -23,9 +23,9 @@ pub struct AppState {
     pub pow: PowLevel,
     pub info: ServerInfo,
     pub methods: Methods,
-    /// Records replay ids and key counts, many requests per transaction.
+    /// Records replay ids and key counts, many requests per transaction, and holds the per-key
+    /// limit they are checked against.
     pub admission: Admission,
-    pub key_limit: KeyLimit,
     /// Permits for requests being handled; when none is left, load is shed.
     pub in_flight: tokio::sync::Semaphore,
 }
@@ -63,7 +63,7 @@ pub async fn answer(state: &AppState, body: &[u8]) -> Result<Event, RejectCode> 
     };
     let exchange = Exchange::new(&state.keys, &request);
     let reply = match exchange.open() {
-        Ok(request) => match state.key_limit.check(&admitted, now_secs) {
+        Ok(request) => match state.admission.key_limit().check(&admitted, now_secs) {
             Ok(()) => {
                 state
                     .methods

@@ -9,7 +9,8 @@ use super::Admitted;
 /// Requests are counted in windows of this many seconds.
 pub const WINDOW_SECS: i64 = 60;
 
-/// At most `per_window` requests per key in each window of [`WINDOW_SECS`].
+/// At most `per_window` requests per key in each window of [`WINDOW_SECS`] (the
+/// `requests-per-key-per-minute` option).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyLimit {
     pub per_window: u32,

@@ -1,8 +1,8 @@
 //! Admission of a checked request: the replay record and the per-key counter, written for many
 //! requests in one transaction ([`batch`]; on an SQLite file by [`sqlite_writer`] on a thread of
-//! its own), and the per-key limit they feed ([`key_limit`]). Each request waits for the commit that holds its own record, so
-//! nothing is acknowledged before it is durable, but concurrent requests share one disk sync
-//! instead of paying two each (group commit).
+//! its own), and the per-key limit they feed ([`key_limit`]). Each request waits for the commit
+//! that holds its own record, so nothing is acknowledged before it is durable, but concurrent
+//! requests share one disk sync instead of paying two each (group commit).
 
 mod batch;
 pub mod key_limit;
@@ -48,6 +48,7 @@ struct Pending {
 #[derive(Debug, Clone)]
 pub struct Admission {
     queue: mpsc::Sender<Pending>,
+    key_limit: KeyLimit,
 }
 
 /// Why a request could not be admitted.
@@ -60,10 +61,11 @@ pub enum AdmissionError {
 }
 
 impl Admission {
-    /// Starts the writer over `store`, counting keys in windows of `key_window` seconds: on a
-    /// thread of its own for an SQLite file, as a task through the pool otherwise. It ends by
-    /// itself once every `Admission` is dropped.
-    pub fn start(store: Store, key_window: i64) -> std::io::Result<Self> {
+    /// Starts the writer over `store`, counting keys in the windows of `key_limit`: on a thread
+    /// of its own for an SQLite file, as a task through the pool otherwise. It ends by itself
+    /// once every `Admission` is dropped.
+    pub fn start(store: Store, key_limit: KeyLimit) -> std::io::Result<Self> {
+        let key_window = key_limit::WINDOW_SECS;
         let (queue, incoming) = mpsc::channel(MAX_BATCH * 4);
         match store.sqlite_file() {
             Some(file) => {
@@ -76,7 +78,12 @@ impl Admission {
                 tokio::spawn(write_batches(store, incoming, key_window));
             }
         }
-        Ok(Self { queue })
+        Ok(Self { queue, key_limit })
+    }
+
+    /// The limit that the counts of [`Admission::admit`] are checked against.
+    pub fn key_limit(&self) -> &KeyLimit {
+        &self.key_limit
     }
 
     /// Records `ticket` and says whether the event is new and how busy its key is.
@@ -170,7 +177,7 @@ pub(crate) mod tests {
     async fn a_failed_batch_fails_its_requests_and_the_next_one_runs() {
         let dir = tempfile::tempdir().unwrap();
         let (store, file) = file_store(dir.path()).await;
-        let admission = Admission::start(store.clone(), 60).unwrap();
+        let admission = Admission::start(store.clone(), KeyLimit { per_window: 30 }).unwrap();
         assert!(admission.admit(ticket(1, 7, 100)).await.unwrap().fresh);
 
         // With the replay table out of the way no batch can be written.
