@@ -8,7 +8,7 @@ import { laneHelpers, startLanes } from "./argon2-lanes.js";
 // A FromWorker reply for a failure the module could not report itself.
 function failed(id, error) {
   const failure = `The vault could not start: ${error?.message ?? error}`;
-  return JSON.stringify({ reply: [id, { err: failure }] });
+  return JSON.stringify({ reply: [id, { Err: failure }] });
 }
 
 async function handle({ id, message, secrets }) {

@@ -3,7 +3,7 @@
 //! used on both sides, so a renamed field or a new command is a compile error on the other side.
 //!
 //! Passwords are never in these messages: they travel beside a command as transferred byte
-//! arrays, in the order [`Command::secrets`] gives, and the worker wipes them after use.
+//! arrays, in the order each command's documentation gives, and the worker wipes them after use.
 
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +12,26 @@ pub use sigil_shared::method::CodeSent;
 
 pub use crate::session::{Keep, Sync};
 pub use crate::transport::Progress;
+
+/// Text that must not reach a log: an address, a code, an exported key. It travels as plain
+/// text; its `Debug` shows nothing of it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Private(pub String);
+
+impl std::fmt::Debug for Private {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl std::ops::Deref for Private {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
 
 /// What the page asks of the vault worker.
 // Every enum here is externally tagged (serde's default): an internally tagged one buffers the
@@ -24,10 +44,10 @@ pub enum Command {
     /// Reach the server, or start from this device's copy when offline.
     Connect,
     /// The email address.
-    RequestCode(String),
+    RequestCode(Private),
     ResendCode,
     /// The code as typed.
-    VerifyCode(String),
+    VerifyCode(Private),
     /// Secrets: the new password, then its repetition.
     CreateAccount,
     /// Secret: the password.
@@ -48,21 +68,7 @@ pub enum Command {
     Forget,
 }
 
-/// The most password arrays any command carries.
-pub const MAX_SECRETS: usize = 3;
-
 impl Command {
-    /// What the passwords beside this command are, in order.
-    pub fn secrets(&self) -> &'static [&'static str] {
-        match self {
-            Self::CreateAccount => &["new password", "repeated password"],
-            Self::Unlock | Self::ExportNcryptsec | Self::RevealNsec => &["password"],
-            Self::ChangePassword => &["old password", "new password", "repeated password"],
-            Self::ResolveConflict(Keep::OtherDevice) => &["other device's password"],
-            _ => &[],
-        }
-    }
-
     /// Commands after which this device's copy is removed rather than saved.
     pub fn removes_local_copy(&self) -> bool {
         matches!(self, Self::DeleteAccount | Self::Forget)
@@ -84,7 +90,7 @@ pub enum Answer {
     /// server.
     Synced(Sync, bool),
     /// An exported key (`ncryptsec`), or the raw `nsec` the user asked to see.
-    Key(String),
+    Key(Private),
     Done,
 }
 
@@ -96,7 +102,7 @@ pub struct Connected {
     pub server_npub: String,
     pub online: bool,
     /// The address of the account kept on this device, if there is one.
-    pub saved_email: Option<String>,
+    pub saved_email: Option<Private>,
     /// A password change made here for it is still waiting for the server.
     pub unsynced: bool,
 }
@@ -132,7 +138,7 @@ impl Failure {
 }
 
 /// A message from the worker to the page. The two framing messages are tuples (a JSON array:
-/// `{"reply": [7, {"ok": ...}]}`), which read with less code than structs.
+/// `{"reply": [7, {"Ok": ...}]}`), which read with less code than structs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FromWorker {
@@ -141,13 +147,8 @@ pub enum FromWorker {
     Reply(u32, Outcome),
 }
 
-/// A command's outcome.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Ok(Answer),
-    Err(Failure),
-}
+/// A command's outcome, as serde writes a `Result`: `{"Ok": answer}` or `{"Err": failure}`.
+pub type Outcome = Result<Answer, Failure>;
 
 /// A message from the page to the worker: an id for the reply, and the command (`[7, "sync"]`);
 /// the passwords travel beside it.
@@ -168,13 +169,16 @@ mod tests {
 
     #[test]
     fn every_message_reads_back_as_it_was_written() {
-        round_trip(ToWorker(7, Command::RequestCode("a@example.com".into())));
+        round_trip(ToWorker(
+            7,
+            Command::RequestCode(Private("a@example.com".into())),
+        ));
         round_trip(ToWorker(8, Command::ResolveConflict(Keep::OtherDevice)));
         round_trip(FromWorker::Reply(
             7,
-            Outcome::Ok(Answer::Synced(Sync::Conflict(3), true)),
+            Ok(Answer::Synced(Sync::Conflict(3), true)),
         ));
-        round_trip(FromWorker::Reply(9, Outcome::Err(Failure::new("wait"))));
+        round_trip(FromWorker::Reply(9, Err(Failure::new("wait"))));
         round_trip(FromWorker::Progress(Progress::Mining {
             hashes: 10,
             expected: 65_536,
@@ -182,17 +186,29 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_command_is_refused_when_read() {
-        let error = serde_json::from_str::<Command>(r#""steal_key""#);
-        assert!(error.is_err());
+    fn addresses_codes_and_keys_stay_out_of_debug_output() {
+        let messages = format!(
+            "{:?} {:?} {:?}",
+            Command::VerifyCode(Private("123456".into())),
+            Answer::Key(Private("nsec1secret".into())),
+            Answer::Connected(Connected {
+                server_npub: "npub1server".into(),
+                online: true,
+                saved_email: Some(Private("a@example.com".into())),
+                unsynced: false,
+            })
+        );
+        for private in ["123456", "nsec1secret", "a@example.com"] {
+            assert!(!messages.contains(private), "{messages}");
+        }
+        // Still plain text on the wire.
+        let json = serde_json::to_string(&Command::VerifyCode(Private("123456".into()))).unwrap();
+        assert_eq!(json, r#"{"verify_code":"123456"}"#);
     }
 
     #[test]
-    fn password_commands_name_their_secrets() {
-        assert_eq!(Command::ChangePassword.secrets().len(), MAX_SECRETS);
-        assert_eq!(Command::Unlock.secrets(), ["password"]);
-        let keep_here = Command::ResolveConflict(Keep::ThisDevice);
-        assert!(keep_here.secrets().is_empty());
-        assert!(Command::Sync.secrets().is_empty());
+    fn an_unknown_command_is_refused_when_read() {
+        let error = serde_json::from_str::<Command>(r#""steal_key""#);
+        assert!(error.is_err());
     }
 }

@@ -16,7 +16,7 @@ use crate::server::Server;
 use crate::session::{Keep, LocalVault, Session, Step, Sync};
 use crate::wording::{self, session_failure};
 use crate::worker_api::{
-    Answer, Command, Connected, Failure, FromWorker, NextStep, Opened, Outcome, ToWorker,
+    Answer, Command, Connected, Failure, FromWorker, NextStep, Opened, Outcome, Private, ToWorker,
 };
 
 thread_local! {
@@ -25,7 +25,7 @@ thread_local! {
     static SAVED: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
-type Reply = Result<Answer, Failure>;
+type Reply = Outcome;
 
 /// One password beside a command, copied into this module's memory (zeroized after use).
 fn password(bytes: Option<Vec<u8>>) -> Result<Password, Failure> {
@@ -112,7 +112,7 @@ async fn connect() -> Reply {
     let connected = Connected {
         server_npub: server.info().npub.clone(),
         online,
-        saved_email: saved.as_ref().map(|local| local.email.clone()),
+        saved_email: saved.as_ref().map(|local| Private(local.email.clone())),
         unsynced: saved.as_ref().is_some_and(|local| local.unsynced),
     };
     let session = match saved {
@@ -136,10 +136,6 @@ pub async fn vault_call(
     let (id, outcome) = match serde_json::from_str::<ToWorker>(&message) {
         Ok(ToWorker(id, command)) => (id, execute(command, [first, second, third]).await),
         Err(_) => (0, Err(wording::not_understood())),
-    };
-    let outcome = match outcome {
-        Ok(answer) => Outcome::Ok(answer),
-        Err(failure) => Outcome::Err(failure),
     };
     serde_json::to_string(&FromWorker::Reply(id, outcome)).unwrap_or_default()
 }
@@ -173,7 +169,8 @@ async fn run(
     let [secret, repeated, third] = secrets;
     let fail = |e| session_failure(&e);
     let answer = match command {
-        Command::Connect => return connect().await,
+        // Handled by `execute`, before a session is taken out to run a command on.
+        Command::Connect => return Err(wording::not_understood()),
         Command::RequestCode(email) => {
             Answer::CodeSent(session.request_code(&email).await.map_err(fail)?)
         }
@@ -224,11 +221,13 @@ async fn run(
             let sync = session.resolve_conflict(keep, other.as_ref()).await;
             synced(sync.map_err(fail)?, session.unsynced())
         }
-        Command::ExportNcryptsec => {
-            Answer::Key(session.export_ncryptsec(&password(secret)?).map_err(fail)?)
-        }
+        Command::ExportNcryptsec => Answer::Key(Private(
+            session.export_ncryptsec(&password(secret)?).map_err(fail)?,
+        )),
         // The user asked to see the raw key: the one place a secret leaves the worker.
-        Command::RevealNsec => Answer::Key(session.reveal_nsec(&password(secret)?).map_err(fail)?),
+        Command::RevealNsec => Answer::Key(Private(
+            session.reveal_nsec(&password(secret)?).map_err(fail)?,
+        )),
         Command::DeleteAccount => {
             session.delete_account().await.map_err(fail)?;
             Answer::Done

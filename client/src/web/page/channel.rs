@@ -14,8 +14,15 @@ use super::progress;
 use crate::wording;
 use crate::worker_api::{Answer, Command, Failure, FromWorker, Outcome, ToWorker};
 
-/// Replies awaited, by request id: the resolve function of each call's promise.
-type Pending = Rc<RefCell<HashMap<u32, Function>>>;
+/// A call waiting for its reply: where the reply goes, and the resolve function of the promise
+/// the call awaits.
+struct Waiting {
+    outcome: Rc<Cell<Option<Outcome>>>,
+    resolve: Function,
+}
+
+/// Calls awaiting their reply, by request id.
+type Pending = Rc<RefCell<HashMap<u32, Waiting>>>;
 
 /// Request/response over `postMessage` to `vault-worker.js`.
 pub(super) struct VaultWorker {
@@ -26,10 +33,12 @@ pub(super) struct VaultWorker {
     _on_error: Closure<dyn FnMut(Event)>,
 }
 
-/// Hands a reply (as JSON) to the call waiting for it.
-fn deliver(pending: &Pending, id: u32, reply: &str) {
-    if let Some(resolve) = pending.borrow_mut().remove(&id) {
-        let _ = resolve.call1(&JsValue::NULL, &JsValue::from_str(reply));
+/// Hands a reply to the call waiting for it.
+fn deliver(pending: &Pending, id: u32, outcome: Outcome) {
+    let waiting = pending.borrow_mut().remove(&id);
+    if let Some(waiting) = waiting {
+        waiting.outcome.set(Some(outcome));
+        let _ = waiting.resolve.call0(&JsValue::NULL);
     }
 }
 
@@ -47,7 +56,7 @@ impl VaultWorker {
             };
             match serde_json::from_str::<FromWorker>(&text) {
                 Ok(FromWorker::Progress(step)) => progress::show(step),
-                Ok(FromWorker::Reply(id, _)) => deliver(&answered, id, &text),
+                Ok(FromWorker::Reply(id, outcome)) => deliver(&answered, id, outcome),
                 Err(_) => {}
             }
         });
@@ -58,9 +67,7 @@ impl VaultWorker {
         let on_error = Closure::<dyn FnMut(Event)>::new(move |_event: Event| {
             let ids: Vec<u32> = stranded.borrow().keys().copied().collect();
             for id in ids {
-                let outcome = Outcome::Err(wording::vault_did_not_start());
-                let reply = serde_json::to_string(&FromWorker::Reply(id, outcome));
-                deliver(&stranded, id, &reply.unwrap_or_default());
+                deliver(&stranded, id, Err(wording::vault_did_not_start()));
             }
         });
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
@@ -85,9 +92,13 @@ impl VaultWorker {
         self.next_id.set(id + 1);
         let message = serde_json::to_string(&ToWorker(id, command))
             .map_err(|_| wording::vault_unavailable())?;
+        let outcome = Rc::new(Cell::new(None));
         let pending = self.pending.clone();
         let promise = Promise::new(&mut |resolve, _reject| {
-            pending.borrow_mut().insert(id, resolve);
+            let outcome = outcome.clone();
+            pending
+                .borrow_mut()
+                .insert(id, Waiting { outcome, resolve });
         });
         let envelope = Object::new();
         let secret_list: Array = secrets.iter().collect();
@@ -107,14 +118,9 @@ impl VaultWorker {
             self.pending.borrow_mut().remove(&id);
             return Err(wording::vault_unavailable());
         }
-        let reply = JsFuture::from(promise)
-            .await
-            .ok()
-            .and_then(|r| r.as_string());
-        match reply.and_then(|text| serde_json::from_str::<FromWorker>(&text).ok()) {
-            Some(FromWorker::Reply(_, Outcome::Ok(answer))) => Ok(answer),
-            Some(FromWorker::Reply(_, Outcome::Err(failure))) => Err(failure),
-            _ => Err(wording::unexpected_answer()),
-        }
+        let _ = JsFuture::from(promise).await;
+        outcome
+            .take()
+            .unwrap_or_else(|| Err(wording::unexpected_answer()))
     }
 }

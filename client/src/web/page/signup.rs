@@ -8,13 +8,13 @@ use wasm_bindgen_futures::spawn_local;
 use super::{Form, Page};
 use crate::dom_ids::{self as id, USERNAME_FIELDS};
 use crate::wording;
-use crate::worker_api::{Answer, CodeSent, Command, Failure, NextStep};
+use crate::worker_api::{Answer, CodeSent, Command, Failure, NextStep, Private};
 
 impl Page {
     pub(super) async fn on_email(self: Rc<Self>) -> Result<(), Failure> {
         let email = self.value(id::EMAIL);
         self.busy(Form::Email.id(), Some("Sending a code…"));
-        let command = Command::RequestCode(email.clone());
+        let command = Command::RequestCode(Private(email.clone()));
         let Answer::CodeSent(sent) = self.worker.call(command, &[]).await? else {
             return Err(wording::unexpected_answer());
         };
@@ -70,7 +70,11 @@ impl Page {
     pub(super) async fn on_code(self: Rc<Self>) -> Result<(), Failure> {
         let code = self.value(id::CODE);
         self.busy(Form::Code.id(), Some("Checking the code…"));
-        let Answer::Verified(next) = self.worker.call(Command::VerifyCode(code), &[]).await? else {
+        let Answer::Verified(next) = self
+            .worker
+            .call(Command::VerifyCode(Private(code)), &[])
+            .await?
+        else {
             return Err(wording::unexpected_answer());
         };
         self.show(match next {
