@@ -4,7 +4,7 @@
 use super::{StoreError, Tx};
 
 /// Counters for one email hash, as stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct Counters {
     pub window_start: i64,
     pub codes_sent: i64,
@@ -16,33 +16,14 @@ pub struct Counters {
 
 impl Tx {
     pub async fn counters(&mut self, email_hash: &[u8]) -> Result<Option<Counters>, StoreError> {
-        let row: Option<(i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+        sqlx::query_as(
             "SELECT window_start, codes_sent, last_sent_at, failures, failure_window_start,
                     last_failure_at
              FROM throttles WHERE email_hash = $1",
         )
         .bind(email_hash)
         .fetch_optional(&mut *self.0)
-        .await?;
-        Ok(row.map(
-            |(
-                window_start,
-                codes_sent,
-                last_sent_at,
-                failures,
-                failure_window_start,
-                last_failure_at,
-            )| {
-                Counters {
-                    window_start,
-                    codes_sent,
-                    last_sent_at,
-                    failures,
-                    failure_window_start,
-                    last_failure_at,
-                }
-            },
-        ))
+        .await
     }
 
     pub async fn save_counters(
