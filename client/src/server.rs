@@ -48,20 +48,26 @@ impl<T: Transport> Server<T> {
     /// unbounded proof of work or another protocol version is refused here.
     pub async fn connect(transport: T) -> Result<Self, ClientError> {
         let info = fetch_info(&transport).await?;
-        Self::from_saved(transport, info)
+        let pubkey = info.validate()?;
+        Ok(Self::checked(transport, info, pubkey))
     }
 
     /// A server known from an earlier visit, for working offline: the saved well-known document
-    /// is checked again, as if it had just been fetched.
+    /// is checked again, as if it had just been fetched, but may be of an earlier protocol
+    /// version (the app was upgraded since): it only opens the local copy until the next contact.
     pub fn from_saved(transport: T, info: ServerInfo) -> Result<Self, ClientError> {
-        let pubkey = info.validate()?;
+        let pubkey = info.validate_saved()?;
+        Ok(Self::checked(transport, info, pubkey))
+    }
+
+    fn checked(transport: T, info: ServerInfo, pubkey: PublicKey) -> Self {
         let difficulty = AtomicU8::new(info.pow_difficulty);
-        Ok(Self {
+        Self {
             transport,
             info,
             pubkey,
             difficulty,
-        })
+        }
     }
 
     pub fn info(&self) -> &ServerInfo {

@@ -20,6 +20,7 @@ use crate::mail::Mailer;
 use crate::methods::Methods;
 use crate::pow::{self, PowLevel};
 use crate::relay::{self, RelayOptions};
+use crate::replies::{REMEMBERED_REPLIES, RecentReplies};
 use crate::requests::{AppState, SharedState};
 use crate::store::{Store, StoreError};
 
@@ -120,6 +121,7 @@ impl Application {
                 info,
                 methods,
                 in_flight: tokio::sync::Semaphore::new(config.requests.max_in_flight),
+                replies: RecentReplies::new(REMEMBERED_REPLIES),
             }),
             web_dir: config.web_dir.clone(),
             relays: RelayOptions {

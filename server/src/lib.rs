@@ -13,6 +13,7 @@ pub mod methods;
 pub mod onion;
 pub mod pow;
 pub mod relay;
+pub mod replies;
 pub mod requests;
 pub mod store;
 pub mod throttle;

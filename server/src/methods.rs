@@ -267,8 +267,17 @@ impl Methods {
         if !row.is_verified() || row.expires_at < now {
             return Err(ErrorCode::NotVerified.into());
         }
-        if tx.user_by_pubkey(&pubkey.to_bytes()).await?.is_some() {
-            return Err(ErrorCode::AccountExists.into());
+        if let Some(user) = tx.user_by_pubkey(&pubkey.to_bytes()).await? {
+            // This session's own activation again, its reply lost: the same answer.
+            let same = user.email_hash == row.email_hash
+                && user.backup.as_deref() == Some(backup_json.as_str());
+            return if same {
+                Ok(BackupStored {
+                    backup_version: version(user.backup_version),
+                })
+            } else {
+                Err(ErrorCode::AccountExists.into())
+            };
         }
         if !tx
             .activate(&row.email_hash, &pubkey.to_bytes(), &backup_json, now)
@@ -276,7 +285,7 @@ impl Methods {
         {
             return Err(ErrorCode::AccountExists.into());
         }
-        tx.delete_session(&session.to_bytes()).await?;
+        // The session stays until it expires, so that a retry is recognised above.
         tx.commit().await?;
         Ok(BackupStored { backup_version: 1 })
     }
@@ -307,6 +316,10 @@ impl Methods {
                     backup_version: version(new_version),
                 })
             }
+            // This very backup is stored already: the client's own write, its reply lost.
+            None if user.backup.as_deref() == Some(backup_json.as_str()) => Ok(BackupStored {
+                backup_version: version(user.backup_version),
+            }),
             None => Err(MethodError::Protocol(
                 ErrorBody::new(ErrorCode::VersionConflict)
                     .current_version(version(user.backup_version)),

@@ -5,15 +5,14 @@
 //!
 //! A lost connection is retried with growing pauses. The replay records make sure no request is
 //! handled twice, even when it arrives on several relays or again after a reconnect; a request
-//! seen again gets the reply already made for it, in case the first copy was lost.
+//! seen again gets the reply already made for it (see [`crate::replies`]), in case the first
+//! copy was lost.
 
-use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use sigil_shared::error::RejectCode;
 use sigil_shared::nostr::types::Timestamp;
 use sigil_shared::relay::{self, FromRelay, REQUESTS_SUBSCRIPTION};
 use tokio::net::TcpStream;
@@ -33,8 +32,6 @@ const HANDLER_ABOUT: &str = "Sigil: a Nostr key vault with email sign-up. Reques
 
 /// Requests answered at once per relay; the next is read from the relay when one finishes.
 const PER_RELAY_IN_FLIGHT: usize = 64;
-/// Replies kept to answer a request seen again (another relay, a client's retry).
-const REMEMBERED_REPLIES: usize = 4096;
 /// A connection that sends nothing, not even a pong, for this long is given up.
 const SILENCE_LIMIT: Duration = Duration::from_secs(75);
 const PING_EVERY: Duration = Duration::from_secs(30);
@@ -55,34 +52,21 @@ pub struct RelayOptions {
 
 /// Starts one connection task per relay; abort the handles to stop.
 pub fn spawn(state: SharedState, options: &RelayOptions) -> Vec<tokio::task::JoinHandle<()>> {
-    let replies = Arc::new(RecentReplies::new(REMEMBERED_REPLIES));
     options
         .relays
         .iter()
-        .map(|url| {
-            tokio::spawn(keep_connected(
-                state.clone(),
-                url.clone(),
-                options.proxy,
-                replies.clone(),
-            ))
-        })
+        .map(|url| tokio::spawn(keep_connected(state.clone(), url.clone(), options.proxy)))
         .collect()
 }
 
-async fn keep_connected(
-    state: SharedState,
-    url: String,
-    proxy: Option<SocketAddr>,
-    replies: Arc<RecentReplies>,
-) {
+async fn keep_connected(state: SharedState, url: String, proxy: Option<SocketAddr>) {
     let mut backoff = Backoff::default();
     loop {
         match connect(&url, proxy).await {
             Ok(socket) => {
                 tracing::info!(relay = %url, "listening for requests on relay");
                 let started = Instant::now();
-                let reason = serve(&state, socket, &replies).await;
+                let reason = serve(&state, socket).await;
                 tracing::warn!(relay = %url, %reason, "relay connection lost");
                 if started.elapsed() >= HEALTHY_AFTER {
                     backoff = Backoff::default();
@@ -161,7 +145,7 @@ async fn connect(url: &str, proxy: Option<SocketAddr>) -> Result<Socket, RelayEr
 }
 
 /// Subscribes, announces, then answers requests until the connection fails.
-async fn serve(state: &SharedState, socket: Socket, replies: &Arc<RecentReplies>) -> RelayError {
+async fn serve(state: &SharedState, socket: Socket) -> RelayError {
     let (mut sink, mut stream) = socket.split();
     let now = Timestamp::now();
     // Requests are ephemeral, so relays hold none from before; anything older than the window
@@ -199,10 +183,9 @@ async fn serve(state: &SharedState, socket: Socket, replies: &Arc<RecentReplies>
                         let Ok(permit) = in_flight.clone().acquire_owned().await else {
                             return RelayError::Closed;
                         };
-                        let (state, replies, outgoing) =
-                            (state.clone(), replies.clone(), outgoing.clone());
+                        let (state, outgoing) = (state.clone(), outgoing.clone());
                         tokio::spawn(async move {
-                            if let Some(reply) = answer(&state, &event, &replies).await {
+                            if let Some(reply) = answer(&state, &event).await {
                                 let _ = outgoing.send(reply).await;
                             }
                             drop(permit);
@@ -240,59 +223,14 @@ async fn serve(state: &SharedState, socket: Socket, replies: &Arc<RecentReplies>
 /// The `["EVENT", reply]` text to publish for one request from a relay, if any: a refused
 /// request gets none (there is no status line to carry a refusal, and answering junk would
 /// only amplify it), except a request seen before, which gets its reply again.
-async fn answer(state: &SharedState, body: &str, replies: &RecentReplies) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Id<'a> {
-        id: &'a str,
-    }
-    let id = serde_json::from_str::<Id>(body).ok()?.id.to_owned();
+async fn answer(state: &SharedState, body: &str) -> Option<String> {
     let _permit = state.in_flight.acquire().await.ok()?;
     match requests::answer(state, body.as_bytes()).await {
-        Ok(reply) => {
-            let text = relay::publish(&reply);
-            replies.remember(id, text.clone());
-            Some(text)
-        }
-        Err(RejectCode::Replayed) => replies.get(&id),
+        Ok(reply) => Some(relay::publish(&reply)),
         Err(code) => {
             tracing::info!(rejected = ?code, transport = "relay");
             None
         }
-    }
-}
-
-/// The last replies made, by request id, forgetting the oldest first.
-#[derive(Debug)]
-struct RecentReplies {
-    capacity: usize,
-    inner: Mutex<(HashMap<String, String>, VecDeque<String>)>,
-}
-
-impl RecentReplies {
-    fn new(capacity: usize) -> Self {
-        Self {
-            capacity,
-            inner: Mutex::new((HashMap::new(), VecDeque::new())),
-        }
-    }
-
-    fn remember(&self, request_id: String, reply: String) {
-        let Ok(mut guard) = self.inner.lock() else {
-            return;
-        };
-        let (by_id, order) = &mut *guard;
-        if by_id.insert(request_id.clone(), reply).is_none() {
-            order.push_back(request_id);
-        }
-        while order.len() > self.capacity {
-            if let Some(oldest) = order.pop_front() {
-                by_id.remove(&oldest);
-            }
-        }
-    }
-
-    fn get(&self, request_id: &str) -> Option<String> {
-        self.inner.lock().ok()?.0.get(request_id).cloned()
     }
 }
 
@@ -329,17 +267,5 @@ mod tests {
         let mut backoff = Backoff::default();
         assert_eq!(backoff.next_pause(0.5), Duration::from_millis(900));
         assert!(backoff.next_pause(1.0) >= Duration::from_millis(1600));
-    }
-
-    #[test]
-    fn the_oldest_reply_is_forgotten_first() {
-        let replies = RecentReplies::new(2);
-        replies.remember("a".into(), "1".into());
-        replies.remember("b".into(), "2".into());
-        replies.remember("a".into(), "1".into());
-        replies.remember("c".into(), "3".into());
-        assert_eq!(replies.get("a"), None);
-        assert_eq!(replies.get("b").as_deref(), Some("2"));
-        assert_eq!(replies.get("c").as_deref(), Some("3"));
     }
 }

@@ -1,5 +1,6 @@
 //! One request event, whichever transport brought it (HTTP or a relay): the envelope checks,
-//! admission (replay record and key counter), decryption, the method, and the sealed reply.
+//! admission (replay record and key counter), decryption, the method, and the sealed reply,
+//! remembered for a copy of the request seen again.
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use sigil_shared::validation::{Policy, check_request};
 use crate::admission::{Admission, Ticket};
 use crate::methods::Methods;
 use crate::pow::PowLevel;
+use crate::replies::RecentReplies;
 
 #[derive(Debug)]
 pub struct AppState {
@@ -28,13 +30,16 @@ pub struct AppState {
     pub admission: Admission,
     /// Permits for requests being handled; when none is left, load is shed.
     pub in_flight: tokio::sync::Semaphore,
+    /// The latest replies, for requests seen again on either transport.
+    pub replies: RecentReplies,
 }
 
 pub type SharedState = Arc<AppState>;
 
-/// Checks `body` (one request event as JSON) cheapest first and answers it. `Err` is a refusal
-/// with no encrypted answer: the envelope is malformed, stale, short of work, replayed, or not
-/// encrypted to this server.
+/// Checks `body` (one request event as JSON) cheapest first and answers it. A request seen
+/// before gets the reply made for it then, if it is still remembered. `Err` is a refusal with no
+/// encrypted answer: the envelope is malformed, stale, short of work, replayed (with its reply
+/// forgotten or not made yet), or not encrypted to this server.
 pub async fn answer(state: &AppState, body: &[u8]) -> Result<Event, RejectCode> {
     // The request's one clock reading: every check and the method see the same time.
     let now = Timestamp::now();
@@ -55,7 +60,12 @@ pub async fn answer(state: &AppState, body: &[u8]) -> Result<Event, RejectCode> 
     };
     let admitted = match state.admission.admit(ticket).await {
         Ok(admitted) if admitted.fresh => admitted,
-        Ok(_) => return Err(RejectCode::Replayed),
+        Ok(_) => {
+            return state
+                .replies
+                .get(event.id.as_bytes())
+                .ok_or(RejectCode::Replayed);
+        }
         Err(error) => {
             tracing::error!(%error, "admission failed");
             return Err(RejectCode::Unavailable);
@@ -80,8 +90,10 @@ pub async fn answer(state: &AppState, body: &[u8]) -> Result<Event, RejectCode> 
             Reply::Error(ErrorBody::new(ErrorCode::InvalidRequest))
         }
     };
-    exchange.seal(&reply).map_err(|error| {
+    let sealed = exchange.seal(&reply).map_err(|error| {
         tracing::error!(%error, "could not seal reply");
         RejectCode::Unavailable
-    })
+    })?;
+    state.replies.remember(*event.id.as_bytes(), sealed.clone());
+    Ok(sealed)
 }

@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 use crate::event_json::{hex_public_key, parse_event};
 use crate::kinds;
 use crate::method::{Reply, Request};
+use crate::padding::{REPLY_LEN, REQUEST_LEN, TooLong, pad};
 use crate::pow::{Miner, nonce_tag};
 use crate::signature::{SECP256K1, signature_holds};
 use crate::validation::{CheckedRequest, check_fresh};
@@ -30,6 +31,8 @@ pub enum SealError {
     NonceNotFound,
     #[error("could not serialise the content: {0}")]
     Serialise(String),
+    #[error(transparent)]
+    TooLong(#[from] TooLong),
 }
 
 /// Why a received request could not be turned into a method call.
@@ -84,8 +87,9 @@ impl RequestDraft {
         difficulty: u8,
         created_at: Timestamp,
     ) -> Result<Self, SealError> {
-        let plaintext =
+        let json =
             serde_json::to_string(request).map_err(|e| SealError::Serialise(e.to_string()))?;
+        let plaintext = pad(json, REQUEST_LEN)?;
         let content = nip44::encrypt(signer.secret_key(), server, plaintext, nip44::Version::V2)
             .map_err(|e| SealError::Encrypt(e.to_string()))?;
         Ok(Self {
@@ -207,19 +211,22 @@ impl<'a> Exchange<'a> {
         }
     }
 
-    /// Decrypts and parses the request.
+    /// Decrypts and parses the request, which must be padded to [`REQUEST_LEN`].
     pub fn open(&self) -> Result<Request, OpenRequestError> {
         let plaintext = nip44_decrypt(&self.conversation, &self.request.content)
             .ok_or(OpenRequestError::Undecryptable)?;
+        if plaintext.len() != REQUEST_LEN {
+            return Err(OpenRequestError::InvalidRequest);
+        }
         serde_json::from_slice(&plaintext).map_err(|_| OpenRequestError::InvalidRequest)
     }
 
-    /// Encrypts `reply` to the sender of the request and signs it, bound to the request by an
-    /// `e` tag.
+    /// Encrypts `reply`, padded to [`REPLY_LEN`], to the sender of the request and signs it,
+    /// bound to the request by an `e` tag.
     pub fn seal(&self, reply: &Reply) -> Result<Event, SealError> {
-        let plaintext =
-            serde_json::to_vec(reply).map_err(|e| SealError::Serialise(e.to_string()))?;
-        let content = nip44_encrypt(&self.conversation, &plaintext)?;
+        let json = serde_json::to_string(reply).map_err(|e| SealError::Serialise(e.to_string()))?;
+        let plaintext = pad(json, REPLY_LEN)?;
+        let content = nip44_encrypt(&self.conversation, plaintext.as_bytes())?;
         let tags = Tags::from_list(vec![
             Tag::public_key(self.request.pubkey),
             Tag::event(self.request.id),
@@ -289,6 +296,9 @@ pub fn open_reply(
     }
     let plaintext = nip44::decrypt(me.secret_key(), server, &event.content)
         .map_err(|_| ReplyError::Undecryptable)?;
+    if plaintext.len() != REPLY_LEN {
+        return Err(ReplyError::InvalidContent);
+    }
     serde_json::from_str(&plaintext).map_err(|_| ReplyError::InvalidContent)
 }
 

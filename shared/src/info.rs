@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::envelope::{EnvelopeError, KdfParams};
 
-pub const PROTOCOL_VERSION: u32 = 1;
+/// Version 2 pads every request and reply to one size (see [`crate::padding`]).
+pub const PROTOCOL_VERSION: u32 = 2;
 pub const WELL_KNOWN_PATH: &str = "/.well-known/sigil.json";
 pub const EVENTS_PATH: &str = "/api/v1/events";
 /// The most work a client will do for one request: 2^28 hashes is minutes in a browser. More
@@ -103,6 +104,16 @@ impl ServerInfo {
     /// What a client checks before trusting a server's announcement; returns the server key.
     pub fn validate(&self) -> Result<PublicKey, InfoError> {
         if self.protocol_version != PROTOCOL_VERSION {
+            return Err(InfoError::UnsupportedProtocol(self.protocol_version));
+        }
+        self.validate_saved()
+    }
+
+    /// As [`Self::validate`], for a document this device saved: one of an earlier version (an
+    /// upgrade of the app since) still starts the app offline, to unlock locally; the next
+    /// contact with the server fetches the current document.
+    pub fn validate_saved(&self) -> Result<PublicKey, InfoError> {
+        if !(1..=PROTOCOL_VERSION).contains(&self.protocol_version) {
             return Err(InfoError::UnsupportedProtocol(self.protocol_version));
         }
         let pubkey = PublicKey::from_hex(&self.pubkey).map_err(|_| InfoError::BadPubkey)?;

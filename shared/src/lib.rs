@@ -11,6 +11,7 @@ pub mod event_json;
 pub mod info;
 pub mod kinds;
 pub mod method;
+pub mod padding;
 pub mod pow;
 pub mod relay;
 pub mod secret;

@@ -11,6 +11,13 @@ use nostr::types::Timestamp;
 
 use crate::sha256x4;
 
+/// The first nonce searched. Every nonce from here to [`NONCE_END`] has 13 digits, so the
+/// nonce tag, like the padded content, has one length whatever the request (see
+/// [`crate::padding`]); 9 * 10^12 nonces are more than any difficulty a client accepts needs.
+pub const FIRST_NONCE: u64 = 1_000_000_000_000;
+/// One past the last nonce searched.
+pub const NONCE_END: u64 = 10 * FIRST_NONCE;
+
 /// Number of leading zero bits of an event id.
 pub fn leading_zero_bits(id: &[u8; 32]) -> u8 {
     let mut bits = 0u8;
@@ -149,9 +156,11 @@ impl Miner {
         state
     }
 
-    /// Tries `count` nonces from `start`; the first that meets the target, with its id.
-    pub fn search(&self, start: u64, count: u64) -> Option<(u64, EventId)> {
-        let end = start.saturating_add(count);
+    /// Tries `count` nonces from the `offset`-th after [`FIRST_NONCE`] (not beyond
+    /// [`NONCE_END`]); the first that meets the target, with its id.
+    pub fn search(&self, offset: u64, count: u64) -> Option<(u64, EventId)> {
+        let start = FIRST_NONCE.saturating_add(offset).min(NONCE_END);
+        let end = start.saturating_add(count).min(NONCE_END);
         // WebAssembly has no SHA instructions: four nonces per pass of SIMD128 code beat one.
         // Natively, sha2 uses the CPU's SHA extensions one hash at a time.
         if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {

@@ -22,8 +22,9 @@ const CHUNK: u32 = 1 << 16;
 /// Each worker starts this far from the previous one: disjoint slices, exact in a JS number.
 const SLICE: f64 = (1u64 << 40) as f64;
 
-/// Searches `count` nonces from `start` for the job (a [`RequestDraft`] as JSON). Returns the
-/// nonce, or -1 when none in the range meets the target. Called by `pow-worker.js`.
+/// Searches `count` nonces from the `start`-th of the miner's fixed-width range for the job (a
+/// [`RequestDraft`] as JSON). Returns the nonce, or -1 when none in the range meets the target.
+/// Called by `pow-worker.js`.
 #[wasm_bindgen]
 pub fn pow_search(job: &str, start: f64, count: u32) -> f64 {
     let Ok(draft) = serde_json::from_str::<RequestDraft>(job) else {

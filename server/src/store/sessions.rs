@@ -73,12 +73,4 @@ impl Tx {
             .await?;
         Ok(())
     }
-
-    pub async fn delete_session(&mut self, ephemeral: &[u8]) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE ephemeral_pubkey = $1")
-            .bind(ephemeral)
-            .execute(&mut *self.0)
-            .await?;
-        Ok(())
-    }
 }

@@ -145,7 +145,8 @@ async fn a_code_works_once() {
             entropy: entropy.to_hex()
         }
     );
-    // Once the account is activated, the session and its code are gone.
+    // Once the account is activated, the session answers as a login would (a client whose
+    // activation reply was lost asks again), and the code stays used.
     let account = AccountSecret::generate();
     let _: BackupStored = server
         .call(
@@ -154,11 +155,19 @@ async fn a_code_works_once() {
         )
         .await
         .expect("activate");
-    let error = server
-        .call::<Verified>(&ephemeral, &Request::VerifyCode { code })
+    let again = server
+        .call::<Verified>(
+            &ephemeral,
+            &Request::VerifyCode {
+                code: "000000".into(),
+            },
+        )
         .await
-        .expect_err("used");
-    assert_eq!(error.server_code(), Some(ErrorCode::CodeExpired));
+        .expect("verified session");
+    let Verified::Existing { backup, .. } = again else {
+        panic!("the account exists now: {again:?}");
+    };
+    assert_eq!(backup.pubkey, account.public_key().to_hex());
     // And the same session cannot activate a second key.
     let second = AccountSecret::generate();
     let error = server
@@ -168,7 +177,7 @@ async fn a_code_works_once() {
         )
         .await
         .expect_err("ended");
-    assert_eq!(error.server_code(), Some(ErrorCode::NotVerified));
+    assert_eq!(error.server_code(), Some(ErrorCode::AccountExists));
 }
 
 #[tokio::test]

@@ -140,6 +140,16 @@ pub struct HttpTransport {
     base: String,
     /// Requests posted over HTTP so far.
     pub posts: Arc<AtomicUsize>,
+    /// The size of every request event sent and of what came back, on either transport.
+    pub wire: Arc<Mutex<Vec<WireSizes>>>,
+}
+
+/// Bytes of one request event and of its answer, as an observer of the transport sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WireSizes {
+    pub request: usize,
+    /// The answer's body: a reply event, or a refusal over HTTP; None if nothing came.
+    pub answer: Option<usize>,
 }
 
 impl HttpTransport {
@@ -148,7 +158,15 @@ impl HttpTransport {
             client: reqwest::Client::new(),
             base,
             posts: Arc::default(),
+            wire: Arc::default(),
         }
+    }
+
+    fn record(&self, request: usize, answer: Option<usize>) {
+        self.wire
+            .lock()
+            .expect("lock")
+            .push(WireSizes { request, answer });
     }
 }
 
@@ -167,12 +185,15 @@ impl Transport for HttpTransport {
 
     async fn post_json(&self, path: &str, body: String) -> Result<HttpResponse, TransportError> {
         self.posts.fetch_add(1, Ordering::Relaxed);
+        let sent = body.len();
         let request = self
             .client
             .post(format!("{}{path}", self.base))
             .header("content-type", "application/json")
             .body(body);
-        exchange(request).await
+        let answer = exchange(request).await;
+        self.record(sent, answer.as_ref().ok().map(|a| a.body.len()));
+        answer
     }
 
     async fn sleep(&self, duration: Duration) {
@@ -186,7 +207,12 @@ impl Transport for HttpTransport {
         request: &Event,
     ) -> Result<String, TransportError> {
         let exchange = RelayExchange::new(*server, request.clone());
-        call_over_relays(&mut NativeSockets::new(), relays, &exchange).await
+        let answer = call_over_relays(&mut NativeSockets::new(), relays, &exchange).await;
+        self.record(
+            request.as_json().len(),
+            answer.as_ref().ok().map(String::len),
+        );
+        answer
     }
 
     async fn publish_on_relays(

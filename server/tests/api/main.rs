@@ -13,5 +13,7 @@ mod privacy;
 mod races;
 mod relay_helpers;
 mod relays;
+mod retries;
 mod scale_out;
 mod sync;
+mod wire_sizes;

@@ -1,7 +1,7 @@
 //! The DVM over a real relay (nostr-rs-relay on loopback): the signup and login journeys with
 //! the client on the relay transport, a relay restart in the middle of a login, one request
-//! seen on two relays handled once, the NIP-89 announcement, and relays reached through a
-//! SOCKS5 proxy.
+//! seen on two relays (or on a relay and over HTTP) handled once, the NIP-89 announcement, and
+//! relays reached through a SOCKS5 proxy.
 
 use sigil_shared::argon2id::ThisThread;
 use std::net::SocketAddr;
@@ -12,6 +12,7 @@ use serde_json::json;
 use sigil_client::Vault;
 use sigil_client::flow::{AfterVerify, CodeSession};
 use sigil_client::relay::{RelayExchange, call_over_relays};
+use sigil_server::Options;
 use sigil_shared::dvm;
 use sigil_shared::info::RequestTransport;
 use sigil_shared::kinds;
@@ -25,7 +26,12 @@ use sigil_shared::secret::Password;
 use crate::helpers::{PASSWORD, TestApp, spawn_app_with};
 use crate::relay_helpers::{NativeSockets, SocksProxy, TestRelay, query};
 
-async fn relay_app(relays: &[&TestRelay], proxy: Option<&SocksProxy>) -> TestApp {
+/// A server on the relay transport, listening on `relays`, with other options set by `adjust`.
+pub(crate) async fn relay_app(
+    relays: &[&TestRelay],
+    proxy: Option<&SocksProxy>,
+    adjust: impl FnOnce(&mut Options),
+) -> TestApp {
     let urls: Vec<String> = relays.iter().map(|relay| relay.url()).collect();
     let proxy = proxy.map(|proxy| SocketAddr::from(([127, 0, 0, 1], proxy.port)));
     let app = spawn_app_with(|options| {
@@ -33,6 +39,7 @@ async fn relay_app(relays: &[&TestRelay], proxy: Option<&SocksProxy>) -> TestApp
         options.dvm_relays = Some(urls);
         options.client_transport = Some(RequestTransport::Relays);
         options.relay_proxy = proxy;
+        adjust(options);
     })
     .await;
     for relay in relays {
@@ -58,7 +65,7 @@ async fn announcement(relay: &TestRelay, app: &TestApp) -> serde_json::Value {
 #[tokio::test]
 async fn signup_and_login_over_a_relay_survive_a_relay_restart() {
     let mut relay = TestRelay::start();
-    let app = relay_app(&[&relay], None).await;
+    let app = relay_app(&[&relay], None, |_| {}).await;
 
     let announced = announcement(&relay, &app).await;
     let tags = announced["tags"].as_array().expect("tags");
@@ -105,7 +112,7 @@ async fn signup_and_login_over_a_relay_survive_a_relay_restart() {
 #[tokio::test]
 async fn the_relay_list_is_published_once_after_activation() {
     let relay = TestRelay::start();
-    let app = relay_app(&[&relay], None).await;
+    let app = relay_app(&[&relay], None, |_| {}).await;
     let mut session = app.verified_session("nip65@example.org").await;
     let password = Password::new(PASSWORD);
     let pubkey = session
@@ -133,7 +140,7 @@ async fn the_relay_list_is_published_once_after_activation() {
 #[tokio::test]
 async fn a_request_seen_on_two_relays_is_handled_once() {
     let (first, second) = (TestRelay::start(), TestRelay::start());
-    let app = relay_app(&[&first, &second], None).await;
+    let app = relay_app(&[&first, &second], None, |_| {}).await;
     let server = app.client().await;
     let request = dvm::seal_request(
         &Keys::generate(),
@@ -162,11 +169,58 @@ async fn a_request_seen_on_two_relays_is_handled_once() {
     app.stop().await;
 }
 
+/// A copy of a request taken off a relay and posted over HTTP (by anyone watching the relay)
+/// gets the reply already made, and so does a copy of an HTTP request published on a relay:
+/// the real client is answered whichever copy the server saw first.
+#[tokio::test]
+async fn a_request_seen_on_both_transports_gets_one_reply() {
+    let relay = TestRelay::start();
+    let app = relay_app(&[&relay], None, |_| {}).await;
+    let server = app.client().await;
+    for (first_over_http, email) in [
+        (false, "relay-first@example.org"),
+        (true, "http-first@example.org"),
+    ] {
+        let request = dvm::seal_request(
+            &Keys::generate(),
+            server.pubkey(),
+            &Request::RequestCode {
+                email: email.into(),
+            },
+            server.info().pow_difficulty,
+            Timestamp::now(),
+        )
+        .expect("seal");
+        let over_http = || async {
+            let response = app.post_event(request.as_json()).await;
+            assert_eq!(response.status(), 200, "{email}");
+            response.text().await.expect("reply")
+        };
+        let exchange = RelayExchange::new(*server.pubkey(), request.clone());
+        let over_relay = || async {
+            call_over_relays(&mut NativeSockets::new(), &[relay.url()], &exchange)
+                .await
+                .expect("a reply on the relay")
+        };
+        let (first, second) = if first_over_http {
+            (over_http().await, over_relay().await)
+        } else {
+            (over_relay().await, over_http().await)
+        };
+        let id = |json: &str| Event::from_json(json).expect("reply event").id;
+        assert_eq!(id(&first), id(&second), "{email}: one reply");
+        app.smtp.code_for(email).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.smtp.message_count(), 2, "each request handled once");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn relays_can_be_reached_through_a_socks5_proxy() {
     let relay = TestRelay::start();
     let proxy = SocksProxy::start();
-    let app = relay_app(&[&relay], Some(&proxy)).await;
+    let app = relay_app(&[&relay], Some(&proxy), |_| {}).await;
     let vault = app.sign_up("socks@example.org", PASSWORD).await;
     assert_eq!(vault.backup().version, 1);
     let log = proxy.log();

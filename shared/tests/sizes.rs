@@ -1,0 +1,111 @@
+//! The padded sizes hold every request and every reply the protocol can make, at their widest.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use sigil_shared::dvm::sign_key_proof;
+use sigil_shared::envelope::{BackupEnvelope, KdfParams};
+use sigil_shared::error::{ErrorBody, ErrorCode};
+use sigil_shared::method::{BackupRecord, Reply, Request, Verified};
+use sigil_shared::nostr::key::Keys;
+use sigil_shared::nostr::types::Timestamp;
+use sigil_shared::padding::{REPLY_LEN, REQUEST_LEN};
+
+/// An envelope with every field at its widest: the highest version and the widest numbers.
+fn widest_backup() -> BackupEnvelope {
+    BackupEnvelope {
+        v: u8::MAX,
+        pubkey: "f".repeat(64),
+        kdf: KdfParams::argon2id(u32::MAX, u32::MAX, u32::MAX),
+        nonce: "f".repeat(48),
+        ciphertext: "f".repeat(96),
+    }
+}
+
+fn len(value: &impl serde::Serialize) -> usize {
+    serde_json::to_string(value).unwrap().len()
+}
+
+#[test]
+fn the_largest_request_fits() {
+    let (account, session) = (Keys::generate(), Keys::generate());
+    // The proof's created_at is at its widest in JSON until the year 2286.
+    let proof = sign_key_proof(
+        &account,
+        &session.public_key(),
+        Timestamp::from_secs(9_999_999_999),
+    )
+    .unwrap();
+    let requests = [
+        Request::RequestCode {
+            // The longest address a client sends (RFC 5321), all of it escaped-free ASCII.
+            email: format!("{}@{}.example", "a".repeat(64), "b".repeat(181)),
+        },
+        Request::VerifyCode {
+            code: "999999".into(),
+        },
+        Request::Activate {
+            pubkey: "f".repeat(64),
+            backup: widest_backup(),
+            proof: proof.as_json(),
+        },
+        Request::UpdateBackup {
+            backup: widest_backup(),
+            base_version: u64::MAX,
+        },
+        Request::GetBackup {},
+        Request::DeleteAccount {},
+    ];
+    let largest = requests.iter().map(len).max().unwrap();
+    assert!(largest <= REQUEST_LEN, "{largest} > {REQUEST_LEN}");
+    eprintln!("largest request plaintext: {largest} of {REQUEST_LEN} bytes");
+}
+
+#[test]
+fn the_largest_reply_fits() {
+    let mut every_error: Vec<Reply> = ALL_ERRORS
+        .iter()
+        .map(|code| {
+            Reply::Error(
+                ErrorBody::new(*code)
+                    .retry_after(u64::MAX)
+                    .current_version(u64::MAX),
+            )
+        })
+        .collect();
+    every_error.push(
+        Reply::ok(&Verified::Existing {
+            entropy: "f".repeat(64),
+            backup: widest_backup(),
+            backup_version: u64::MAX,
+        })
+        .unwrap(),
+    );
+    every_error.push(
+        Reply::ok(&BackupRecord {
+            entropy: "f".repeat(64),
+            backup: widest_backup(),
+            backup_version: u64::MAX,
+        })
+        .unwrap(),
+    );
+    let largest = every_error.iter().map(len).max().unwrap();
+    assert!(largest <= REPLY_LEN, "{largest} > {REPLY_LEN}");
+    eprintln!("largest reply plaintext: {largest} of {REPLY_LEN} bytes");
+}
+
+const ALL_ERRORS: [ErrorCode; 15] = [
+    ErrorCode::InvalidRequest,
+    ErrorCode::InvalidEmail,
+    ErrorCode::RateLimited,
+    ErrorCode::InvalidCode,
+    ErrorCode::CodeExpired,
+    ErrorCode::TooManyAttempts,
+    ErrorCode::NotVerified,
+    ErrorCode::AccountExists,
+    ErrorCode::UnknownAccount,
+    ErrorCode::InvalidProof,
+    ErrorCode::InvalidBackup,
+    ErrorCode::VersionConflict,
+    ErrorCode::WrongSigner,
+    ErrorCode::MailFailed,
+    ErrorCode::Internal,
+];
