@@ -41,7 +41,8 @@ fn server_message(body: &ErrorBody) -> String {
     let words = match body.code {
         ErrorCode::InvalidRequest => "The server did not understand the request.",
         ErrorCode::InvalidEmail => "That email address is not valid.",
-        ErrorCode::RateLimited => "Too many requests in a short time. Wait, then try again.",
+        ErrorCode::RateLimited => "Too many codes for this address. Wait, then try again.",
+        ErrorCode::KeyRateLimited => "Too many requests in a short time. Wait, then try again.",
         ErrorCode::InvalidCode => "That code is not correct.",
         ErrorCode::CodeExpired => "That code has expired. Request a new one.",
         ErrorCode::TooManyAttempts => "Too many wrong codes. Wait, then request a new code.",
@@ -56,7 +57,8 @@ fn server_message(body: &ErrorBody) -> String {
         ErrorCode::Internal => "The server had a problem. Nothing was changed.",
     };
     let waited = match body.code {
-        ErrorCode::RateLimited => "Too many requests in a short time.",
+        ErrorCode::RateLimited => "Too many codes for this address.",
+        ErrorCode::KeyRateLimited => "Too many requests in a short time.",
         ErrorCode::TooManyAttempts => "Too many wrong codes.",
         _ => words,
     };
@@ -169,7 +171,7 @@ mod tests {
         let failure = session_failure(&SessionError::Client(ClientError::Server(body)));
         assert_eq!(
             failure.message,
-            "Too many requests in a short time. Try again in 10 min."
+            "Too many codes for this address. Try again in 10 min."
         );
     }
 

@@ -15,7 +15,7 @@ use crate::codes;
 use crate::config::CodeLimits;
 use crate::keys::HashKey;
 use crate::mail::Mailer;
-use crate::store::{MaybeConflict, Store, StoreError, UserRow, retry_on_conflict};
+use crate::store::{MaybeConflict, Store, StoreError, Tx, UserRow, retry_on_conflict};
 use crate::throttle::{Counters, Refusal};
 
 /// Why a method did not succeed: a protocol answer for the client, or a fault of ours.
@@ -140,6 +140,9 @@ impl Methods {
         let code = codes::generate().map_err(|e| MethodError::Internal(format!("rng: {e}")))?;
 
         let mut tx = self.store.begin().await?;
+        if tx.user_by_pubkey(&session.to_bytes()).await?.is_some() {
+            return Err(ErrorCode::WrongSigner.into());
+        }
         let mut counters = tx
             .counters(&email_hash)
             .await?
@@ -180,7 +183,9 @@ impl Methods {
     ) -> MethodResult<Verified> {
         let key = session.to_bytes();
         let mut tx = self.store.begin().await?;
-        let row = tx.session(&key).await?.ok_or(ErrorCode::CodeExpired)?;
+        let Some(row) = tx.session(&key).await? else {
+            return Err(no_session(&mut tx, &key, ErrorCode::CodeExpired).await);
+        };
         if row.expires_at < now {
             return Err(ErrorCode::CodeExpired.into());
         }
@@ -260,10 +265,9 @@ impl Methods {
             serde_json::to_string(backup).map_err(|e| MethodError::Internal(e.to_string()))?;
 
         let mut tx = self.store.begin().await?;
-        let row = tx
-            .session(&session.to_bytes())
-            .await?
-            .ok_or(ErrorCode::NotVerified)?;
+        let Some(row) = tx.session(&session.to_bytes()).await? else {
+            return Err(no_session(&mut tx, &session.to_bytes(), ErrorCode::NotVerified).await);
+        };
         if !row.is_verified() || row.expires_at < now {
             return Err(ErrorCode::NotVerified.into());
         }
@@ -305,10 +309,9 @@ impl Methods {
         let base = i64::try_from(base_version).map_err(|_| ErrorCode::InvalidRequest)?;
         let key = signer.to_bytes();
         let mut tx = self.store.begin().await?;
-        let user = tx
-            .user_by_pubkey(&key)
-            .await?
-            .ok_or(ErrorCode::UnknownAccount)?;
+        let Some(user) = tx.user_by_pubkey(&key).await? else {
+            return Err(no_account(&mut tx, &key).await);
+        };
         match tx.swap_backup(&key, &backup_json, base, now).await? {
             Some(new_version) => {
                 tx.commit().await?;
@@ -328,11 +331,10 @@ impl Methods {
     }
 
     async fn get_backup(&self, signer: &PublicKey) -> MethodResult<BackupRecord> {
-        let user = self
-            .store
-            .user_by_pubkey(&signer.to_bytes())
-            .await?
-            .ok_or(ErrorCode::UnknownAccount)?;
+        let Some(user) = self.store.user_by_pubkey(&signer.to_bytes()).await? else {
+            let mut tx = self.store.begin().await?;
+            return Err(no_account(&mut tx, &signer.to_bytes()).await);
+        };
         let backup = user.backup.as_deref().ok_or(ErrorCode::UnknownAccount)?;
         Ok(BackupRecord {
             entropy: hex::encode(&user.entropy),
@@ -343,13 +345,32 @@ impl Methods {
 
     async fn delete_account(&self, signer: &PublicKey) -> MethodResult<AccountDeleted> {
         let mut tx = self.store.begin().await?;
-        let user = tx
-            .user_by_pubkey(&signer.to_bytes())
-            .await?
-            .ok_or(ErrorCode::UnknownAccount)?;
+        let Some(user) = tx.user_by_pubkey(&signer.to_bytes()).await? else {
+            return Err(no_account(&mut tx, &signer.to_bytes()).await);
+        };
         tx.delete_user(&user.email_hash).await?;
         tx.commit().await?;
         Ok(AccountDeleted { deleted: true })
+    }
+}
+
+/// The refusal of an account method whose signer has no account: `wrong_signer` if the key is a
+/// code session's (the client signed with the wrong key), `unknown_account` otherwise.
+async fn no_account(tx: &mut Tx, key: &[u8]) -> MethodError {
+    match tx.session(key).await {
+        Ok(Some(_)) => ErrorCode::WrongSigner.into(),
+        Ok(None) => ErrorCode::UnknownAccount.into(),
+        Err(error) => error.into(),
+    }
+}
+
+/// The refusal of a session method whose signer has no session: `wrong_signer` if the key is
+/// an account's, `otherwise` if not.
+async fn no_session(tx: &mut Tx, key: &[u8], otherwise: ErrorCode) -> MethodError {
+    match tx.user_by_pubkey(key).await {
+        Ok(Some(_)) => ErrorCode::WrongSigner.into(),
+        Ok(None) => otherwise.into(),
+        Err(error) => error.into(),
     }
 }
 

@@ -332,7 +332,7 @@ pub fn verify_key_proof(
     now: Timestamp,
     window_secs: u64,
 ) -> bool {
-    let Ok(proof) = Event::from_json(proof_json) else {
+    let Ok(proof) = parse_event(proof_json) else {
         return false;
     };
     proof.kind == kinds::key_proof()

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::argon2id::FillLanes;
+use crate::event_json::is_lower_hex;
 use crate::secret::{AccountSecret, Password};
 
 pub const ENVELOPE_VERSION: u8 = 1;
@@ -46,6 +47,9 @@ impl Entropy {
     }
 
     pub fn from_hex(hex: &str) -> Result<Self, EnvelopeError> {
+        if !is_lower_hex(hex, 32) {
+            return Err(EnvelopeError::Malformed("entropy"));
+        }
         let mut bytes = [0u8; 32];
         hex::decode_to_slice(hex, &mut bytes).map_err(|_| EnvelopeError::Malformed("entropy"))?;
         Ok(Self(bytes))
@@ -72,6 +76,7 @@ pub enum KdfAlgorithm {
 
 /// Argon2id cost parameters, as carried in an envelope and announced by a server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct KdfParams {
     pub alg: KdfAlgorithm,
     /// Memory in KiB.
@@ -145,6 +150,7 @@ pub enum EnvelopeError {
 
 /// The backup as stored by the server and kept in the browser: opaque without the password.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BackupEnvelope {
     pub v: u8,
     /// Hex x-only public key of the account; bound into the AEAD.
@@ -218,6 +224,15 @@ impl BackupEnvelope {
             return Err(EnvelopeError::UnsupportedVersion(self.v));
         }
         self.kdf.check()?;
+        for (field, hex, bytes) in [
+            ("pubkey", &self.pubkey, 32),
+            ("nonce", &self.nonce, NONCE_LEN),
+            ("ciphertext", &self.ciphertext, CIPHERTEXT_LEN),
+        ] {
+            if !is_lower_hex(hex, bytes) {
+                return Err(EnvelopeError::Malformed(field));
+            }
+        }
         let pubkey =
             PublicKey::from_hex(&self.pubkey).map_err(|_| EnvelopeError::Malformed("pubkey"))?;
         let mut nonce = [0u8; NONCE_LEN];

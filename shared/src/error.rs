@@ -49,6 +49,9 @@ pub enum ErrorCode {
     InvalidEmail,
     /// Too many codes for this address; `retry_after` says when to try again.
     RateLimited,
+    /// Too many requests signed by this key in a short time; `retry_after` says when to try
+    /// again. (The address's limits are `rate_limited` and `too_many_attempts`.)
+    KeyRateLimited,
     /// The code does not match.
     InvalidCode,
     /// The code expired, or there is no pending code for this session.
@@ -67,7 +70,8 @@ pub enum ErrorCode {
     InvalidBackup,
     /// Compare-and-swap failed; `current_version` names the stored version.
     VersionConflict,
-    /// The method needs the account's own key, not an ephemeral one (or the reverse).
+    /// The method needs the account's own key and was signed by a code session's key, or
+    /// needs a session key and was signed by an account's key.
     WrongSigner,
     /// The email could not be sent.
     MailFailed,
@@ -82,6 +86,9 @@ impl ErrorCode {
             Self::InvalidRequest => "The request was not understood.",
             Self::InvalidEmail => "That email address is not valid.",
             Self::RateLimited => "Too many codes were requested for this address. Try again later.",
+            Self::KeyRateLimited => {
+                "Too many requests in a short time. Wait a moment, then try again."
+            }
             Self::InvalidCode => "That code is not correct.",
             Self::CodeExpired => "That code has expired. Request a new one.",
             Self::TooManyAttempts => "Too many wrong codes. Wait, then request a new code.",

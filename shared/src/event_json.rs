@@ -1,6 +1,10 @@
 //! Events read from JSON with their ids, keys and signatures in hex, the only form Sigil's wire
 //! carries. nostr's own reader also takes bech32 forms (nevent, nprofile) for them, which links
 //! a URL parser and its IDNA tables into the browser's module for nothing Sigil receives.
+//!
+//! The reader is strict, as NIP-01 and docs/protocol.md are: the seven fields and no others,
+//! each once; ids, keys and signatures in lowercase hex of their exact length. Whatever it
+//! accepts serialises back to the same values, so the id checked is the id of the bytes sent.
 
 use std::str::FromStr;
 
@@ -9,8 +13,9 @@ use nostr::key::PublicKey;
 use nostr::types::Timestamp;
 use serde::{Deserialize, Deserializer};
 
-/// An event as it stands in JSON, every field required (NIP-01).
+/// An event as it stands in JSON, every field required (NIP-01) and no other allowed.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawEvent {
     id: String,
     pubkey: String,
@@ -23,17 +28,30 @@ struct RawEvent {
 
 /// Why an event's JSON was not read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("not a Nostr event with hex id, key and signature")]
+#[error("not a Nostr event with lowercase hex id, key and signature and no other fields")]
 pub struct EventJsonError;
 
 /// Reads one event. Nothing is checked beyond the shape: the id and signature are the caller's
 /// to verify.
 pub fn parse_event(json: &str) -> Result<Event, EventJsonError> {
-    let raw: RawEvent = serde_json::from_str(json).map_err(|_| EventJsonError)?;
+    parse_event_bytes(json.as_bytes())
+}
+
+/// [`parse_event`] of a body as received.
+pub fn parse_event_bytes(json: &[u8]) -> Result<Event, EventJsonError> {
+    let raw: RawEvent = serde_json::from_slice(json).map_err(|_| EventJsonError)?;
     event_of(raw)
 }
 
+/// Lowercase hex of exactly `bytes` bytes: what every id, key and signature must be.
+pub fn is_lower_hex(text: &str, bytes: usize) -> bool {
+    text.len() == 2 * bytes && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 fn event_of(raw: RawEvent) -> Result<Event, EventJsonError> {
+    if !(is_lower_hex(&raw.id, 32) && is_lower_hex(&raw.pubkey, 32) && is_lower_hex(&raw.sig, 64)) {
+        return Err(EventJsonError);
+    }
     let id = EventId::from_hex(&raw.id).map_err(|_| EventJsonError)?;
     let pubkey = PublicKey::from_hex(&raw.pubkey).map_err(|_| EventJsonError)?;
     let sig = Signature::from_str(&raw.sig).map_err(|_| EventJsonError)?;
@@ -103,5 +121,26 @@ mod tests {
         assert_eq!(parse_event(&bech32), Err(EventJsonError));
         assert_eq!(parse_event(r#"{"id":"00"}"#), Err(EventJsonError));
         assert_eq!(parse_event("not json"), Err(EventJsonError));
+    }
+
+    #[test]
+    fn refuses_uppercase_hex_unknown_and_repeated_fields() {
+        let keys = Keys::generate();
+        let event = note(&keys, Vec::new(), "hi");
+        let json = event.as_json();
+        for field in [
+            event.id.to_hex(),
+            keys.public_key().to_hex(),
+            event.sig.to_string(),
+        ] {
+            let upper = json.replace(&field, &field.to_uppercase());
+            assert_ne!(upper, json, "{field} has letters");
+            assert_eq!(parse_event(&upper), Err(EventJsonError), "{field}");
+        }
+        let extra = json.replacen('{', r#"{"extra":1,"#, 1);
+        assert_eq!(parse_event(&extra), Err(EventJsonError));
+        let twice = json.replacen('{', r#"{"content":"other","#, 1);
+        assert_eq!(parse_event(&twice), Err(EventJsonError));
+        assert!(parse_event(&json).is_ok());
     }
 }

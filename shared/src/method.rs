@@ -10,7 +10,12 @@ use crate::error::ErrorBody;
 
 /// Plaintext of a request event's content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "method", content = "params", rename_all = "snake_case")]
+#[serde(
+    tag = "method",
+    content = "params",
+    rename_all = "snake_case",
+    deny_unknown_fields
+)]
 pub enum Request {
     /// Signed by a fresh ephemeral key. Starts signup and login alike.
     RequestCode { email: String },
@@ -125,4 +130,21 @@ pub struct BackupRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountDeleted {
     pub deleted: bool,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_params_and_fields_are_refused() {
+        let read = |json: &str| serde_json::from_str::<Request>(json);
+        assert!(read(r#"{"method":"get_backup","params":{}}"#).is_ok());
+        assert!(read(r#"{"method":"get_backup","params":{"x":1}}"#).is_err());
+        assert!(read(r#"{"method":"verify_code","params":{"code":"1","x":1}}"#).is_err());
+        assert!(read(r#"{"method":"get_backup","params":{},"x":1}"#).is_err());
+        assert!(read(r#"{"method":"get_backup"}"#).is_err());
+        assert!(read(r#"{"method":"get_backup","params":[]}"#).is_err());
+    }
 }

@@ -36,12 +36,16 @@ pub fn nonce_tag(nonce: u64, target: u8) -> Tag {
     Tag::pow(u128::from(nonce), target)
 }
 
-/// Reads the committed target of an event's nonce tag, if it has exactly one well-formed tag.
+/// Reads the committed target of an event's nonce tag, if it has exactly one well-formed tag:
+/// three elements, the nonce and the target in canonical decimal (digits only, no leading zero),
+/// the nonce at most 2^64 - 1 and the target at most 255.
 pub fn committed_target(tags: &Tags) -> Option<u8> {
     let mut targets = tags.iter().filter(|tag| tag.kind() == "nonce").map(|tag| {
         let values = tag.as_slice();
         match values {
-            [_, nonce, target] if nonce.parse::<u128>().is_ok() => target.parse::<u8>().ok(),
+            [_, nonce, target] if canonical::<u64>(nonce) => {
+                canonical::<u8>(target).then(|| target.parse().ok())?
+            }
             _ => None,
         }
     });
@@ -50,6 +54,13 @@ pub fn committed_target(tags: &Tags) -> Option<u8> {
         Some(_) => None,
         None => Some(first),
     }
+}
+
+/// Whether `text` is the decimal form of a `T` as it prints: digits only, no sign, no leading
+/// zero. Anything else could be read as the same number but hash to another id.
+fn canonical<T: std::str::FromStr + ToString>(text: &str) -> bool {
+    text.parse::<T>()
+        .is_ok_and(|n| n.to_string() == text && text.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A prepared search for a nonce that gives an event id with `target` leading zero bits.
@@ -375,5 +386,24 @@ mod tests {
         assert_eq!(with(vec![Tag::parse(["nonce", "5"]).unwrap()]), None);
         assert_eq!(with(vec![Tag::parse(["nonce", "x", "16"]).unwrap()]), None);
         assert_eq!(with(vec![Tag::parse(["nonce", "5", "999"]).unwrap()]), None);
+        for (nonce, target) in [
+            ("05", "16"),
+            ("+5", "16"),
+            ("5", "016"),
+            ("5", "+16"),
+            (" 5", "16"),
+        ] {
+            let tag = Tag::parse(["nonce", nonce, target]).unwrap();
+            assert_eq!(with(vec![tag]), None, "{nonce:?} {target:?}");
+        }
+        let too_big = (u128::from(u64::MAX) + 1).to_string();
+        assert_eq!(
+            with(vec![Tag::parse(["nonce", &too_big, "16"]).unwrap()]),
+            None
+        );
+        assert_eq!(
+            with(vec![Tag::parse(["nonce", "0", "0"]).unwrap()]),
+            Some(0)
+        );
     }
 }

@@ -8,6 +8,7 @@ use nostr::key::PublicKey;
 use nostr::types::Timestamp;
 
 use crate::error::RejectCode;
+use crate::event_json::parse_event_bytes;
 use crate::kinds;
 use crate::pow::{committed_target, leading_zero_bits};
 use crate::signature::signature_holds;
@@ -76,9 +77,17 @@ pub fn check_request(
     if body.len() > policy.max_bytes {
         return Err(RejectCode::PayloadTooLarge);
     }
-    let event = Event::from_json(body).map_err(|_| RejectCode::MalformedEvent)?;
+    let event = parse_event_bytes(body).map_err(|_| RejectCode::MalformedEvent)?;
     if event.kind != kinds::request() {
         return Err(RejectCode::WrongKind);
+    }
+    // A request carries its recipient and its work, nothing else.
+    if event
+        .tags
+        .iter()
+        .any(|tag| !matches!(tag.kind(), "p" | "nonce"))
+    {
+        return Err(RejectCode::MalformedEvent);
     }
     check_addressed_to(&event, &policy.server)?;
     check_fresh(event.created_at, now, policy.window_secs)?;
@@ -90,11 +99,12 @@ pub fn check_request(
     CheckedRequest::verify(event)
 }
 
-/// Exactly one `p` tag, naming the server: a request meant for another DVM must not be answered.
+/// Exactly one `p` tag, `["p", <server key in hex>]`: a request meant for another DVM must not
+/// be answered.
 fn check_addressed_to(event: &Event, server: &PublicKey) -> Result<(), RejectCode> {
     let mut recipients = event.tags.iter().filter(|tag| tag.kind() == "p");
     match (recipients.next(), recipients.next()) {
-        (Some(tag), None) if tag.content() == Some(server.to_hex().as_str()) => Ok(()),
+        (Some(tag), None) if tag.as_slice() == ["p".to_owned(), server.to_hex()] => Ok(()),
         _ => Err(RejectCode::WrongRecipient),
     }
 }

@@ -245,3 +245,32 @@ fn envelope_json_is_stable() {
     assert_eq!(keys, ["ciphertext", "kdf", "nonce", "pubkey", "v"]);
     assert_eq!(json["kdf"]["alg"], "argon2id");
 }
+
+/// Hex must be lowercase and every field known: a second spelling of the same bytes would be a
+/// second backup to the server, and an unknown field a place to hide anything.
+#[test]
+fn uppercase_hex_and_unknown_fields_are_refused() {
+    let v = vectors().remove(0);
+    assert!(v.envelope.validate().is_ok());
+    for field in ["pubkey", "nonce", "ciphertext"] {
+        let mut upper = v.envelope.clone();
+        let value = match field {
+            "pubkey" => &mut upper.pubkey,
+            "nonce" => &mut upper.nonce,
+            _ => &mut upper.ciphertext,
+        };
+        *value = value.to_uppercase();
+        assert_eq!(
+            upper.validate(),
+            Err(EnvelopeError::Malformed(field)),
+            "{field}"
+        );
+    }
+    let mut json = serde_json::to_value(&v.envelope).unwrap();
+    json["extra"] = serde_json::json!(1);
+    assert!(serde_json::from_value::<BackupEnvelope>(json).is_err());
+    let mut json = serde_json::to_value(&v.envelope).unwrap();
+    json["kdf"]["salt"] = serde_json::json!("00");
+    assert!(serde_json::from_value::<BackupEnvelope>(json).is_err());
+    assert!(Entropy::from_hex(&v.entropy.to_uppercase().replace('0', "A")).is_err());
+}

@@ -112,3 +112,37 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Whatever the server accepts is exactly what it hashed: the accepted event serialises
+    /// back to the same JSON values as the body received (no case folded, no number or string
+    /// read two ways), so its id is the hash of what the client sent. Bodies are a valid
+    /// request with one character's case flipped, or one character replaced.
+    #[test]
+    fn an_accepted_request_is_exactly_the_bytes_it_was_hashed_from(
+        position in any::<usize>(),
+        replacement in proptest::option::of(proptest::char::range('!', '~')),
+    ) {
+        let server = Keys::generate();
+        let now = Timestamp::now();
+        let request = Request::GetBackup {};
+        let event = dvm::seal_request(&Keys::generate(), &server.public_key(), &request, 8, now).unwrap();
+        let policy = Policy { server: server.public_key(), min_difficulty: 8, window_secs: 300, max_bytes: 16 * 1024 };
+        let mut chars: Vec<char> = event.as_json().chars().collect();
+        let index = position % chars.len();
+        chars[index] = match replacement {
+            Some(c) => c,
+            None if chars[index].is_ascii_lowercase() => chars[index].to_ascii_uppercase(),
+            None => chars[index].to_ascii_lowercase(),
+        };
+        let body: String = chars.into_iter().collect();
+        if let Ok(passed) = check_request(body.as_bytes(), &policy, now) {
+            let received: serde_json::Value = serde_json::from_str(&body).unwrap();
+            let accepted: serde_json::Value = serde_json::from_str(&passed.event().as_json()).unwrap();
+            prop_assert_eq!(received, accepted);
+            prop_assert!(passed.event().verify_id());
+        }
+    }
+}

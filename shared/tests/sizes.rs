@@ -92,10 +92,11 @@ fn the_largest_reply_fits() {
     eprintln!("largest reply plaintext: {largest} of {REPLY_LEN} bytes");
 }
 
-const ALL_ERRORS: [ErrorCode; 15] = [
+const ALL_ERRORS: [ErrorCode; 16] = [
     ErrorCode::InvalidRequest,
     ErrorCode::InvalidEmail,
     ErrorCode::RateLimited,
+    ErrorCode::KeyRateLimited,
     ErrorCode::InvalidCode,
     ErrorCode::CodeExpired,
     ErrorCode::TooManyAttempts,

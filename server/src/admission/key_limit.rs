@@ -23,9 +23,7 @@ impl KeyLimit {
             return Ok(());
         }
         let retry_after = u64::try_from(admitted.key_window_start + WINDOW_SECS - now).unwrap_or(1);
-        let mut body = ErrorBody::new(ErrorCode::RateLimited).retry_after(retry_after.max(1));
-        body.message = "Too many requests in a short time. Wait a moment, then try again.".into();
-        Err(body)
+        Err(ErrorBody::new(ErrorCode::KeyRateLimited).retry_after(retry_after.max(1)))
     }
 }
 
@@ -47,7 +45,7 @@ mod tests {
         let limit = KeyLimit { per_window: 3 };
         assert!(limit.check(&admitted(3), 1_010).is_ok());
         let refused = limit.check(&admitted(4), 1_010).unwrap_err();
-        assert_eq!(refused.code, ErrorCode::RateLimited);
+        assert_eq!(refused.code, ErrorCode::KeyRateLimited);
         assert_eq!(refused.retry_after, Some(50));
         // A clock past the window's end still waits a second, never zero.
         assert_eq!(

@@ -244,7 +244,7 @@ async fn one_key_may_make_only_so_many_requests_a_minute() {
     let Err(ClientError::Server(body)) = ask(&key, 3).await else {
         panic!("the fourth request from one key is refused");
     };
-    assert_eq!(body.code, ErrorCode::RateLimited);
+    assert_eq!(body.code, ErrorCode::KeyRateLimited);
     assert!(body.retry_after.is_some_and(|s| (1..=60).contains(&s)));
     // Another key is not held back.
     ask(&Keys::generate(), 4).await.expect("another key");

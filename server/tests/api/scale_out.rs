@@ -129,11 +129,15 @@ async fn limits_count_requests_to_both_processes() {
             .verify(server, "000000")
             .await
             .expect_err("wrong code");
-        assert_ne!(error.server_code(), Some(ErrorCode::RateLimited), "{error}");
+        assert_ne!(
+            error.server_code(),
+            Some(ErrorCode::KeyRateLimited),
+            "{error}"
+        );
     }
     let limited = session
         .verify(a, "000000")
         .await
         .expect_err("the fifth request");
-    assert_eq!(limited.server_code(), Some(ErrorCode::RateLimited));
+    assert_eq!(limited.server_code(), Some(ErrorCode::KeyRateLimited));
 }

@@ -279,6 +279,35 @@ async fn every_outcome(app: &TestApp, server: &Server<HttpTransport>) -> Vec<(St
     )
     .await;
 
+    // Keys of the wrong kind: a session's for an account method, an account's for a session
+    // method. The session key's next request is one past the per-key limit.
+    call(
+        server,
+        &login,
+        Request::GetBackup {},
+        Err(ErrorCode::WrongSigner),
+        &mut seen,
+    )
+    .await;
+    call(
+        server,
+        keys,
+        Request::RequestCode {
+            email: email.into(),
+        },
+        Err(ErrorCode::WrongSigner),
+        &mut seen,
+    )
+    .await;
+    call(
+        server,
+        &session,
+        Request::GetBackup {},
+        Err(ErrorCode::KeyRateLimited),
+        &mut seen,
+    )
+    .await;
+
     call(server, keys, Request::DeleteAccount {}, Ok(()), &mut seen).await;
     seen
 }
@@ -309,6 +338,8 @@ async fn assert_one_size_each(app: &TestApp) {
 
 fn limits(options: &mut sigil_server::Options) {
     options.codes_per_hour = Some(2);
+    // The first session's key makes 9 requests before its last one.
+    options.requests_per_key_per_minute = Some(9);
 }
 
 #[tokio::test]
