@@ -32,6 +32,10 @@ pub enum ClientError {
     /// The announcement fetched again names another key than the one this client trusts.
     #[error("the server's key changed; it is not the server this device knows")]
     ServerKeyChanged,
+    /// The server answered with other KDF entropy for an account this device knows: a server
+    /// that could change it could make every account's salt the same.
+    #[error("the server changed this account's key-derivation entropy")]
+    EntropyChanged,
     #[error(transparent)]
     Email(#[from] EmailError),
     #[error(transparent)]

@@ -184,6 +184,23 @@ impl Vault {
         Ok(envelope)
     }
 
+    /// Seals a backup of an earlier envelope version again as the current version, under the
+    /// same `password` (the one that just opened it) and `kdf`; true if it did. Like a password
+    /// change it works offline and is synced with [`Vault::push_backup`].
+    pub fn upgrade_envelope(
+        &mut self,
+        password: &Password,
+        kdf: KdfParams,
+        lanes: &dyn FillLanes,
+    ) -> Result<bool, ClientError> {
+        if !self.backup.envelope.is_outdated() {
+            return Ok(false);
+        }
+        let entropy = &self.backup.entropy;
+        self.backup.envelope = BackupEnvelope::seal(&self.secret, password, entropy, kdf, lanes)?;
+        Ok(true)
+    }
+
     /// Uses another backup of this same key: one saved before [`Vault::change_password`], or the
     /// server's newer copy. The caller has checked that it belongs to this key.
     pub fn replace_backup(&mut self, backup: StoredBackup) {
@@ -226,6 +243,10 @@ impl Vault {
         };
         if stored.envelope.validate()? != self.public_key() {
             return Err(sigil_shared::envelope::EnvelopeError::ForeignKey.into());
+        }
+        // The entropy is the account's for good; a server that changes it is trying something.
+        if stored.entropy != self.backup.entropy {
+            return Err(ClientError::EntropyChanged);
         }
         Ok(stored)
     }

@@ -125,6 +125,9 @@ pub struct Session<T> {
     /// Whether this account belongs on this device: it was created or unlocked here. A backup
     /// downloaded for a login is not kept until its password has opened it.
     keep_locally: bool,
+    /// The account this device held when a new code was asked for, and its KDF entropy: a login
+    /// to the same account must be answered with the same entropy.
+    known_entropy: Option<(PublicKey, Entropy)>,
 }
 
 impl<T: Transport> Session<T> {
@@ -138,6 +141,7 @@ impl<T: Transport> Session<T> {
             unsynced: false,
             conflict: None,
             keep_locally: false,
+            known_entropy: None,
         }
     }
 
@@ -153,6 +157,7 @@ impl<T: Transport> Session<T> {
             unsynced: local.unsynced,
             conflict: local.conflict,
             keep_locally: true,
+            known_entropy: None,
         }
     }
 
@@ -207,6 +212,18 @@ impl<T: Transport> Session<T> {
     pub async fn request_code(&mut self, email: &str) -> Result<CodeSent, SessionError> {
         self.expect_step(&[Step::Email, Step::Code, Step::Unlock])?;
         let code = CodeSession::request(&self.server, email).await?;
+        let held = match &self.state {
+            State::Locked(backup) => Some(backup),
+            State::Unlocked(vault) => Some(vault.backup()),
+            _ => None,
+        };
+        if let Some(backup) = held {
+            self.known_entropy = backup
+                .envelope
+                .validate()
+                .ok()
+                .map(|key| (key, backup.entropy));
+        }
         let sent = code.sent.clone();
         self.email = Some(code.email.clone());
         self.unsynced = false;
@@ -240,7 +257,16 @@ impl<T: Transport> Session<T> {
                 code: session,
                 entropy,
             },
-            AfterVerify::Existing(backup) => State::Locked(backup),
+            AfterVerify::Existing(backup) => {
+                let account = backup.envelope.validate().map_err(ClientError::from)?;
+                if let Some((known, entropy)) = self.known_entropy
+                    && known == account
+                    && entropy != backup.entropy
+                {
+                    return Err(ClientError::EntropyChanged.into());
+                }
+                State::Locked(backup)
+            }
         };
         Ok(self.step())
     }
@@ -292,7 +318,15 @@ impl<T: Transport> Session<T> {
             return Err(OutOfStep(self.step()).into());
         };
         self.server.progress(Progress::DerivingKey);
-        let vault = Vault::unlock(backup.clone(), password, self.server.transport().lanes())?;
+        let lanes = self.server.transport().lanes();
+        let mut vault = Vault::unlock(backup.clone(), password, lanes)?;
+        // A backup of an earlier envelope version is sealed again now, while the password is at
+        // hand, and synced like a password change.
+        if vault.backup().envelope.is_outdated() {
+            self.server.progress(Progress::DerivingKey);
+            vault.upgrade_envelope(password, self.server.info().kdf, lanes)?;
+            self.unsynced = true;
+        }
         let pubkey = vault.public_key();
         self.state = State::Unlocked(vault);
         self.keep_locally = true;

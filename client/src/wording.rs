@@ -2,7 +2,7 @@
 //! never shown as is: a server names an error by its code, and the words are the client's.
 
 use sigil_shared::envelope::EnvelopeError;
-use sigil_shared::error::{ErrorBody, ErrorCode};
+use sigil_shared::error::{BackupProblem, ErrorBody, ErrorCode};
 
 use crate::error::ClientError;
 use crate::session::{MIN_PASSWORD_CHARS, SessionError};
@@ -38,6 +38,9 @@ fn session_message(error: &SessionError) -> String {
 
 /// A method's error, by its code; `retry_after` is the only thing taken from the server.
 fn server_message(body: &ErrorBody) -> String {
+    if let (ErrorCode::InvalidBackup, Some(problem)) = (body.code, body.problem) {
+        return backup_problem(problem).into();
+    }
     let words = match body.code {
         ErrorCode::InvalidRequest => "The server did not understand the request.",
         ErrorCode::InvalidEmail => "That email address is not valid.",
@@ -65,6 +68,22 @@ fn server_message(body: &ErrorBody) -> String {
     match body.retry_after {
         Some(seconds) => format!("{waited} Try again in {}.", human_duration(seconds)),
         None => words.into(),
+    }
+}
+
+/// Why the server refused a backup this device made: each is a fault of this app or of an
+/// outdated copy of it, never of the user, so each says what to do.
+fn backup_problem(problem: BackupProblem) -> &'static str {
+    match problem {
+        BackupProblem::Malformed | BackupProblem::ForeignKey => {
+            "The server refused the backup this app made. Nothing was changed; reload the page and try again."
+        }
+        BackupProblem::OutdatedVersion => {
+            "This copy of the app seals backups in an old format. Reload the page, then unlock again."
+        }
+        BackupProblem::WeakKdf => {
+            "The server now asks for stronger protection of backups. Change your password to seal the backup again."
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The client against a server that lies. An in-process adversary built from the protocol crate
 //! answers with weak KDF parameters, a backup for another key, replies signed by the wrong key,
-//! or a reply recorded for an earlier request; the client logic refuses each with a clear error.
+//! a reply recorded for an earlier request, or other KDF entropy for an account the client knows;
+//! the client logic refuses each with a clear error.
 //! It also plays a busy server (503), where the client backs off and tries again, and a server
 //! that raises its proof of work and then names another key, which the client refuses.
 
@@ -38,6 +39,9 @@ enum Lie {
     WrongSigner,
     /// Answers with the reply it gave to the first request.
     ReplayedReply,
+    /// Answers the first login with the account's entropy, and everything after it (another
+    /// login, `get_backup`) with other entropy, as a server out to make salts collide would.
+    ChangedEntropy,
     /// Not a lie: answers the first two posts with 503, as a server shedding load does.
     Busy,
     /// Refuses the first post for too little work, then announces a higher difficulty under
@@ -55,6 +59,7 @@ struct HostileServer {
     first_reply: RefCell<Option<String>>,
     gets: Cell<u32>,
     posts: Cell<u32>,
+    verifies: Cell<u32>,
     /// What the client showed and how long it waited, in order.
     progress: RefCell<Vec<Progress>>,
     slept: RefCell<Vec<Duration>>,
@@ -71,6 +76,7 @@ impl HostileServer {
             first_reply: RefCell::default(),
             gets: Cell::new(0),
             posts: Cell::new(0),
+            verifies: Cell::new(0),
             progress: RefCell::default(),
             slept: RefCell::default(),
         }
@@ -87,7 +93,20 @@ impl HostileServer {
         .expect("seal")
     }
 
+    /// The entropy this answer carries: another after the first login, if that is the lie.
+    fn entropy_now(&self, request: &Request) -> Entropy {
+        let after_login = matches!(request, Request::GetBackup {}) || self.verifies.get() > 1;
+        if self.lie == Lie::ChangedEntropy && after_login {
+            Entropy([7; 32])
+        } else {
+            self.entropy
+        }
+    }
+
     fn answer(&self, request: &Request) -> Reply {
+        if matches!(request, Request::VerifyCode { .. }) {
+            self.verifies.set(self.verifies.get() + 1);
+        }
         let result = match request {
             Request::RequestCode { .. } => serde_json::to_value(CodeSent {
                 expires_in: 600,
@@ -100,14 +119,17 @@ impl HostileServer {
                     backup.kdf.t = 1;
                 }
                 serde_json::to_value(Verified::Existing {
-                    entropy: self.entropy.to_hex(),
+                    entropy: self.entropy_now(request).to_hex(),
                     backup,
                     backup_version: 1,
                 })
             }
             Request::GetBackup {} => serde_json::to_value(BackupRecord {
-                entropy: self.entropy.to_hex(),
-                backup: self.backup_of(&AccountSecret::generate()),
+                entropy: self.entropy_now(request).to_hex(),
+                backup: match self.lie {
+                    Lie::ChangedEntropy => self.backup_of(&self.account),
+                    _ => self.backup_of(&AccountSecret::generate()),
+                },
                 backup_version: 2,
             }),
             _ => serde_json::to_value(serde_json::json!({})),
@@ -216,8 +238,8 @@ async fn a_backup_with_weak_kdf_parameters_is_refused_before_any_guess() {
         .request_code("victim@example.org")
         .await
         .expect("code");
-    session.verify_code("123456").await.expect("verify");
-    let refused = session.unlock(&Password::new(PASSWORD));
+    // Refused as it arrives, before a password is even asked for.
+    let refused = session.verify_code("123456").await;
     assert!(
         matches!(
             refused,
@@ -247,6 +269,38 @@ async fn a_backup_of_another_key_is_refused() {
     );
     let kept = session.local().expect("kept");
     assert_eq!(kept.backup.version, 1, "the foreign backup was not taken");
+}
+
+/// The entropy salts the account's KDF; a server that could change it could give every account
+/// the same salt. Once the client knows an account's entropy, another is refused, in a sync and
+/// in a new login to the same account.
+#[tokio::test]
+async fn changed_entropy_for_a_known_account_is_refused() {
+    let mut session = session(Lie::ChangedEntropy).await;
+    log_in(&mut session)
+        .await
+        .expect("the first login is honest");
+    let refused = session.sync().await;
+    assert!(
+        matches!(
+            refused,
+            Err(SessionError::Client(ClientError::EntropyChanged))
+        ),
+        "{refused:?}"
+    );
+    session.lock();
+    session
+        .request_code("victim@example.org")
+        .await
+        .expect("code");
+    let refused = session.verify_code("123456").await;
+    assert!(
+        matches!(
+            refused,
+            Err(SessionError::Client(ClientError::EntropyChanged))
+        ),
+        "{refused:?}"
+    );
 }
 
 #[tokio::test]

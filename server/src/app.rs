@@ -106,6 +106,7 @@ impl Application {
             mailer,
             limits: config.codes,
             window_secs: config.requests.created_at_window,
+            kdf: config.kdf,
         };
         Ok(Self {
             listener,

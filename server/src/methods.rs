@@ -3,7 +3,7 @@
 
 use sigil_shared::dvm::verify_key_proof;
 use sigil_shared::email::EmailAddress;
-use sigil_shared::envelope::{BackupEnvelope, Entropy};
+use sigil_shared::envelope::{BackupEnvelope, Entropy, KdfParams};
 use sigil_shared::error::{ErrorBody, ErrorCode};
 use sigil_shared::method::{
     AccountDeleted, BackupRecord, BackupStored, CodeSent, Reply, Request, Verified,
@@ -66,6 +66,8 @@ pub struct Methods {
     pub limits: CodeLimits,
     /// Freshness window for key proofs, as for requests.
     pub window_secs: u64,
+    /// The KDF parameters announced for new backups: uploads must be at least as strong.
+    pub kdf: KdfParams,
 }
 
 fn secs(d: std::time::Duration) -> i64 {
@@ -258,9 +260,7 @@ impl Methods {
         if !verify_key_proof(proof, &pubkey, session, timestamp, self.window_secs) {
             return Err(ErrorCode::InvalidProof.into());
         }
-        if backup.validate().ok() != Some(pubkey) {
-            return Err(ErrorCode::InvalidBackup.into());
-        }
+        self.check_upload(backup, &pubkey)?;
         let backup_json =
             serde_json::to_string(backup).map_err(|e| MethodError::Internal(e.to_string()))?;
 
@@ -301,9 +301,7 @@ impl Methods {
         base_version: u64,
         now: i64,
     ) -> MethodResult<BackupStored> {
-        if backup.validate().ok() != Some(*signer) {
-            return Err(ErrorCode::InvalidBackup.into());
-        }
+        self.check_upload(backup, signer)?;
         let backup_json =
             serde_json::to_string(backup).map_err(|e| MethodError::Internal(e.to_string()))?;
         let base = i64::try_from(base_version).map_err(|_| ErrorCode::InvalidRequest)?;
@@ -328,6 +326,13 @@ impl Methods {
                     .current_version(version(user.backup_version)),
             )),
         }
+    }
+
+    /// `invalid_backup`, with what is wrong, for an upload the server must not keep.
+    fn check_upload(&self, backup: &BackupEnvelope, account: &PublicKey) -> MethodResult<()> {
+        backup.check_upload(account, &self.kdf).map_err(|problem| {
+            MethodError::Protocol(ErrorBody::new(ErrorCode::InvalidBackup).problem(problem))
+        })
     }
 
     async fn get_backup(&self, signer: &PublicKey) -> MethodResult<BackupRecord> {

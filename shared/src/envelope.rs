@@ -1,8 +1,15 @@
 //! The backup envelope: the only form in which an account key leaves the browser.
 //!
-//! key        = Argon2id(NFKC(password), salt = SHA-256("sigil/kdf-salt/v1" || server entropy))
+//! Version 2 (every new backup):
+//! salt       = SHA-256("sigil/kdf-salt/v2" || server entropy || pubkey)
+//! key        = Argon2id(NFKC(password), salt)
 //! ciphertext = XChaCha20-Poly1305(key, nonce, secret key bytes, aad)
-//! aad        = "sigil/backup/v1" || pubkey || m_kib || t || p   (integers little-endian u32)
+//! aad        = "sigil/backup/v2" || pubkey || m_kib || t || p   (integers little-endian u32)
+//!
+//! Version 1 (still opened, and sealed again as version 2 at the next unlock) salted with the
+//! server's entropy alone, SHA-256("sigil/kdf-salt/v1" || entropy), and used the domain
+//! "sigil/backup/v1": a server that gave every account the same entropy could test one password
+//! guess against every backup at once. Mixing in the account's key makes each salt its own.
 //!
 //! The envelope names its own KDF parameters so old backups stay readable when defaults rise, and
 //! binds them and the pubkey into the AEAD so neither can be swapped without detection.
@@ -15,14 +22,65 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::argon2id::FillLanes;
+use crate::error::BackupProblem;
 use crate::event_json::is_lower_hex;
 use crate::secret::{AccountSecret, Password};
 
-pub const ENVELOPE_VERSION: u8 = 1;
-const SALT_DOMAIN: &[u8] = b"sigil/kdf-salt/v1";
-const AAD_DOMAIN: &[u8] = b"sigil/backup/v1";
+/// The version new backups are sealed with.
+pub const ENVELOPE_VERSION: u8 = 2;
 const NONCE_LEN: usize = 24;
 const CIPHERTEXT_LEN: usize = 32 + 16;
+
+/// The envelope versions this code opens, and what differs between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Version {
+    V1,
+    V2,
+}
+
+impl Version {
+    fn of(v: u8) -> Result<Self, EnvelopeError> {
+        match v {
+            1 => Ok(Self::V1),
+            2 => Ok(Self::V2),
+            other => Err(EnvelopeError::UnsupportedVersion(other)),
+        }
+    }
+
+    fn salt(self, entropy: &Entropy, pubkey: &PublicKey) -> [u8; 32] {
+        let hash = Sha256::new();
+        let hash = match self {
+            Self::V1 => hash
+                .chain_update(b"sigil/kdf-salt/v1")
+                .chain_update(entropy.0),
+            Self::V2 => hash
+                .chain_update(b"sigil/kdf-salt/v2")
+                .chain_update(entropy.0)
+                .chain_update(pubkey.to_bytes()),
+        };
+        hash.finalize().into()
+    }
+
+    fn aad(self, pubkey: &PublicKey, kdf: &KdfParams) -> Vec<u8> {
+        let domain: &[u8] = match self {
+            Self::V1 => b"sigil/backup/v1",
+            Self::V2 => b"sigil/backup/v2",
+        };
+        let mut aad = Vec::with_capacity(domain.len() + 32 + 12);
+        aad.extend_from_slice(domain);
+        aad.extend_from_slice(&pubkey.to_bytes());
+        for n in [kdf.m_kib, kdf.t, kdf.p] {
+            aad.extend_from_slice(&n.to_le_bytes());
+        }
+        aad
+    }
+}
+
+/// The KDF salt of an envelope of version `v` for the account `pubkey`, as the envelope's
+/// specification defines it (for known-answer tests and other implementations).
+pub fn kdf_salt(v: u8, entropy: &Entropy, pubkey: &PublicKey) -> Result<[u8; 32], EnvelopeError> {
+    Ok(Version::of(v)?.salt(entropy, pubkey))
+}
 
 /// Server-issued per-account randomness that salts the password KDF. Serialised as hex.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,14 +115,6 @@ impl Entropy {
 
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)
-    }
-
-    fn salt(&self) -> [u8; 32] {
-        Sha256::new()
-            .chain_update(SALT_DOMAIN)
-            .chain_update(self.0)
-            .finalize()
-            .into()
     }
 }
 
@@ -120,16 +170,6 @@ impl KdfParams {
             Err(EnvelopeError::KdfParamsOutOfRange(*self))
         }
     }
-
-    fn aad(&self, pubkey: &PublicKey) -> Vec<u8> {
-        let mut aad = Vec::with_capacity(AAD_DOMAIN.len() + 32 + 12);
-        aad.extend_from_slice(AAD_DOMAIN);
-        aad.extend_from_slice(&pubkey.to_bytes());
-        for n in [self.m_kib, self.t, self.p] {
-            aad.extend_from_slice(&n.to_le_bytes());
-        }
-        aad
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -164,14 +204,16 @@ pub struct BackupEnvelope {
 
 /// Fields of an envelope after structural checks; what both server and client validate.
 struct Parsed {
+    version: Version,
     pubkey: PublicKey,
     nonce: [u8; NONCE_LEN],
     ciphertext: [u8; CIPHERTEXT_LEN],
 }
 
 impl BackupEnvelope {
-    /// Encrypts `secret` under a key derived from `password` and `entropy`, with a fresh nonce;
-    /// `lanes` fill Argon2id's memory.
+    /// Encrypts `secret` as an envelope of [`ENVELOPE_VERSION`] under a key derived from
+    /// `password`, `entropy` and its public key, with a fresh nonce; `lanes` fill Argon2id's
+    /// memory.
     pub fn seal(
         secret: &AccountSecret,
         password: &Password,
@@ -193,7 +235,8 @@ impl BackupEnvelope {
     ) -> Result<Self, EnvelopeError> {
         kdf.check()?;
         let pubkey = secret.public_key();
-        let key = derive_key(password, entropy, &kdf, lanes)?;
+        let version = Version::V2;
+        let key = derive_key(password, &version.salt(entropy, &pubkey), &kdf, lanes)?;
         let cipher = XChaCha20Poly1305::new(key.as_slice().into());
         let plaintext = secret.expose();
         let ciphertext = cipher
@@ -201,7 +244,7 @@ impl BackupEnvelope {
                 XNonce::from_slice(&nonce),
                 Payload {
                     msg: plaintext.as_slice(),
-                    aad: &kdf.aad(&pubkey),
+                    aad: &version.aad(&pubkey, &kdf),
                 },
             )
             .map_err(|_| EnvelopeError::Kdf("encryption failed".into()))?;
@@ -214,15 +257,40 @@ impl BackupEnvelope {
         })
     }
 
-    /// Structural validation without the password: what the server checks before storing.
+    /// Structural validation without the password: a known version, parameters within the
+    /// floor and ceiling, lowercase hex of the exact lengths. Returns the account key.
     pub fn validate(&self) -> Result<PublicKey, EnvelopeError> {
         self.parse().map(|parsed| parsed.pubkey)
     }
 
-    fn parse(&self) -> Result<Parsed, EnvelopeError> {
-        if self.v != ENVELOPE_VERSION {
-            return Err(EnvelopeError::UnsupportedVersion(self.v));
+    /// What a server checks before it stores an upload for `account`: a valid envelope of the
+    /// current version, holding `account`'s key, with memory and passes at least `announced`
+    /// (the floor is only for reading old backups).
+    pub fn check_upload(
+        &self,
+        account: &PublicKey,
+        announced: &KdfParams,
+    ) -> Result<(), BackupProblem> {
+        let pubkey = self.validate().map_err(|_| BackupProblem::Malformed)?;
+        if self.is_outdated() {
+            return Err(BackupProblem::OutdatedVersion);
         }
+        if self.kdf.m_kib < announced.m_kib || self.kdf.t < announced.t {
+            return Err(BackupProblem::WeakKdf);
+        }
+        if pubkey != *account {
+            return Err(BackupProblem::ForeignKey);
+        }
+        Ok(())
+    }
+
+    /// Whether this envelope is of an earlier version, to be sealed again at the next unlock.
+    pub fn is_outdated(&self) -> bool {
+        self.v < ENVELOPE_VERSION
+    }
+
+    fn parse(&self) -> Result<Parsed, EnvelopeError> {
+        let version = Version::of(self.v)?;
         self.kdf.check()?;
         for (field, hex, bytes) in [
             ("pubkey", &self.pubkey, 32),
@@ -242,6 +310,7 @@ impl BackupEnvelope {
         hex::decode_to_slice(&self.ciphertext, &mut ciphertext)
             .map_err(|_| EnvelopeError::Malformed("ciphertext"))?;
         Ok(Parsed {
+            version,
             pubkey,
             nonce,
             ciphertext,
@@ -257,7 +326,8 @@ impl BackupEnvelope {
         lanes: &dyn FillLanes,
     ) -> Result<AccountSecret, EnvelopeError> {
         let parsed = self.parse()?;
-        let key = derive_key(password, entropy, &self.kdf, lanes)?;
+        let salt = parsed.version.salt(entropy, &parsed.pubkey);
+        let key = derive_key(password, &salt, &self.kdf, lanes)?;
         let cipher = XChaCha20Poly1305::new(key.as_slice().into());
         let plaintext = Zeroizing::new(
             cipher
@@ -265,7 +335,7 @@ impl BackupEnvelope {
                     XNonce::from_slice(&parsed.nonce),
                     Payload {
                         msg: &parsed.ciphertext,
-                        aad: &self.kdf.aad(&parsed.pubkey),
+                        aad: &parsed.version.aad(&parsed.pubkey, &self.kdf),
                     },
                 )
                 .map_err(|_| EnvelopeError::WrongPasswordOrTampered)?,
@@ -297,11 +367,11 @@ impl BackupEnvelope {
     }
 }
 
-/// Argon2id over the NFKC password, its memory filled by `lanes`; the slow step (hundreds of
-/// milliseconds by design).
+/// Argon2id over the NFKC password and `salt` (see [`kdf_salt`]), its memory filled by
+/// `lanes`; the slow step (hundreds of milliseconds by design).
 pub fn derive_key(
     password: &Password,
-    entropy: &Entropy,
+    salt: &[u8; 32],
     kdf: &KdfParams,
     lanes: &dyn FillLanes,
 ) -> Result<Zeroizing<[u8; 32]>, EnvelopeError> {
@@ -309,7 +379,7 @@ pub fn derive_key(
     let mut key = Zeroizing::new([0u8; 32]);
     crate::argon2id::hash(
         password.as_bytes(),
-        &entropy.salt(),
+        salt,
         kdf.m_kib,
         kdf.t,
         kdf.p,

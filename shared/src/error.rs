@@ -105,6 +105,21 @@ impl ErrorCode {
     }
 }
 
+/// Why an uploaded backup was refused (`invalid_backup`), for the client to explain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackupProblem {
+    /// A field is not lowercase hex of its exact length, or the version is unknown, or the
+    /// parameters lie outside the floor and ceiling.
+    Malformed,
+    /// An envelope version that new backups no longer use.
+    OutdatedVersion,
+    /// Memory or passes below what the server announces for new backups.
+    WeakKdf,
+    /// The envelope holds another account's key.
+    ForeignKey,
+}
+
 /// Error part of a reply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
@@ -116,6 +131,9 @@ pub struct ErrorBody {
     /// The stored backup version, on `version_conflict`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_version: Option<u64>,
+    /// What is wrong with the backup, on `invalid_backup`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<BackupProblem>,
 }
 
 impl ErrorBody {
@@ -125,6 +143,7 @@ impl ErrorBody {
             message: code.message().to_owned(),
             retry_after: None,
             current_version: None,
+            problem: None,
         }
     }
 
@@ -135,6 +154,11 @@ impl ErrorBody {
 
     pub fn current_version(mut self, version: u64) -> Self {
         self.current_version = Some(version);
+        self
+    }
+
+    pub fn problem(mut self, problem: BackupProblem) -> Self {
+        self.problem = Some(problem);
         self
     }
 }

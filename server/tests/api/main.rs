@@ -1,6 +1,7 @@
 //! Integration tests: the real server, a real SMTP server, the real client.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
+mod backups;
 mod codes;
 mod crash;
 mod database;

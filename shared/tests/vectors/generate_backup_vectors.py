@@ -1,12 +1,15 @@
-"""Known-answer vectors for the v1 backup envelope, from implementations independent of Sigil's:
+"""Known-answer vectors for the backup envelope, from implementations independent of Sigil's:
 argon2-cffi (the reference C Argon2) and PyNaCl (libsodium's XChaCha20-Poly1305). Secret keys are
-BIP-340 test vectors, whose public keys are published there.
+BIP-340 test vectors, whose public keys are published there. docs/protocol.md defines both versions.
 
-    pip install argon2-cffi pynacl && python3 generate_backup_vectors.py > backup-v1.json
+    pip install argon2-cffi pynacl
+    python3 generate_backup_vectors.py 1 > backup-v1.json
+    python3 generate_backup_vectors.py 2 > backup-v2.json
 """
 import hashlib
 import json
 import struct
+import sys
 import unicodedata
 
 from argon2.low_level import Type, hash_secret_raw
@@ -34,18 +37,28 @@ CASES = [
     },
 ]
 
+VERSION = int(sys.argv[1])
+assert VERSION in (1, 2), "version 1 or 2"
+
 for case in CASES:
     kdf = case["kdf"]
     password = unicodedata.normalize("NFKC", case["password"]).encode()
-    salt = hashlib.sha256(b"sigil/kdf-salt/v1" + bytes.fromhex(case["entropy"])).digest()
+    entropy, pubkey = bytes.fromhex(case["entropy"]), bytes.fromhex(case["pubkey"])
+    if VERSION == 1:
+        salt = hashlib.sha256(b"sigil/kdf-salt/v1" + entropy).digest()
+    else:
+        salt = hashlib.sha256(b"sigil/kdf-salt/v2" + entropy + pubkey).digest()
+    case["salt"] = salt.hex()
     key = hash_secret_raw(password, salt, kdf["t"], kdf["m_kib"], kdf["p"], 32, Type.ID, 19)
-    aad = b"sigil/backup/v1" + bytes.fromhex(case["pubkey"]) + struct.pack("<III", kdf["m_kib"], kdf["t"], kdf["p"])
+    domain = b"sigil/backup/v%d" % VERSION
+    aad = domain + pubkey + struct.pack("<III", kdf["m_kib"], kdf["t"], kdf["p"])
+    case["aad"] = aad.hex()
     ciphertext = crypto_aead_xchacha20poly1305_ietf_encrypt(
         bytes.fromhex(case["secret_key"]), aad, bytes.fromhex(case["nonce"]), key
     )
     case["derived_key"] = key.hex()
     case["envelope"] = {
-        "v": 1,
+        "v": VERSION,
         "pubkey": case["pubkey"],
         "kdf": kdf,
         "nonce": case["nonce"],
