@@ -11,6 +11,8 @@ say "WebAssembly budget"
 node "$ROOT/scripts/wasm-budget.mjs"
 say "module cycles"
 python3 "$ROOT/scripts/module-cycles.py"
+say "protocol vectors, checked with nostr-tools"
+node "$ROOT/e2e/check-vectors.mjs"
 say "cargo test"
 cargo test --workspace --locked
 say "server integration tests again on PostgreSQL (${SIGIL_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432})"
