@@ -105,15 +105,26 @@ async fn well_known(State(state): State<SharedState>) -> Json<ServerInfo> {
     Json(info)
 }
 
-fn reject(code: RejectCode) -> Response {
-    let status = match code {
+/// The HTTP status of each refusal, as docs/protocol.md lists them.
+fn status_of(code: RejectCode) -> StatusCode {
+    match code {
         RejectCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         RejectCode::Replayed => StatusCode::CONFLICT,
         RejectCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::BAD_REQUEST,
-    };
+        RejectCode::MalformedEvent
+        | RejectCode::WrongKind
+        | RejectCode::WrongRecipient
+        | RejectCode::StaleEvent
+        | RejectCode::InvalidId
+        | RejectCode::InsufficientPow
+        | RejectCode::InvalidSignature
+        | RejectCode::Undecryptable => StatusCode::BAD_REQUEST,
+    }
+}
+
+fn reject(code: RejectCode) -> Response {
     tracing::info!(rejected = ?code);
-    (status, Json(RejectBody { error: code })).into_response()
+    (status_of(code), Json(RejectBody { error: code })).into_response()
 }
 
 async fn post_event(
@@ -154,6 +165,27 @@ mod tests {
     use sigil_shared::nostr::key::Keys;
 
     use super::*;
+
+    /// Each row of the specification's refusal table gives the status this server answers.
+    #[test]
+    fn refusals_get_the_statuses_the_specification_gives() {
+        let spec = include_str!("../../docs/protocol.md");
+        let mut rows = 0;
+        for line in spec.lines() {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let [_, code, status, _, _] = cells.as_slice() else {
+                continue;
+            };
+            let Ok(code) = serde_json::from_value::<RejectCode>(serde_json::Value::from(
+                code.trim_matches('`'),
+            )) else {
+                continue;
+            };
+            assert_eq!(status_of(code).as_str(), *status, "{code:?}");
+            rows += 1;
+        }
+        assert_eq!(rows, 11, "one row per refusal");
+    }
 
     #[test]
     fn the_page_may_connect_to_its_own_origin_and_the_named_relays_only() {
