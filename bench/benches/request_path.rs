@@ -20,7 +20,7 @@ fn request_path(c: &mut Criterion) {
     let event = seal_request(
         &client,
         &server.public_key(),
-        &Request::GetBackup {},
+        &Request::GetBackup { version: None },
         16,
         now,
     )

@@ -183,7 +183,7 @@ mod tests {
             let event = seal_request(
                 &Keys::generate(),
                 &server.public_key(),
-                &Request::GetBackup {},
+                &Request::GetBackup { version: None },
                 4,
                 Timestamp::now(),
             )

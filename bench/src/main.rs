@@ -177,7 +177,7 @@ fn premine(server: &PublicKey, count: usize) -> Result<Vec<String>, LoadError> {
                             seal_request(
                                 &Keys::generate(),
                                 server,
-                                &Request::GetBackup {},
+                                &Request::GetBackup { version: None },
                                 DIFFICULTY,
                                 now,
                             )

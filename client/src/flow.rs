@@ -8,7 +8,7 @@ use sigil_shared::dvm::sign_key_proof;
 use sigil_shared::email::EmailAddress;
 use sigil_shared::envelope::{BackupEnvelope, Entropy, KdfParams};
 use sigil_shared::method::{
-    AccountDeleted, BackupRecord, BackupStored, CodeSent, Request, Verified,
+    AccountDeleted, BackupRecord, BackupStored, BackupVersions, CodeSent, Request, Verified,
 };
 use sigil_shared::nostr::key::{Keys, PublicKey};
 use sigil_shared::nostr::types::Timestamp;
@@ -96,6 +96,35 @@ impl CodeSession {
         })
     }
 
+    /// The backups the server keeps for this verified session's account, newest first.
+    pub async fn list_backups<T: Transport>(
+        &self,
+        server: &Server<T>,
+    ) -> Result<BackupVersions, ClientError> {
+        server.call(&self.ephemeral, &Request::ListBackups {}).await
+    }
+
+    /// One kept version of this verified session's account's backup.
+    pub async fn backup_version<T: Transport>(
+        &self,
+        server: &Server<T>,
+        version: u64,
+    ) -> Result<StoredBackup, ClientError> {
+        let record: BackupRecord = server
+            .call(
+                &self.ephemeral,
+                &Request::GetBackup {
+                    version: Some(version),
+                },
+            )
+            .await?;
+        Ok(StoredBackup {
+            entropy: Entropy::from_hex(&record.entropy)?,
+            envelope: record.backup,
+            version: record.backup_version,
+        })
+    }
+
     /// Generates the account key, seals it under the password and registers it. The key never
     /// leaves this function except inside the sealed envelope and the returned [`Vault`]. On
     /// success the caller drops this session: its ephemeral key has no further use.
@@ -152,6 +181,12 @@ impl Vault {
     ) -> Result<Self, ClientError> {
         let secret = backup.envelope.open(password, &backup.entropy, lanes)?;
         Ok(Self { secret, backup })
+    }
+
+    /// A vault whose key came from another backup than `backup` (an earlier version that
+    /// opened when `backup` did not); `backup` is then replaced by sealing the key again.
+    pub(crate) fn recovered(secret: AccountSecret, backup: StoredBackup) -> Self {
+        Self { secret, backup }
     }
 
     pub fn public_key(&self) -> PublicKey {
@@ -234,7 +269,7 @@ impl Vault {
         server: &Server<T>,
     ) -> Result<StoredBackup, ClientError> {
         let record: BackupRecord = server
-            .call(self.secret.keys(), &Request::GetBackup {})
+            .call(self.secret.keys(), &Request::GetBackup { version: None })
             .await?;
         let stored = StoredBackup {
             entropy: Entropy::from_hex(&record.entropy)?,

@@ -355,7 +355,7 @@ mod tests {
         let request = dvm::seal_request(
             &client,
             &server.public_key(),
-            &Request::GetBackup {},
+            &Request::GetBackup { version: None },
             0,
             Timestamp::now(),
         )

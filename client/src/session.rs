@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 use sigil_shared::email::EmailAddress;
-use sigil_shared::envelope::Entropy;
+use sigil_shared::envelope::{BackupEnvelope, Entropy, EnvelopeError};
 use sigil_shared::error::ErrorCode;
 use sigil_shared::method::CodeSent;
 use sigil_shared::nostr::key::PublicKey;
@@ -59,6 +59,18 @@ pub enum SessionError {
     PasswordNeeded,
 }
 
+impl SessionError {
+    /// A password that does not open the backup (or a backup altered so that none would).
+    pub fn is_wrong_password(&self) -> bool {
+        matches!(
+            self,
+            Self::Client(ClientError::Envelope(
+                EnvelopeError::WrongPasswordOrTampered
+            ))
+        )
+    }
+}
+
 /// Shorter passwords fall to a GPU in days even behind Argon2id; the strength meter pushes higher.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
@@ -76,6 +88,17 @@ fn check_new_password(password: &Password, repeated: &Password) -> Result<(), Se
 }
 
 /// What a sync with the server found (also what the vault worker tells the page).
+/// What the user should know about the unlock that just happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnlockNotice {
+    /// The backup was of an earlier envelope version; it is sealed again as the current one.
+    Upgraded,
+    /// The newest backup did not open with the password, this earlier version did; the key is
+    /// sealed again under the password as the newest.
+    Recovered(u64),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Sync {
@@ -128,6 +151,11 @@ pub struct Session<T> {
     /// The account this device held when a new code was asked for, and its KDF entropy: a login
     /// to the same account must be answered with the same entropy.
     known_entropy: Option<(PublicKey, Entropy)>,
+    /// A login's verified code session, until the backup is open: it may read the account's
+    /// earlier backups (see [`Session::unlock_from_history`]).
+    login: Option<CodeSession>,
+    /// What the last unlock did beyond opening, until [`Session::take_notice`].
+    notice: Option<UnlockNotice>,
 }
 
 impl<T: Transport> Session<T> {
@@ -142,6 +170,8 @@ impl<T: Transport> Session<T> {
             conflict: None,
             keep_locally: false,
             known_entropy: None,
+            login: None,
+            notice: None,
         }
     }
 
@@ -158,6 +188,8 @@ impl<T: Transport> Session<T> {
             conflict: local.conflict,
             keep_locally: true,
             known_entropy: None,
+            login: None,
+            notice: None,
         }
     }
 
@@ -265,6 +297,7 @@ impl<T: Transport> Session<T> {
                 {
                     return Err(ClientError::EntropyChanged.into());
                 }
+                self.login = Some(session);
                 State::Locked(backup)
             }
         };
@@ -326,11 +359,72 @@ impl<T: Transport> Session<T> {
             self.server.progress(Progress::DerivingKey);
             vault.upgrade_envelope(password, self.server.info().kdf, lanes)?;
             self.unsynced = true;
+            self.notice = Some(UnlockNotice::Upgraded);
         }
         let pubkey = vault.public_key();
         self.state = State::Unlocked(vault);
         self.keep_locally = true;
+        self.login = None;
         Ok(pubkey)
+    }
+
+    /// What the last unlock did beyond opening the backup, once.
+    pub fn take_notice(&mut self) -> Option<UnlockNotice> {
+        self.notice.take()
+    }
+
+    /// Whether [`Session::unlock_from_history`] can run: a login whose code session may still
+    /// read the account's earlier backups, and a backup not open yet.
+    pub fn can_search_history(&self) -> bool {
+        self.login.is_some() && matches!(self.state, State::Locked(_))
+    }
+
+    /// After the newest backup refused `password`: tries the earlier versions the server keeps,
+    /// newest first. One that opens gives the key back (the newest was made wrong, by a bug or
+    /// on a device with another password); the key is then sealed again under `password` on top
+    /// of the newest version, queued like a password change. Returns the key and the version
+    /// that opened; a password none opens is a wrong password.
+    pub async fn unlock_from_history(
+        &mut self,
+        password: &Password,
+    ) -> Result<(PublicKey, u64), SessionError> {
+        let (State::Locked(newest), Some(login)) = (&self.state, &self.login) else {
+            return Err(OutOfStep(self.step()).into());
+        };
+        let account = newest.envelope.validate().map_err(ClientError::from)?;
+        let lanes = self.server.transport().lanes();
+        let kept = login.list_backups(&self.server).await?;
+        for earlier in kept.versions.iter().filter(|v| v.version < newest.version) {
+            let backup = login.backup_version(&self.server, earlier.version).await?;
+            if backup.entropy != newest.entropy {
+                return Err(ClientError::EntropyChanged.into());
+            }
+            self.server.progress(Progress::DerivingKey);
+            let secret = match backup
+                .envelope
+                .open_for(&account, password, &backup.entropy, lanes)
+            {
+                Ok(secret) => secret,
+                Err(EnvelopeError::WrongPasswordOrTampered) => continue,
+                Err(error) => return Err(ClientError::from(error).into()),
+            };
+            self.server.progress(Progress::DerivingKey);
+            let kdf = self.server.info().kdf;
+            let envelope = BackupEnvelope::seal(&secret, password, &newest.entropy, kdf, lanes)
+                .map_err(ClientError::from)?;
+            let repaired = StoredBackup {
+                entropy: newest.entropy,
+                envelope,
+                version: newest.version,
+            };
+            self.state = State::Unlocked(Vault::recovered(secret, repaired));
+            self.unsynced = true;
+            self.keep_locally = true;
+            self.login = None;
+            self.notice = Some(UnlockNotice::Recovered(earlier.version));
+            return Ok((account, earlier.version));
+        }
+        Err(ClientError::from(EnvelopeError::WrongPasswordOrTampered).into())
     }
 
     pub fn vault(&self) -> Option<&Vault> {
@@ -505,6 +599,7 @@ impl<T: Transport> Session<T> {
 
     /// Forgets every secret. The backup stays, so the next step is unlocking it again.
     pub fn lock(&mut self) {
+        self.login = None;
         self.state = match std::mem::replace(&mut self.state, State::Email) {
             State::Unlocked(vault) => State::Locked(vault.backup().clone()),
             State::Locked(backup) => State::Locked(backup),

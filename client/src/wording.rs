@@ -5,7 +5,7 @@ use sigil_shared::envelope::EnvelopeError;
 use sigil_shared::error::{BackupProblem, ErrorBody, ErrorCode};
 
 use crate::error::ClientError;
-use crate::session::{MIN_PASSWORD_CHARS, SessionError};
+use crate::session::{MIN_PASSWORD_CHARS, SessionError, UnlockNotice};
 use crate::worker_api::Failure;
 
 /// What the page shows for a failed vault command.
@@ -55,6 +55,7 @@ fn server_message(body: &ErrorBody) -> String {
         ErrorCode::InvalidProof => "The server could not check that the key is yours.",
         ErrorCode::InvalidBackup => "The server refused the backup as not valid for this key.",
         ErrorCode::VersionConflict => "The backup was changed elsewhere in the meantime.",
+        ErrorCode::UnknownVersion => "The server no longer keeps that backup.",
         ErrorCode::WrongSigner => "This request was signed by the wrong key.",
         ErrorCode::MailFailed => "The email could not be sent. Try again later.",
         ErrorCode::Internal => "The server had a problem. Nothing was changed.",
@@ -84,6 +85,19 @@ fn backup_problem(problem: BackupProblem) -> &'static str {
         BackupProblem::WeakKdf => {
             "The server now asks for stronger protection of backups. Change your password to seal the backup again."
         }
+    }
+}
+
+/// What an unlock did beyond opening the backup.
+pub fn unlock_notice(notice: UnlockNotice) -> String {
+    match notice {
+        UnlockNotice::Upgraded => {
+            "Your backup was in an older format; it has been sealed again in the current one."
+                .into()
+        }
+        UnlockNotice::Recovered(version) => format!(
+            "The newest backup on the server did not open with this password, but an earlier              one (version {version}) did. Your key is safe and has been sealed again under this              password."
+        ),
     }
 }
 

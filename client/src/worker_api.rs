@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 /// The server's own answer to `request_code`, passed on as it is.
 pub use sigil_shared::method::CodeSent;
 
-pub use crate::session::{Keep, Sync};
+pub use crate::session::{Keep, Sync, UnlockNotice};
 pub use crate::transport::Progress;
 
 /// Text that must not reach a log: an address, a code, an exported key. It travels as plain
@@ -119,6 +119,7 @@ pub enum NextStep {
 pub struct Opened {
     pub npub: String,
     pub relays: Vec<String>,
+    pub notice: Option<UnlockNotice>,
 }
 
 /// Why a command failed, in the words the page shows (all of them from [`crate::wording`]).

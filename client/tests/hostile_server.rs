@@ -95,7 +95,8 @@ impl HostileServer {
 
     /// The entropy this answer carries: another after the first login, if that is the lie.
     fn entropy_now(&self, request: &Request) -> Entropy {
-        let after_login = matches!(request, Request::GetBackup {}) || self.verifies.get() > 1;
+        let after_login =
+            matches!(request, Request::GetBackup { version: None }) || self.verifies.get() > 1;
         if self.lie == Lie::ChangedEntropy && after_login {
             Entropy([7; 32])
         } else {
@@ -124,7 +125,7 @@ impl HostileServer {
                     backup_version: 1,
                 })
             }
-            Request::GetBackup {} => serde_json::to_value(BackupRecord {
+            Request::GetBackup { .. } => serde_json::to_value(BackupRecord {
                 entropy: self.entropy_now(request).to_hex(),
                 backup: match self.lie {
                     Lie::ChangedEntropy => self.backup_of(&self.account),

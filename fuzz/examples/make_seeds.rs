@@ -59,7 +59,7 @@ fn main() {
                 base_version: 1,
             },
         ),
-        ("get_backup", Request::GetBackup {}),
+        ("get_backup", Request::GetBackup { version: None }),
     ];
     let replies = [
         (

@@ -6,7 +6,8 @@ use sigil_shared::email::EmailAddress;
 use sigil_shared::envelope::{BackupEnvelope, Entropy, KdfParams};
 use sigil_shared::error::{ErrorBody, ErrorCode};
 use sigil_shared::method::{
-    AccountDeleted, BackupRecord, BackupStored, CodeSent, Reply, Request, Verified,
+    AccountDeleted, BackupRecord, BackupStored, BackupVersion, BackupVersions, CodeSent, Reply,
+    Request, Verified,
 };
 use sigil_shared::nostr::key::PublicKey;
 use sigil_shared::nostr::types::Timestamp;
@@ -123,7 +124,10 @@ impl Methods {
                 .update_backup(signer, backup, *base_version, now)
                 .await
                 .and_then(ok),
-            Request::GetBackup {} => self.get_backup(signer).await.and_then(ok),
+            Request::GetBackup { version } => {
+                self.get_backup(signer, *version, now).await.and_then(ok)
+            }
+            Request::ListBackups {} => self.list_backups(signer, now).await.and_then(ok),
             Request::DeleteAccount {} => self.delete_account(signer).await.and_then(ok),
         }
     }
@@ -335,16 +339,73 @@ impl Methods {
         })
     }
 
-    async fn get_backup(&self, signer: &PublicKey) -> MethodResult<BackupRecord> {
-        let Some(user) = self.store.user_by_pubkey(&signer.to_bytes()).await? else {
-            let mut tx = self.store.begin().await?;
-            return Err(no_account(&mut tx, &signer.to_bytes()).await);
+    /// The account a reader of backups may read: the signer's own, or, for a code session
+    /// verified (and not expired) for an address with an account, that account, so that a new
+    /// device can reach earlier backups before any of them is open.
+    async fn readable_account(&self, signer: &PublicKey, now: i64) -> MethodResult<UserRow> {
+        let key = signer.to_bytes();
+        if let Some(user) = self.store.user_by_pubkey(&key).await? {
+            return Ok(user);
+        }
+        let mut tx = self.store.begin().await?;
+        let Some(session) = tx.session(&key).await? else {
+            return Err(ErrorCode::UnknownAccount.into());
         };
-        let backup = user.backup.as_deref().ok_or(ErrorCode::UnknownAccount)?;
+        if !session.is_verified() || session.expires_at < now {
+            return Err(ErrorCode::WrongSigner.into());
+        }
+        match tx.user_by_email(&session.email_hash).await? {
+            Some(user) if user.pubkey.is_some() && user.backup.is_some() => Ok(user),
+            _ => Err(ErrorCode::UnknownAccount.into()),
+        }
+    }
+
+    async fn get_backup(
+        &self,
+        signer: &PublicKey,
+        version_wanted: Option<u64>,
+        now: i64,
+    ) -> MethodResult<BackupRecord> {
+        let user = self.readable_account(signer, now).await?;
+        let current = version(user.backup_version);
+        let backup = match version_wanted {
+            None => user.backup.clone().ok_or(ErrorCode::UnknownAccount)?,
+            Some(wanted) if wanted == current => {
+                user.backup.clone().ok_or(ErrorCode::UnknownAccount)?
+            }
+            Some(wanted) => {
+                let pubkey = user.pubkey.as_deref().ok_or(ErrorCode::UnknownAccount)?;
+                let mut tx = self.store.begin().await?;
+                let history = tx.backup_history(pubkey).await?;
+                let row = history
+                    .into_iter()
+                    .find(|row| version(row.version) == wanted);
+                row.ok_or(ErrorCode::UnknownVersion)?.backup
+            }
+        };
         Ok(BackupRecord {
             entropy: hex::encode(&user.entropy),
-            backup: parse_stored_backup(backup)?,
-            backup_version: version(user.backup_version),
+            backup: parse_stored_backup(&backup)?,
+            backup_version: version_wanted.unwrap_or(current),
+        })
+    }
+
+    async fn list_backups(&self, signer: &PublicKey, now: i64) -> MethodResult<BackupVersions> {
+        let user = self.readable_account(signer, now).await?;
+        let pubkey = user.pubkey.as_deref().ok_or(ErrorCode::UnknownAccount)?;
+        let mut tx = self.store.begin().await?;
+        let history = tx.backup_history(pubkey).await?;
+        let stored_at = |at: i64| u64::try_from(at).unwrap_or(0);
+        let current = BackupVersion {
+            version: version(user.backup_version),
+            stored_at: stored_at(user.updated_at),
+        };
+        let earlier = history.iter().map(|row| BackupVersion {
+            version: version(row.version),
+            stored_at: stored_at(row.stored_at),
+        });
+        Ok(BackupVersions {
+            versions: std::iter::once(current).chain(earlier).collect(),
         })
     }
 

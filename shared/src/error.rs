@@ -70,6 +70,8 @@ pub enum ErrorCode {
     InvalidBackup,
     /// Compare-and-swap failed; `current_version` names the stored version.
     VersionConflict,
+    /// `get_backup` asked for a version the server does not keep.
+    UnknownVersion,
     /// The method needs the account's own key and was signed by a code session's key, or
     /// needs a session key and was signed by an account's key.
     WrongSigner,
@@ -98,6 +100,7 @@ impl ErrorCode {
             Self::InvalidProof => "The key could not be proven.",
             Self::InvalidBackup => "The backup is not valid for this key.",
             Self::VersionConflict => "The backup was changed elsewhere in the meantime.",
+            Self::UnknownVersion => "That version of the backup is not kept.",
             Self::WrongSigner => "This request was signed by the wrong key.",
             Self::MailFailed => "The email could not be sent. Try again later.",
             Self::Internal => "The server had a problem. Nothing was changed.",

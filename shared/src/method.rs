@@ -35,8 +35,14 @@ pub enum Request {
         backup: BackupEnvelope,
         base_version: u64,
     },
-    /// Signed by the account key.
-    GetBackup {},
+    /// Signed by the account key, or by a session verified for the account's address. Without
+    /// `version`, the current backup; with it, that version if it is still kept.
+    GetBackup {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<u64>,
+    },
+    /// Signed as `get_backup`: the versions kept, newest (the current one) first.
+    ListBackups {},
     /// Signed by the account key. Removes the account and its backup.
     DeleteAccount {},
 }
@@ -49,17 +55,15 @@ impl Request {
             Self::VerifyCode { .. } => "verify_code",
             Self::Activate { .. } => "activate",
             Self::UpdateBackup { .. } => "update_backup",
-            Self::GetBackup {} => "get_backup",
+            Self::GetBackup { .. } => "get_backup",
+            Self::ListBackups {} => "list_backups",
             Self::DeleteAccount {} => "delete_account",
         }
     }
 
     /// Whether the method must be signed by the account's own key rather than an ephemeral one.
     pub fn needs_account_key(&self) -> bool {
-        matches!(
-            self,
-            Self::UpdateBackup { .. } | Self::GetBackup {} | Self::DeleteAccount {}
-        )
+        matches!(self, Self::UpdateBackup { .. } | Self::DeleteAccount {})
     }
 }
 
@@ -126,6 +130,19 @@ pub struct BackupRecord {
     pub backup_version: u64,
 }
 
+/// Result of `list_backups`: the versions the server keeps, newest (the current one) first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupVersions {
+    pub versions: Vec<BackupVersion>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupVersion {
+    pub version: u64,
+    /// When this version was stored.
+    pub stored_at: u64,
+}
+
 /// Result of `delete_account`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountDeleted {
@@ -141,6 +158,7 @@ mod tests {
     fn unknown_params_and_fields_are_refused() {
         let read = |json: &str| serde_json::from_str::<Request>(json);
         assert!(read(r#"{"method":"get_backup","params":{}}"#).is_ok());
+        assert!(read(r#"{"method":"get_backup","params":{"version":3}}"#).is_ok());
         assert!(read(r#"{"method":"get_backup","params":{"x":1}}"#).is_err());
         assert!(read(r#"{"method":"verify_code","params":{"code":"1","x":1}}"#).is_err());
         assert!(read(r#"{"method":"get_backup","params":{},"x":1}"#).is_err());

@@ -127,7 +127,7 @@ proptest! {
     ) {
         let server = Keys::generate();
         let now = Timestamp::now();
-        let request = Request::GetBackup {};
+        let request = Request::GetBackup { version: None };
         let event = dvm::seal_request(&Keys::generate(), &server.public_key(), &request, 8, now).unwrap();
         let policy = Policy { server: server.public_key(), min_difficulty: 8, window_secs: 300, max_bytes: 16 * 1024 };
         let mut chars: Vec<char> = event.as_json().chars().collect();

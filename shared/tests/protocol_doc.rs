@@ -10,7 +10,7 @@ use sigil_shared::error::{BackupProblem, ErrorCode, RejectBody, RejectCode};
 use sigil_shared::event_json::parse_event;
 use sigil_shared::info::{PROTOCOL_VERSION, ServerInfo};
 use sigil_shared::method::{
-    AccountDeleted, BackupRecord, BackupStored, CodeSent, Reply, Request, Verified,
+    AccountDeleted, BackupRecord, BackupStored, BackupVersions, CodeSent, Reply, Request, Verified,
 };
 use sigil_shared::nostr::key::PublicKey;
 use sigil_shared::nostr::types::Timestamp;
@@ -88,6 +88,7 @@ fn every_json_example_parses_into_its_type() {
                         reply.into_result::<BackupStored>().map(|r| r.is_ok())
                     }
                     "get_backup" => reply.into_result::<BackupRecord>().map(|r| r.is_ok()),
+                    "list_backups" => reply.into_result::<BackupVersions>().map(|r| r.is_ok()),
                     "delete_account" => reply.into_result::<AccountDeleted>().map(|r| r.is_ok()),
                     other => panic!("no method {other}: {context}"),
                 };
@@ -128,6 +129,7 @@ fn all_error_codes() -> Vec<ErrorCode> {
         InvalidProof,
         InvalidBackup,
         VersionConflict,
+        UnknownVersion,
         WrongSigner,
         MailFailed,
         Internal,
@@ -136,8 +138,8 @@ fn all_error_codes() -> Vec<ErrorCode> {
         match code {
             InvalidRequest | InvalidEmail | RateLimited | KeyRateLimited | InvalidCode
             | CodeExpired | TooManyAttempts | NotVerified | AccountExists | UnknownAccount
-            | InvalidProof | InvalidBackup | VersionConflict | WrongSigner | MailFailed
-            | Internal => {}
+            | InvalidProof | InvalidBackup | VersionConflict | UnknownVersion | WrongSigner
+            | MailFailed | Internal => {}
         }
     }
     all

@@ -4,7 +4,7 @@
 use sigil_shared::dvm::sign_key_proof;
 use sigil_shared::envelope::{BackupEnvelope, KdfParams};
 use sigil_shared::error::{ErrorBody, ErrorCode};
-use sigil_shared::method::{BackupRecord, Reply, Request, Verified};
+use sigil_shared::method::{BackupRecord, BackupVersion, BackupVersions, Reply, Request, Verified};
 use sigil_shared::nostr::key::Keys;
 use sigil_shared::nostr::types::Timestamp;
 use sigil_shared::padding::{REPLY_LEN, REQUEST_LEN};
@@ -51,7 +51,7 @@ fn the_largest_request_fits() {
             backup: widest_backup(),
             base_version: u64::MAX,
         },
-        Request::GetBackup {},
+        Request::GetBackup { version: None },
         Request::DeleteAccount {},
     ];
     let largest = requests.iter().map(len).max().unwrap();
@@ -87,12 +87,23 @@ fn the_largest_reply_fits() {
         })
         .unwrap(),
     );
+    // The current version and the three kept before it.
+    let version = BackupVersion {
+        version: u64::MAX,
+        stored_at: u64::MAX,
+    };
+    every_error.push(
+        Reply::ok(&BackupVersions {
+            versions: vec![version; 4],
+        })
+        .unwrap(),
+    );
     let largest = every_error.iter().map(len).max().unwrap();
     assert!(largest <= REPLY_LEN, "{largest} > {REPLY_LEN}");
     eprintln!("largest reply plaintext: {largest} of {REPLY_LEN} bytes");
 }
 
-const ALL_ERRORS: [ErrorCode; 16] = [
+const ALL_ERRORS: [ErrorCode; 17] = [
     ErrorCode::InvalidRequest,
     ErrorCode::InvalidEmail,
     ErrorCode::RateLimited,
@@ -106,6 +117,7 @@ const ALL_ERRORS: [ErrorCode; 16] = [
     ErrorCode::InvalidProof,
     ErrorCode::InvalidBackup,
     ErrorCode::VersionConflict,
+    ErrorCode::UnknownVersion,
     ErrorCode::WrongSigner,
     ErrorCode::MailFailed,
     ErrorCode::Internal,

@@ -292,5 +292,5 @@ fn requests_serialise_with_the_method_inside() {
     );
     let empty: Request =
         serde_json::from_str(r#"{"method":"get_backup","params":{}}"#).expect("parse");
-    assert_eq!(empty, Request::GetBackup {});
+    assert_eq!(empty, Request::GetBackup { version: None });
 }

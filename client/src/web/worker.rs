@@ -41,10 +41,11 @@ fn synced(outcome: Sync, unsynced: bool) -> Answer {
     Answer::Synced(outcome, unsynced)
 }
 
-fn opened(session: &Session<FetchTransport>, pubkey: &PublicKey) -> Answer {
+fn opened(session: &mut Session<FetchTransport>, pubkey: &PublicKey) -> Answer {
     Answer::Opened(Opened {
         npub: npub(pubkey),
         relays: session.relays().to_vec(),
+        notice: session.take_notice(),
     })
 }
 
@@ -194,7 +195,18 @@ async fn run(
             opened(session, &pubkey)
         }
         Command::Unlock => {
-            let pubkey = session.unlock(&password(secret)?).map_err(fail)?;
+            let password = password(secret)?;
+            let pubkey = match session.unlock(&password) {
+                Ok(pubkey) => pubkey,
+                // At a login, a password the newest backup refuses may open an earlier one.
+                Err(refused) if refused.is_wrong_password() && session.can_search_history() => {
+                    match session.unlock_from_history(&password).await {
+                        Ok((pubkey, _)) => pubkey,
+                        Err(_) => return Err(fail(refused)),
+                    }
+                }
+                Err(refused) => return Err(fail(refused)),
+            };
             opened(session, &pubkey)
         }
         Command::PublishRelayList => {

@@ -9,6 +9,20 @@ pub struct UserRow {
     pub entropy: Vec<u8>,
     pub backup: Option<String>,
     pub backup_version: i64,
+    /// When the current backup was stored.
+    pub updated_at: i64,
+}
+
+/// Earlier backups kept besides the current one: a client that made a backup its password cannot
+/// open still finds the last ones that did.
+pub const KEPT_VERSIONS: i64 = 3;
+
+/// One earlier backup of an account.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HistoryRow {
+    pub version: i64,
+    pub backup: String,
+    pub stored_at: i64,
 }
 
 impl Tx {
@@ -68,7 +82,8 @@ impl Tx {
         Ok(result.rows_affected() == 1)
     }
 
-    /// Replaces the backup only if it is still at `base_version`; the new version, or None.
+    /// Replaces the backup only if it is still at `base_version`; the new version, or None. The
+    /// replaced backup joins the account's history, which keeps [`KEPT_VERSIONS`].
     pub async fn swap_backup(
         &mut self,
         pubkey: &[u8],
@@ -76,6 +91,16 @@ impl Tx {
         base_version: i64,
         now: i64,
     ) -> Result<Option<i64>, StoreError> {
+        // Copied only if the swap below will happen: the same condition, in the same transaction.
+        sqlx::query(
+            "INSERT INTO backup_history (pubkey, version, backup, stored_at)
+             SELECT pubkey, backup_version, backup, updated_at FROM users
+             WHERE pubkey = $1 AND backup_version = $2 AND backup IS NOT NULL",
+        )
+        .bind(pubkey)
+        .bind(base_version)
+        .execute(&mut *self.0)
+        .await?;
         let result = sqlx::query(
             "UPDATE users SET backup = $2, backup_version = backup_version + 1, updated_at = $4
              WHERE pubkey = $1 AND backup_version = $3",
@@ -86,11 +111,36 @@ impl Tx {
         .bind(now)
         .execute(&mut *self.0)
         .await?;
-        Ok((result.rows_affected() == 1).then_some(base_version + 1))
+        if result.rows_affected() != 1 {
+            return Ok(None);
+        }
+        sqlx::query("DELETE FROM backup_history WHERE pubkey = $1 AND version <= $2")
+            .bind(pubkey)
+            .bind(base_version - KEPT_VERSIONS)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(Some(base_version + 1))
+    }
+
+    /// The account's earlier backups, newest first: (version, backup, stored_at).
+    pub async fn backup_history(&mut self, pubkey: &[u8]) -> Result<Vec<HistoryRow>, StoreError> {
+        sqlx::query_as(
+            "SELECT version, backup, stored_at FROM backup_history WHERE pubkey = $1
+             ORDER BY version DESC",
+        )
+        .bind(pubkey)
+        .fetch_all(&mut *self.0)
+        .await
     }
 
     /// Removes the account and any sessions of its address.
     pub async fn delete_user(&mut self, email_hash: &[u8]) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM backup_history WHERE pubkey = (SELECT pubkey FROM users WHERE email_hash = $1)",
+        )
+        .bind(email_hash)
+        .execute(&mut *self.0)
+        .await?;
         sqlx::query("DELETE FROM sessions WHERE email_hash = $1")
             .bind(email_hash)
             .execute(&mut *self.0)
@@ -103,7 +153,19 @@ impl Tx {
     }
 }
 
-const USER_BY_EMAIL: &str =
-    "SELECT email_hash, pubkey, entropy, backup, backup_version FROM users WHERE email_hash = $1";
+const USER_BY_EMAIL: &str = "SELECT email_hash, pubkey, entropy, backup, backup_version, updated_at
+     FROM users WHERE email_hash = $1";
 pub(super) const USER_BY_PUBKEY: &str =
-    "SELECT email_hash, pubkey, entropy, backup, backup_version FROM users WHERE pubkey = $1";
+    "SELECT email_hash, pubkey, entropy, backup, backup_version, updated_at
+     FROM users WHERE pubkey = $1";
+
+#[cfg(test)]
+mod tests {
+    use super::KEPT_VERSIONS;
+
+    #[test]
+    fn the_specification_gives_the_versions_kept() {
+        let spec = include_str!("../../../docs/protocol.md");
+        assert!(spec.contains(&format!("at least the **{KEPT_VERSIONS}**")));
+    }
+}

@@ -48,6 +48,7 @@ impl LocalReads {
                         entropy: row.get(2)?,
                         backup: row.get(3)?,
                         backup_version: row.get(4)?,
+                        updated_at: row.get(5)?,
                     })
                 })
                 .optional()

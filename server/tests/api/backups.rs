@@ -4,11 +4,14 @@
 
 use serde::Deserialize;
 use sigil_client::ClientError;
-use sigil_client::session::Sync;
+use sigil_client::session::{Sync, UnlockNotice};
 use sigil_shared::argon2id::ThisThread;
 use sigil_shared::envelope::{BackupEnvelope, ENVELOPE_VERSION, KdfParams};
 use sigil_shared::error::{BackupProblem, ErrorCode};
-use sigil_shared::method::{BackupRecord, BackupStored, Request};
+use sigil_shared::method::{
+    AccountDeleted, BackupRecord, BackupStored, BackupVersions, CodeSent, Request, Verified,
+};
+use sigil_shared::nostr::key::Keys;
 use sigil_shared::secret::{AccountSecret, Password};
 
 use crate::helpers::{PASSWORD, TestApp, spawn_app, spawn_app_with};
@@ -139,7 +142,7 @@ async fn a_version_1_backup_is_opened_and_upgraded_at_the_next_unlock() {
     )
     .expect("key");
     let record: BackupRecord = server
-        .call(account.keys(), &Request::GetBackup {})
+        .call(account.keys(), &Request::GetBackup { version: None })
         .await
         .expect("get");
     assert_eq!(record.backup.v, ENVELOPE_VERSION);
@@ -150,5 +153,150 @@ async fn a_version_1_backup_is_opened_and_upgraded_at_the_next_unlock() {
         .open(&Password::new(&v1.password), &entropy, &ThisThread)
         .expect("the upgraded backup opens with the same password");
     assert_eq!(reopened.public_key().to_hex(), v1.pubkey);
+    app.stop().await;
+}
+
+async fn update(app: &TestApp, account: &AccountSecret, backup: BackupEnvelope, base: u64) -> u64 {
+    let request = Request::UpdateBackup {
+        backup,
+        base_version: base,
+    };
+    let stored: BackupStored = app
+        .client()
+        .await
+        .call(account.keys(), &request)
+        .await
+        .expect("update");
+    stored.backup_version
+}
+
+/// The server keeps the three versions before the current one, lists them newest first, and
+/// gives any of them to the account key or to a code session verified for the address.
+#[tokio::test]
+async fn earlier_backups_are_kept_listed_and_read() {
+    let app = spawn_app().await;
+    let email = "history@example.org";
+    let vault = app.sign_up(email, PASSWORD).await;
+    let (secret, entropy) = (vault.secret(), vault.backup().entropy);
+    let seal = || {
+        BackupEnvelope::seal(
+            secret,
+            &Password::new(PASSWORD),
+            &entropy,
+            KdfParams::FLOOR,
+            &ThisThread,
+        )
+        .expect("seal")
+    };
+    let mut sealed = vec![vault.backup().envelope.clone()];
+    for base in 1..=4 {
+        let backup = seal();
+        sealed.push(backup.clone());
+        assert_eq!(update(&app, secret, backup, base).await, base + 1);
+    }
+
+    let server = app.client().await;
+    let listed: BackupVersions = server
+        .call(secret.keys(), &Request::ListBackups {})
+        .await
+        .expect("list");
+    let versions: Vec<u64> = listed.versions.iter().map(|v| v.version).collect();
+    assert_eq!(
+        versions,
+        [5, 4, 3, 2],
+        "the current one and the three before it"
+    );
+    let get = |version| Request::GetBackup {
+        version: Some(version),
+    };
+    let third: BackupRecord = server.call(secret.keys(), &get(3)).await.expect("v3");
+    assert_eq!((third.backup_version, &third.backup), (3, &sealed[2]));
+    let gone = server
+        .call::<BackupRecord>(secret.keys(), &get(1))
+        .await
+        .expect_err("version 1 is no longer kept");
+    assert_eq!(gone.server_code(), Some(ErrorCode::UnknownVersion));
+
+    // A new device's verified code session may read them; an unverified one may not.
+    let login = Keys::generate();
+    let _: CodeSent = server
+        .call(
+            &login,
+            &Request::RequestCode {
+                email: email.into(),
+            },
+        )
+        .await
+        .expect("code");
+    let early = server
+        .call::<BackupVersions>(&login, &Request::ListBackups {})
+        .await
+        .expect_err("not verified yet");
+    assert_eq!(early.server_code(), Some(ErrorCode::WrongSigner));
+    let code = app.smtp.code_for(email).await;
+    let _: Verified = server
+        .call(&login, &Request::VerifyCode { code })
+        .await
+        .expect("verify");
+    let second: BackupRecord = server.call(&login, &get(2)).await.expect("v2");
+    assert_eq!(second.backup, sealed[1]);
+
+    // Deleting the account deletes its history.
+    let _: AccountDeleted = server
+        .call(secret.keys(), &Request::DeleteAccount {})
+        .await
+        .expect("delete");
+    assert_eq!(app.database.count("backup_history").await, 0);
+    app.stop().await;
+}
+
+/// A client bug uploads a backup the server accepts but the password cannot open. A new device
+/// logs in with the password: the newest refuses it, an earlier version opens, the key is sealed
+/// again under the password and synced, and the next device opens the newest directly.
+#[tokio::test]
+async fn a_backup_the_password_cannot_open_does_not_lose_the_key() {
+    let app = spawn_app().await;
+    let email = "bug@example.org";
+    let vault = app.sign_up(email, PASSWORD).await;
+    let broken = BackupEnvelope::seal(
+        vault.secret(),
+        &Password::new("a password nobody typed"),
+        &vault.backup().entropy,
+        KdfParams::FLOOR,
+        &ThisThread,
+    )
+    .expect("seal");
+    assert_eq!(update(&app, vault.secret(), broken, 1).await, 2);
+
+    let mut device = app.verified_session(email).await;
+    let password = Password::new(PASSWORD);
+    let refused = device
+        .unlock(&password)
+        .expect_err("the newest does not open");
+    assert!(refused.is_wrong_password());
+    assert!(device.can_search_history());
+    let (opened, from) = device
+        .unlock_from_history(&password)
+        .await
+        .expect("an earlier backup opens");
+    assert_eq!((opened, from), (vault.public_key(), 1));
+    assert_eq!(device.take_notice(), Some(UnlockNotice::Recovered(1)));
+    assert_eq!(device.sync().await.expect("sync"), Sync::Pushed(3));
+
+    let mut next = app.verified_session(email).await;
+    assert_eq!(
+        next.unlock(&password).expect("the repaired newest opens"),
+        vault.public_key()
+    );
+
+    // A wrong password opens nothing, newest or earlier.
+    let mut guesser = app.verified_session(email).await;
+    let wrong = Password::new("not the password at all");
+    assert!(guesser.unlock(&wrong).is_err());
+    let none = guesser
+        .unlock_from_history(&wrong)
+        .await
+        .expect_err("wrong");
+    assert!(none.is_wrong_password());
     app.stop().await;
 }

@@ -88,6 +88,19 @@ impl TestDatabase {
         let _ = connection.close().await;
     }
 
+    /// How many rows `table` holds.
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::any::install_default_drivers();
+        let mut connection = AnyConnection::connect(&self.url).await.expect("connect");
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        let count: i64 = sqlx::query_scalar(&sql)
+            .fetch_one(&mut connection)
+            .await
+            .expect("count");
+        let _ = connection.close().await;
+        count
+    }
+
     /// Everything the database holds as its files (SQLite) or a full dump (PostgreSQL): what a
     /// thief who took it would have.
     pub fn stolen_bytes(&self) -> Vec<u8> {

@@ -199,11 +199,18 @@ async fn every_outcome(app: &TestApp, server: &Server<HttpTransport>) -> Vec<(St
     .await;
 
     let keys = account.keys();
-    call(server, keys, Request::GetBackup {}, Ok(()), &mut seen).await;
+    call(
+        server,
+        keys,
+        Request::GetBackup { version: None },
+        Ok(()),
+        &mut seen,
+    )
+    .await;
     call(
         server,
         &Keys::generate(),
-        Request::GetBackup {},
+        Request::GetBackup { version: None },
         Err(ErrorCode::UnknownAccount),
         &mut seen,
     )
@@ -279,13 +286,31 @@ async fn every_outcome(app: &TestApp, server: &Server<HttpTransport>) -> Vec<(St
     )
     .await;
 
-    // Keys of the wrong kind: a session's for an account method, an account's for a session
-    // method. The session key's next request is one past the per-key limit.
+    // A verified session reads the account's backups; keys of the wrong kind are refused: a
+    // session's for an account method, an account's for a session method. The first session
+    // key's next request is one past the per-key limit.
     call(
         server,
         &login,
-        Request::GetBackup {},
+        Request::GetBackup { version: None },
+        Ok(()),
+        &mut seen,
+    )
+    .await;
+    call(
+        server,
+        &login,
+        Request::DeleteAccount {},
         Err(ErrorCode::WrongSigner),
+        &mut seen,
+    )
+    .await;
+    call(server, keys, Request::ListBackups {}, Ok(()), &mut seen).await;
+    call(
+        server,
+        keys,
+        Request::GetBackup { version: Some(99) },
+        Err(ErrorCode::UnknownVersion),
         &mut seen,
     )
     .await;
@@ -302,7 +327,7 @@ async fn every_outcome(app: &TestApp, server: &Server<HttpTransport>) -> Vec<(St
     call(
         server,
         &session,
-        Request::GetBackup {},
+        Request::GetBackup { version: None },
         Err(ErrorCode::KeyRateLimited),
         &mut seen,
     )

@@ -37,6 +37,8 @@ pub(super) struct Page {
     /// A password change made here is waiting for the server.
     unsynced: Cell<bool>,
     syncing: Cell<bool>,
+    /// What the unlock did to the backup (sealed it again), shown until the server has it.
+    unlock_notice: RefCell<Option<String>>,
     /// Seconds until a new code may be requested, and the interval counting them down.
     countdown_left: Cell<u64>,
     countdown_handle: Cell<Option<i32>>,
@@ -194,6 +196,7 @@ pub fn start() {
         worker,
         unsynced: Cell::new(false),
         syncing: Cell::new(false),
+        unlock_notice: RefCell::new(None),
         countdown_left: Cell::new(0),
         countdown_handle: Cell::new(None),
         keyboard_layer: Cell::new(Layer::Lower),

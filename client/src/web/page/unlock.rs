@@ -18,6 +18,11 @@ impl Page {
             return Err(wording::unexpected_answer());
         };
         self.show_vault(&opened);
+        if let Some(notice) = opened.notice {
+            let words = wording::unlock_notice(notice);
+            self.set_text(id::SYNC_STATUS, &words);
+            *self.unlock_notice.borrow_mut() = Some(words);
+        }
         spawn_local(self.clone().sync());
         spawn_local(self.publish_relay_list());
         Ok(())

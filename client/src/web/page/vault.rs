@@ -68,6 +68,23 @@ impl Page {
         } else {
             self.conceal(id::CONFLICT);
         }
+        // A backup sealed again at unlock: the notice, with where the new backup is.
+        if let Some(notice) = self.unlock_notice.borrow().clone() {
+            let message = match outcome {
+                Sync::Pushed(_) => Some(format!("{notice} It is saved on the server.")),
+                Sync::Offline if unsynced => Some(format!(
+                    "{notice} It will be sent to the server as soon as it can be reached."
+                )),
+                _ => None,
+            };
+            if let Some(message) = message {
+                if matches!(outcome, Sync::Pushed(_)) {
+                    self.unlock_notice.take();
+                }
+                self.set_text(id::SYNC_STATUS, &message);
+                return;
+            }
+        }
         let message = match outcome {
             Sync::UpToDate => "",
             Sync::Pushed(_) => "Your new password is saved on the server.",
