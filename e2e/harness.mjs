@@ -161,10 +161,18 @@ export async function startSigil({ serverArgs = [], resendGap = 0 } = {}) {
     },
     /** Moves every pending code's expiry into the past, as if ten minutes had gone by. */
     expireCodes() {
-      const database = join(work, "data", "sigil.db");
-      const script = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('UPDATE sessions SET expires_at = 1'); c.commit()";
-      const result = spawnSync(python, ["-c", script, database], { encoding: "utf8" });
-      if (result.status !== 0) throw new Error(`could not expire codes: ${result.stderr}`);
+      this.database("c.execute('UPDATE sessions SET expires_at = 1')");
+    },
+    /**
+     * Runs Python on the server's database, as an operator with a shell would: `c` is the open
+     * sqlite3 connection, `args` the extra arguments (sys.argv[2:]); what it prints is returned.
+     */
+    database(code, ...args) {
+      const path = join(work, "data", "sigil.db");
+      const script = `import json, sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nargs = sys.argv[2:]\n${code}\nc.commit()`;
+      const result = spawnSync(python, ["-c", script, path, ...args], { encoding: "utf8" });
+      if (result.status !== 0) throw new Error(`database script failed: ${result.stderr}`);
+      return result.stdout.trim();
     },
     /** Stops only the server, as if the network went away. */
     async stopServer() {

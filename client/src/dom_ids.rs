@@ -43,6 +43,7 @@ ids! {
     PASSWORD = "password";
     UNLOCK_ERROR = "unlock-error";
     OTHER_ACCOUNT = "other-account";
+    TRY_EARLIER = "try-earlier";
 
     SCREEN_VAULT = "screen-vault";
     SYNC_STATUS = "sync-status";

@@ -96,7 +96,9 @@ pub fn unlock_notice(notice: UnlockNotice) -> String {
                 .into()
         }
         UnlockNotice::Recovered(version) => format!(
-            "The newest backup on the server did not open with this password, but an earlier              one (version {version}) did. Your key is safe and has been sealed again under this              password."
+            "The newest backup on the server did not open with this password, but an earlier \
+             one (version {version}) did. Your key is safe and has been sealed again under this \
+             password."
         ),
     }
 }
@@ -196,6 +198,19 @@ mod tests {
         body.message = "<script>visit evil.example</script>".into();
         let failure = session_failure(&SessionError::Client(ClientError::Server(body)));
         assert_eq!(failure.message, "That code is not correct.");
+    }
+
+    #[test]
+    fn unlock_notices_name_the_version_in_plain_sentences() {
+        let recovered = unlock_notice(UnlockNotice::Recovered(3));
+        assert!(
+            recovered.contains("an earlier one (version 3) did."),
+            "{recovered}"
+        );
+        let upgraded = unlock_notice(UnlockNotice::Upgraded);
+        for text in [recovered, upgraded] {
+            assert!(!text.contains("  ") && text.ends_with('.'), "{text}");
+        }
     }
 
     #[test]

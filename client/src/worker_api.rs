@@ -52,6 +52,9 @@ pub enum Command {
     CreateAccount,
     /// Secret: the password.
     Unlock,
+    /// Secret: the password, which the newest backup refused at a login: try the earlier
+    /// versions the server keeps (the user asks for this; a typo should not cost requests).
+    UnlockFromEarlier,
     PublishRelayList,
     Sync,
     /// Secrets: the old password, the new one, and its repetition.

@@ -195,18 +195,14 @@ async fn run(
             opened(session, &pubkey)
         }
         Command::Unlock => {
-            let password = password(secret)?;
-            let pubkey = match session.unlock(&password) {
-                Ok(pubkey) => pubkey,
-                // At a login, a password the newest backup refuses may open an earlier one.
-                Err(refused) if refused.is_wrong_password() && session.can_search_history() => {
-                    match session.unlock_from_history(&password).await {
-                        Ok((pubkey, _)) => pubkey,
-                        Err(_) => return Err(fail(refused)),
-                    }
-                }
-                Err(refused) => return Err(fail(refused)),
-            };
+            let pubkey = session.unlock(&password(secret)?).map_err(fail)?;
+            opened(session, &pubkey)
+        }
+        Command::UnlockFromEarlier => {
+            let (pubkey, _) = session
+                .unlock_from_history(&password(secret)?)
+                .await
+                .map_err(fail)?;
             opened(session, &pubkey)
         }
         Command::PublishRelayList => {

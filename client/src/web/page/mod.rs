@@ -39,6 +39,9 @@ pub(super) struct Page {
     syncing: Cell<bool>,
     /// What the unlock did to the backup (sealed it again), shown until the server has it.
     unlock_notice: RefCell<Option<String>>,
+    /// The unlock screen is a login's (a backup just downloaded), whose earlier versions the
+    /// server can be asked for.
+    at_login: Cell<bool>,
     /// Seconds until a new code may be requested, and the interval counting them down.
     countdown_left: Cell<u64>,
     countdown_handle: Cell<Option<i32>>,
@@ -115,7 +118,7 @@ impl Page {
             Form::Email => self.clone().on_email().await,
             Form::Code => self.clone().on_code().await,
             Form::NewPassword => self.clone().on_new_password().await,
-            Form::Unlock => self.clone().on_unlock().await,
+            Form::Unlock => self.clone().on_unlock(&action).await,
             Form::ChangePassword => self.clone().on_change_password().await,
             Form::Export => self.clone().on_export(&action).await,
             Form::Conflict => self.clone().on_conflict(&action).await,
@@ -197,6 +200,7 @@ pub fn start() {
         unsynced: Cell::new(false),
         syncing: Cell::new(false),
         unlock_notice: RefCell::new(None),
+        at_login: Cell::new(false),
         countdown_left: Cell::new(0),
         countdown_handle: Cell::new(None),
         keyboard_layer: Cell::new(Layer::Lower),

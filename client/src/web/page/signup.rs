@@ -77,6 +77,8 @@ impl Page {
         else {
             return Err(wording::unexpected_answer());
         };
+        self.at_login.set(next == NextStep::Unlock);
+        self.conceal(id::TRY_EARLIER);
         self.show(match next {
             NextStep::ChoosePassword => id::SCREEN_PASSWORD,
             NextStep::Unlock => id::SCREEN_UNLOCK,

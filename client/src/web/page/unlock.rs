@@ -11,12 +11,24 @@ use crate::wording;
 use crate::worker_api::{Answer, Command, Failure};
 
 impl Page {
-    pub(super) async fn on_unlock(self: Rc<Self>) -> Result<(), Failure> {
+    /// Unlocks with the password; `action` is `earlier` when the user asks, at a login, to try
+    /// the earlier backups the server keeps because the newest refused the password.
+    pub(super) async fn on_unlock(self: Rc<Self>, action: &str) -> Result<(), Failure> {
+        let (command, busy) = match action {
+            "earlier" => (Command::UnlockFromEarlier, "Trying earlier backups…"),
+            _ => (Command::Unlock, "Unlocking…"),
+        };
         let secrets = [self.take_password(id::PASSWORD)];
-        self.busy(Form::Unlock.id(), Some("Unlocking…"));
-        let Answer::Opened(opened) = self.worker.call(Command::Unlock, &secrets).await? else {
+        self.busy(Form::Unlock.id(), Some(busy));
+        let answer = self.worker.call(command, &secrets).await;
+        if answer.is_err() && self.at_login.get() {
+            self.reveal(id::TRY_EARLIER);
+        }
+        let Answer::Opened(opened) = answer? else {
             return Err(wording::unexpected_answer());
         };
+        self.at_login.set(false);
+        self.conceal(id::TRY_EARLIER);
         self.show_vault(&opened);
         if let Some(notice) = opened.notice {
             let words = wording::unlock_notice(notice);

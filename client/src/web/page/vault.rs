@@ -69,7 +69,8 @@ impl Page {
             self.conceal(id::CONFLICT);
         }
         // A backup sealed again at unlock: the notice, with where the new backup is.
-        if let Some(notice) = self.unlock_notice.borrow().clone() {
+        let notice = self.unlock_notice.borrow().clone();
+        if let Some(notice) = notice {
             let message = match outcome {
                 Sync::Pushed(_) => Some(format!("{notice} It is saved on the server.")),
                 Sync::Offline if unsynced => Some(format!(
