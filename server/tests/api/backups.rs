@@ -14,7 +14,8 @@ use sigil_shared::method::{
 use sigil_shared::nostr::key::Keys;
 use sigil_shared::secret::{AccountSecret, Password};
 
-use crate::helpers::{PASSWORD, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{PASSWORD, TestApp};
+use crate::relay_helpers::{Via, app_via, over_both_transports};
 
 /// The first known answer of envelope version 1, made with argon2-cffi and PyNaCl.
 #[derive(Deserialize)]
@@ -53,11 +54,13 @@ fn problem(outcome: Result<BackupStored, ClientError>) -> Option<BackupProblem> 
     }
 }
 
-#[tokio::test]
-async fn uploads_the_server_must_not_keep_are_refused_with_the_reason() {
+async fn uploads_the_server_must_not_keep_are_refused_with_the_reason(via: Via) {
     // The server announces more memory than the floor, which old backups may still use.
     let announced = KdfParams::argon2id(KdfParams::FLOOR.m_kib + 1024, 2, 1);
-    let app = spawn_app_with(|options| options.kdf_memory_kib = Some(announced.m_kib)).await;
+    let app = app_via(via, |options| {
+        options.kdf_memory_kib = Some(announced.m_kib)
+    })
+    .await;
     let vault = app.sign_up("strict@example.org", PASSWORD).await;
     let (secret, entropy) = (vault.secret(), vault.backup().entropy);
     let seal = |secret: &AccountSecret, kdf| {
@@ -105,9 +108,8 @@ async fn uploads_the_server_must_not_keep_are_refused_with_the_reason() {
 /// An account whose stored backup is version 1 (made by the previous release): a new device
 /// logs in, the password opens it, the vault seals it again as version 2 and syncs it by
 /// compare-and-swap, and the server then holds version 2, which the same password opens.
-#[tokio::test]
-async fn a_version_1_backup_is_opened_and_upgraded_at_the_next_unlock() {
-    let app = spawn_app().await;
+async fn a_version_1_backup_is_opened_and_upgraded_at_the_next_unlock(via: Via) {
+    let app = app_via(via, |_| {}).await;
     let email = "old-release@example.org";
     let placeholder = app.sign_up(email, PASSWORD).await;
     let v1 = v1_vector();
@@ -172,9 +174,8 @@ async fn update(app: &TestApp, account: &AccountSecret, backup: BackupEnvelope, 
 
 /// The server keeps the three versions before the current one, lists them newest first, and
 /// gives any of them to the account key or to a code session verified for the address.
-#[tokio::test]
-async fn earlier_backups_are_kept_listed_and_read() {
-    let app = spawn_app().await;
+async fn earlier_backups_are_kept_listed_and_read(via: Via) {
+    let app = app_via(via, |_| {}).await;
     let email = "history@example.org";
     let vault = app.sign_up(email, PASSWORD).await;
     let (secret, entropy) = (vault.secret(), vault.backup().entropy);
@@ -253,9 +254,8 @@ async fn earlier_backups_are_kept_listed_and_read() {
 /// A client bug uploads a backup the server accepts but the password cannot open. A new device
 /// logs in with the password: the newest refuses it, an earlier version opens, the key is sealed
 /// again under the password and synced, and the next device opens the newest directly.
-#[tokio::test]
-async fn a_backup_the_password_cannot_open_does_not_lose_the_key() {
-    let app = spawn_app().await;
+async fn a_backup_the_password_cannot_open_does_not_lose_the_key(via: Via) {
+    let app = app_via(via, |_| {}).await;
     let email = "bug@example.org";
     let vault = app.sign_up(email, PASSWORD).await;
     let broken = BackupEnvelope::seal(
@@ -300,3 +300,10 @@ async fn a_backup_the_password_cannot_open_does_not_lose_the_key() {
     assert!(none.is_wrong_password());
     app.stop().await;
 }
+
+over_both_transports!(
+    uploads_the_server_must_not_keep_are_refused_with_the_reason,
+    a_version_1_backup_is_opened_and_upgraded_at_the_next_unlock,
+    earlier_backups_are_kept_listed_and_read,
+    a_backup_the_password_cannot_open_does_not_lose_the_key
+);

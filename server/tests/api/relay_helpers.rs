@@ -12,6 +12,9 @@ use sigil_client::relay::{RelaySockets, SocketEvent};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
+use sigil_server::Options;
+
+use crate::helpers::{TestApp, spawn_app_with};
 use crate::ports::{spawn_listening, wait_listening};
 
 fn tool(name: &str, hint: &str) -> PathBuf {
@@ -236,3 +239,68 @@ pub async fn query(relay: &str, filter: serde_json::Value) -> Vec<serde_json::Va
     }
     events
 }
+
+/// Which transport a test's client sends its requests over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Http,
+    Relays,
+}
+
+/// A server whose clients use `via`, with options adjusted by `adjust`; the relay, when there is
+/// one, lives as long as the server.
+pub struct AppVia {
+    pub app: TestApp,
+    _relay: Option<TestRelay>,
+}
+
+impl std::ops::Deref for AppVia {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
+}
+
+impl AppVia {
+    pub async fn stop(self) {
+        self.app.stop().await;
+    }
+}
+
+pub async fn app_via(via: Via, adjust: impl FnOnce(&mut Options)) -> AppVia {
+    match via {
+        Via::Http => AppVia {
+            app: spawn_app_with(adjust).await,
+            _relay: None,
+        },
+        Via::Relays => {
+            let relay = TestRelay::start();
+            let app = crate::relays::relay_app(&[&relay], None, adjust).await;
+            AppVia {
+                app,
+                _relay: Some(relay),
+            }
+        }
+    }
+}
+
+/// For each `async fn name(via: Via)`, two tests, `name::over_http` and `name::over_relays`.
+macro_rules! over_both_transports {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn over_http() {
+                    super::$name(crate::relay_helpers::Via::Http).await;
+                }
+
+                #[tokio::test]
+                async fn over_relays() {
+                    super::$name(crate::relay_helpers::Via::Relays).await;
+                }
+            }
+        )*
+    };
+}
+pub(crate) use over_both_transports;

@@ -11,7 +11,8 @@ use sigil_shared::nostr::key::Keys;
 use sigil_shared::nostr::types::Timestamp;
 use sigil_shared::secret::{AccountSecret, Password};
 
-use crate::helpers::{PASSWORD, spawn_app};
+use crate::helpers::PASSWORD;
+use crate::relay_helpers::{Via, app_via, over_both_transports};
 
 fn seal(secret: &AccountSecret, entropy: &Entropy) -> BackupEnvelope {
     BackupEnvelope::seal(
@@ -24,9 +25,8 @@ fn seal(secret: &AccountSecret, entropy: &Entropy) -> BackupEnvelope {
     .expect("seal")
 }
 
-#[tokio::test]
-async fn activate_sent_again_after_it_succeeded_gets_the_stored_version() {
-    let app = spawn_app().await;
+async fn activate_sent_again_after_it_succeeded_gets_the_stored_version(via: Via) {
+    let app = app_via(via, |_| {}).await;
     let server = app.client().await;
     let email = "again@example.org";
     let ephemeral = &Keys::generate();
@@ -78,9 +78,8 @@ async fn activate_sent_again_after_it_succeeded_gets_the_stored_version() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn update_backup_sent_again_after_it_succeeded_gets_the_stored_version() {
-    let app = spawn_app().await;
+async fn update_backup_sent_again_after_it_succeeded_gets_the_stored_version(via: Via) {
+    let app = app_via(via, |_| {}).await;
     let vault = app.sign_up("update-again@example.org", PASSWORD).await;
     let server = app.client().await;
     let entropy = vault.backup().entropy;
@@ -112,3 +111,8 @@ async fn update_backup_sent_again_after_it_succeeded_gets_the_stored_version() {
     assert_eq!(body.current_version, Some(2));
     app.stop().await;
 }
+
+over_both_transports!(
+    activate_sent_again_after_it_succeeded_gets_the_stored_version,
+    update_backup_sent_again_after_it_succeeded_gets_the_stored_version
+);
