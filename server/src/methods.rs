@@ -145,10 +145,16 @@ impl Methods {
         let email_hash = self.hash_key.email(&email);
         let code = codes::generate().map_err(|e| MethodError::Internal(format!("rng: {e}")))?;
 
-        let mut tx = self.store.begin().await?;
-        if tx.user_by_pubkey(&session.to_bytes()).await?.is_some() {
+        // An account's key asks for a code: read before the write lock is taken.
+        if self
+            .store
+            .user_by_pubkey(&session.to_bytes())
+            .await?
+            .is_some()
+        {
             return Err(ErrorCode::WrongSigner.into());
         }
+        let mut tx = self.store.begin().await?;
         let mut counters = tx
             .counters(&email_hash)
             .await?
@@ -347,17 +353,16 @@ impl Methods {
         if let Some(user) = self.store.user_by_pubkey(&key).await? {
             return Ok(user);
         }
-        let mut tx = self.store.begin().await?;
-        let Some(session) = tx.session(&key).await? else {
+        // Reads only: the common case, a key with neither account nor session, takes no lock.
+        let Some(session) = self.store.session_account(&key).await? else {
             return Err(ErrorCode::UnknownAccount.into());
         };
         if !session.is_verified() || session.expires_at < now {
             return Err(ErrorCode::WrongSigner.into());
         }
-        match tx.user_by_email(&session.email_hash).await? {
-            Some(user) if user.pubkey.is_some() && user.backup.is_some() => Ok(user),
-            _ => Err(ErrorCode::UnknownAccount.into()),
-        }
+        session
+            .account()
+            .ok_or_else(|| ErrorCode::UnknownAccount.into())
     }
 
     async fn get_backup(
@@ -375,8 +380,7 @@ impl Methods {
             }
             Some(wanted) => {
                 let pubkey = user.pubkey.as_deref().ok_or(ErrorCode::UnknownAccount)?;
-                let mut tx = self.store.begin().await?;
-                let history = tx.backup_history(pubkey).await?;
+                let history = self.store.backup_history(pubkey).await?;
                 let row = history
                     .into_iter()
                     .find(|row| version(row.version) == wanted);
@@ -393,8 +397,7 @@ impl Methods {
     async fn list_backups(&self, signer: &PublicKey, now: i64) -> MethodResult<BackupVersions> {
         let user = self.readable_account(signer, now).await?;
         let pubkey = user.pubkey.as_deref().ok_or(ErrorCode::UnknownAccount)?;
-        let mut tx = self.store.begin().await?;
-        let history = tx.backup_history(pubkey).await?;
+        let history = self.store.backup_history(pubkey).await?;
         let stored_at = |at: i64| u64::try_from(at).unwrap_or(0);
         let current = BackupVersion {
             version: version(user.backup_version),

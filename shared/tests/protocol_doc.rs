@@ -111,74 +111,34 @@ fn every_json_example_parses_into_its_type() {
     }
 }
 
-/// Every value of `T`, by an exhaustive match: a new variant fails to compile here until it is
-/// listed, and then fails the test until the document has it.
-fn all_error_codes() -> Vec<ErrorCode> {
-    use ErrorCode::*;
-    let all = vec![
-        InvalidRequest,
-        InvalidEmail,
-        RateLimited,
-        KeyRateLimited,
-        InvalidCode,
-        CodeExpired,
-        TooManyAttempts,
-        NotVerified,
-        AccountExists,
-        UnknownAccount,
-        InvalidProof,
-        InvalidBackup,
-        VersionConflict,
-        UnknownVersion,
-        WrongSigner,
-        MailFailed,
-        Internal,
-    ];
-    for code in &all {
-        match code {
-            InvalidRequest | InvalidEmail | RateLimited | KeyRateLimited | InvalidCode
-            | CodeExpired | TooManyAttempts | NotVerified | AccountExists | UnknownAccount
-            | InvalidProof | InvalidBackup | VersionConflict | UnknownVersion | WrongSigner
-            | MailFailed | Internal => {}
+/// Every variant of an enum, listed once. The match makes a variant left out a compile error
+/// here, and then the test fails until the document has it.
+macro_rules! every {
+    ($enum:ident: $($variant:ident),+ $(,)?) => {{
+        fn listed(value: &$enum) {
+            match value {
+                $($enum::$variant)|+ => {}
+            }
         }
-    }
-    all
+        let all = vec![$($enum::$variant),+];
+        all.iter().for_each(listed);
+        all
+    }};
+}
+
+fn all_error_codes() -> Vec<ErrorCode> {
+    every!(ErrorCode: InvalidRequest, InvalidEmail, RateLimited, KeyRateLimited, InvalidCode,
+        CodeExpired, TooManyAttempts, NotVerified, AccountExists, UnknownAccount, InvalidProof,
+        InvalidBackup, VersionConflict, UnknownVersion, WrongSigner, MailFailed, Internal)
 }
 
 fn all_reject_codes() -> Vec<RejectCode> {
-    use RejectCode::*;
-    let all = vec![
-        PayloadTooLarge,
-        MalformedEvent,
-        WrongKind,
-        WrongRecipient,
-        StaleEvent,
-        InvalidId,
-        InsufficientPow,
-        InvalidSignature,
-        Replayed,
-        Undecryptable,
-        Unavailable,
-    ];
-    for code in &all {
-        match code {
-            PayloadTooLarge | MalformedEvent | WrongKind | WrongRecipient | StaleEvent
-            | InvalidId | InsufficientPow | InvalidSignature | Replayed | Undecryptable
-            | Unavailable => {}
-        }
-    }
-    all
+    every!(RejectCode: PayloadTooLarge, MalformedEvent, WrongKind, WrongRecipient, StaleEvent,
+        InvalidId, InsufficientPow, InvalidSignature, Replayed, Undecryptable, Unavailable)
 }
 
 fn all_backup_problems() -> Vec<BackupProblem> {
-    use BackupProblem::*;
-    let all = vec![Malformed, OutdatedVersion, WeakKdf, ForeignKey];
-    for problem in &all {
-        match problem {
-            Malformed | OutdatedVersion | WeakKdf | ForeignKey => {}
-        }
-    }
-    all
+    every!(BackupProblem: Malformed, OutdatedVersion, WeakKdf, ForeignKey)
 }
 
 /// The first cell of each table row of the document, as `code` (backticks removed).

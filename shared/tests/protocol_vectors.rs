@@ -102,7 +102,8 @@ fn vector() -> Value {
     );
 
     json!({
-        "description": "One request_code and its reply. Signatures use BIP-340 auxiliary randomness of 32 zero bytes.",
+        "description": "One request_code and its reply. Signatures use BIP-340 auxiliary randomness of 32 zero bytes. nonce_tags: nonce tags and the committed target each gives, or null for a tag a server refuses.",
+        "nonce_tags": nonce_tag_cases(),
         "client_secret_key": client.secret_key().to_secret_hex(),
         "client_pubkey": client.public_key().to_hex(),
         "server_secret_key": server.secret_key().to_secret_hex(),
@@ -120,6 +121,39 @@ fn vector() -> Value {
             "event": serde_json::from_str::<Value>(&reply_event.as_json()).unwrap(),
         },
     })
+}
+
+/// Nonce tags with the committed target the specification gives each (null: refused). Written
+/// here by hand, from the specification, not computed by the code under test.
+fn nonce_tag_cases() -> Value {
+    json!([
+        { "tag": ["nonce", "1000000000403", "8"], "target": 8 },
+        { "tag": ["nonce", "0", "0"], "target": 0 },
+        { "tag": ["nonce", "18446744073709551615", "255"], "target": 255 },
+        { "tag": ["nonce", "18446744073709551616", "16"], "target": null },
+        { "tag": ["nonce", "0123", "16"], "target": null },
+        { "tag": ["nonce", "+123", "16"], "target": null },
+        { "tag": ["nonce", "123", "016"], "target": null },
+        { "tag": ["nonce", "123", "256"], "target": null },
+        { "tag": ["nonce", "12a", "16"], "target": null },
+        { "tag": ["nonce", "123"], "target": null },
+        { "tag": ["nonce", "123", "16", "extra"], "target": null },
+    ])
+}
+
+#[test]
+fn the_nonce_tag_rules_give_the_documented_targets() {
+    let cases = nonce_tag_cases();
+    for case in cases.as_array().unwrap() {
+        let tag: Vec<String> = serde_json::from_value(case["tag"].clone()).unwrap();
+        let expected = case["target"].as_u64().map(|t| u8::try_from(t).unwrap());
+        let tags = Tags::from_list(vec![Tag::parse(tag.clone()).unwrap()]);
+        assert_eq!(
+            sigil_shared::pow::committed_target(&tags),
+            expected,
+            "{tag:?}"
+        );
+    }
 }
 
 #[test]

@@ -17,6 +17,10 @@ pub struct UserRow {
 /// open still finds the last ones that did.
 pub const KEPT_VERSIONS: i64 = 3;
 
+/// The account's earlier backups, newest first.
+pub(super) const BACKUP_HISTORY: &str = "SELECT version, backup, stored_at FROM backup_history
+     WHERE pubkey = $1 ORDER BY version DESC";
+
 /// One earlier backup of an account.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct HistoryRow {
@@ -120,17 +124,6 @@ impl Tx {
             .execute(&mut *self.0)
             .await?;
         Ok(Some(base_version + 1))
-    }
-
-    /// The account's earlier backups, newest first: (version, backup, stored_at).
-    pub async fn backup_history(&mut self, pubkey: &[u8]) -> Result<Vec<HistoryRow>, StoreError> {
-        sqlx::query_as(
-            "SELECT version, backup, stored_at FROM backup_history WHERE pubkey = $1
-             ORDER BY version DESC",
-        )
-        .bind(pubkey)
-        .fetch_all(&mut *self.0)
-        .await
     }
 
     /// Removes the account and any sessions of its address.

@@ -11,6 +11,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use super::accounts::{USER_BY_PUBKEY, UserRow};
+use super::sessions::{SESSION_ACCOUNT, SessionAccount};
 
 /// How long a lookup may wait on a lock (only a checkpoint's brief one, in WAL mode) before the
 /// caller reads another way instead of holding up its thread.
@@ -49,6 +50,26 @@ impl LocalReads {
                         backup: row.get(3)?,
                         backup_version: row.get(4)?,
                         updated_at: row.get(5)?,
+                    })
+                })
+                .optional()
+        })
+    }
+
+    pub fn session_account(&self, ephemeral: &[u8]) -> rusqlite::Result<Option<SessionAccount>> {
+        self.with_connection(|connection| {
+            connection
+                .prepare_cached(SESSION_ACCOUNT)?
+                .query_row([ephemeral], |row| {
+                    Ok(SessionAccount {
+                        verified: row.get(0)?,
+                        expires_at: row.get(1)?,
+                        email_hash: row.get(2)?,
+                        pubkey: row.get(3)?,
+                        entropy: row.get(4)?,
+                        backup: row.get(5)?,
+                        backup_version: row.get(6)?,
+                        updated_at: row.get(7)?,
                     })
                 })
                 .optional()

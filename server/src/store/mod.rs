@@ -19,9 +19,10 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
-use accounts::USER_BY_PUBKEY;
 pub use accounts::UserRow;
+use accounts::{BACKUP_HISTORY, HistoryRow, USER_BY_PUBKEY};
 use local_reads::LocalReads;
+use sessions::{SESSION_ACCOUNT, SessionAccount};
 use sqlite::{sqlite_pool, sqlite_readers, with_query};
 
 pub type StoreError = sqlx::Error;
@@ -251,6 +252,34 @@ impl Store {
         sqlx::query_as(USER_BY_PUBKEY)
             .bind(pubkey)
             .fetch_optional(&self.reads)
+            .await
+    }
+
+    /// The session of an ephemeral key with its address's account, as of the last commit: one
+    /// read that takes no lock.
+    pub async fn session_account(
+        &self,
+        ephemeral: &[u8],
+    ) -> Result<Option<SessionAccount>, StoreError> {
+        if let Some(local) = &self.local_reads {
+            match local.session_account(ephemeral) {
+                Ok(found) => return Ok(found),
+                Err(error) => {
+                    tracing::debug!(%error, "lookup on this thread failed; using the pool")
+                }
+            }
+        }
+        sqlx::query_as(SESSION_ACCOUNT)
+            .bind(ephemeral)
+            .fetch_optional(&self.reads)
+            .await
+    }
+
+    /// The account's earlier backups, newest first, as of the last commit.
+    pub async fn backup_history(&self, pubkey: &[u8]) -> Result<Vec<HistoryRow>, StoreError> {
+        sqlx::query_as(BACKUP_HISTORY)
+            .bind(pubkey)
+            .fetch_all(&self.reads)
             .await
     }
 

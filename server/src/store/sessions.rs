@@ -1,6 +1,7 @@
 //! The `sessions` table: one row per ephemeral key with a code sent, until it is verified and
 //! used (or expires).
 
+use super::accounts::UserRow;
 use super::{StoreError, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -18,6 +19,45 @@ impl SessionRow {
         self.verified != 0
     }
 }
+
+/// A session as a reader of its account's backups sees it (`get_backup`, `list_backups`): whether
+/// it is verified, until when, and its address's account, if there is one.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionAccount {
+    /// 0 or 1 (see the module comment).
+    pub(super) verified: i64,
+    pub expires_at: i64,
+    pub email_hash: Option<Vec<u8>>,
+    pub pubkey: Option<Vec<u8>>,
+    pub entropy: Option<Vec<u8>>,
+    pub backup: Option<String>,
+    pub backup_version: Option<i64>,
+    pub updated_at: Option<i64>,
+}
+
+impl SessionAccount {
+    pub fn is_verified(&self) -> bool {
+        self.verified != 0
+    }
+
+    /// The address's account, if it has one.
+    pub fn account(self) -> Option<UserRow> {
+        Some(UserRow {
+            email_hash: self.email_hash?,
+            pubkey: Some(self.pubkey?),
+            entropy: self.entropy?,
+            backup: Some(self.backup?),
+            backup_version: self.backup_version?,
+            updated_at: self.updated_at?,
+        })
+    }
+}
+
+/// One read, no lock: the session of an ephemeral key with its address's account.
+pub(super) const SESSION_ACCOUNT: &str = "SELECT s.verified, s.expires_at, u.email_hash, u.pubkey,
+     u.entropy, u.backup, u.backup_version, u.updated_at
+     FROM sessions s LEFT JOIN users u ON u.email_hash = s.email_hash AND u.pubkey IS NOT NULL
+     WHERE s.ephemeral_pubkey = $1";
 
 impl Tx {
     pub async fn session(&mut self, ephemeral: &[u8]) -> Result<Option<SessionRow>, StoreError> {
