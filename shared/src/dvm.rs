@@ -17,7 +17,7 @@ use crate::event_json::{hex_public_key, parse_event};
 use crate::kinds;
 use crate::method::{Reply, Request};
 use crate::padding::{REPLY_LEN, REQUEST_LEN, TooLong, pad};
-use crate::pow::{Miner, nonce_tag};
+use crate::pow::{Miner, nonce_at, nonce_tag};
 use crate::signature::{SECP256K1, signature_holds};
 use crate::validation::{CheckedRequest, check_fresh};
 
@@ -117,7 +117,7 @@ impl RequestDraft {
     pub fn mine_here(&self) -> Result<u64, SealError> {
         self.miner()?
             .search(0, u64::MAX)
-            .map(|(nonce, _)| nonce)
+            .map(|(offset, _)| nonce_at(offset))
             .ok_or(SealError::NonceNotFound)
     }
 

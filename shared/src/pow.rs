@@ -18,6 +18,12 @@ pub const FIRST_NONCE: u64 = 1_000_000_000_000;
 /// One past the last nonce searched.
 pub const NONCE_END: u64 = 10 * FIRST_NONCE;
 
+/// The nonce at `offset` in the searched range: what [`Miner::search`] finds is an offset, so
+/// that callers that split the work count in offsets from zero.
+pub fn nonce_at(offset: u64) -> u64 {
+    FIRST_NONCE.saturating_add(offset).min(NONCE_END - 1)
+}
+
 /// Number of leading zero bits of an event id.
 pub fn leading_zero_bits(id: &[u8; 32]) -> u8 {
     let mut bits = 0u8;
@@ -167,11 +173,17 @@ impl Miner {
         state
     }
 
-    /// Tries `count` nonces from the `offset`-th after [`FIRST_NONCE`] (not beyond
-    /// [`NONCE_END`]); the first that meets the target, with its id.
+    /// Tries `count` nonces from the one at `offset` (see [`nonce_at`]), not beyond
+    /// [`NONCE_END`]; the offset of the first that meets the target, with its id.
     pub fn search(&self, offset: u64, count: u64) -> Option<(u64, EventId)> {
         let start = FIRST_NONCE.saturating_add(offset).min(NONCE_END);
         let end = start.saturating_add(count).min(NONCE_END);
+        let (nonce, id) = self.search_range(start, end)?;
+        Some((nonce - FIRST_NONCE, id))
+    }
+
+    /// The first nonce in `start..end` that meets the target, with its id.
+    fn search_range(&self, start: u64, end: u64) -> Option<(u64, EventId)> {
         // WebAssembly has no SHA instructions: four nonces per pass of SIMD128 code beat one.
         // Natively, sha2 uses the CPU's SHA extensions one hash at a time.
         if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
@@ -335,9 +347,15 @@ mod tests {
             10,
         )
         .unwrap();
-        let (nonce, id) = miner.search(0, 1 << 24).unwrap();
+        let (offset, id) = miner.search(0, 1 << 24).unwrap();
         assert!(leading_zero_bits(id.as_bytes()) >= 10);
+        let nonce = nonce_at(offset);
+        assert_eq!(nonce.to_string().len(), 13, "a 13-digit nonce");
         assert_eq!(miner.id_for(nonce), id.to_bytes());
+        // The next search from past it finds the next one, counted in offsets.
+        if let Some((next, _)) = miner.search(offset + 1, 1 << 24) {
+            assert!(next > offset);
+        }
     }
 
     #[test]

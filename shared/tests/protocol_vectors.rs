@@ -74,7 +74,8 @@ fn vector() -> Value {
         DIFFICULTY,
     )
     .unwrap();
-    let (nonce, _) = miner.search(0, u64::MAX).unwrap();
+    let (offset, _) = miner.search(0, u64::MAX).unwrap();
+    let nonce = sigil_shared::pow::nonce_at(offset);
     let request_event = event(
         &client,
         created_at,

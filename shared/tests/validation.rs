@@ -174,7 +174,8 @@ fn a_target_below_the_minimum_is_refused_even_if_the_id_happens_to_meet_it() {
         DIFFICULTY + 2,
     )
     .expect("miner");
-    let (nonce, _) = miner.search(0, u64::MAX).expect("nonce");
+    let (offset, _) = miner.search(0, u64::MAX).expect("nonce");
+    let nonce = sigil_shared::pow::nonce_at(offset);
     let event = draft.finish(&s.client, nonce).expect("finish");
     assert_eq!(check(&s, &event).err(), Some(RejectCode::InsufficientPow));
 }

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect};
 use sigil_shared::dvm::{RequestDraft, SealError};
-use sigil_shared::pow::leading_zero_bits;
+use sigil_shared::pow::{leading_zero_bits, nonce_at};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
@@ -22,9 +22,9 @@ const CHUNK: u32 = 1 << 16;
 /// Each worker starts this far from the previous one: disjoint slices, exact in a JS number.
 const SLICE: f64 = (1u64 << 40) as f64;
 
-/// Searches `count` nonces from the `start`-th of the miner's fixed-width range for the job (a
-/// [`RequestDraft`] as JSON). Returns the nonce, or -1 when none in the range meets the target.
-/// Called by `pow-worker.js`.
+/// Searches `count` nonces from offset `start` of the miner's range for the job (a
+/// [`RequestDraft`] as JSON). Returns the offset of the nonce found, or -1 when none in the range
+/// meets the target. Called by `pow-worker.js`.
 #[wasm_bindgen]
 pub fn pow_search(job: &str, start: f64, count: u32) -> f64 {
     let Ok(draft) = serde_json::from_str::<RequestDraft>(job) else {
@@ -34,7 +34,7 @@ pub fn pow_search(job: &str, start: f64, count: u32) -> f64 {
         return -1.0;
     };
     match miner.search(start as u64, u64::from(count)) {
-        Some((nonce, _)) => nonce as f64,
+        Some((offset, _)) => offset as f64,
         None => -1.0,
     }
 }
@@ -101,10 +101,11 @@ pub async fn mine_in_workers(
     for (worker, _) in &running {
         worker.terminate();
     }
-    let nonce = outcome
+    let offset = outcome
         .ok()
         .and_then(|v| v.as_f64())
         .ok_or_else(|| failed("no nonce"))? as u64;
+    let nonce = nonce_at(offset);
     // A worker's answer is checked, not trusted: one hash.
     let miner = draft.miner()?;
     if leading_zero_bits(&miner.id_for(nonce)) < draft.difficulty {

@@ -32,11 +32,7 @@ fn sealed_with_content(server: &PublicKey, content: impl FnOnce(&Keys) -> String
     let mut draft = dvm::RequestDraft::new(&keys, server, &request(), TEST_POW, Timestamp::now())
         .expect("draft");
     draft.content = content(&keys);
-    let (nonce, _) = draft
-        .miner()
-        .expect("miner")
-        .search(0, u64::MAX)
-        .expect("nonce");
+    let nonce = draft.mine_here().expect("nonce");
     let event = draft.finish(&keys, nonce).expect("finish");
     (keys, event)
 }
