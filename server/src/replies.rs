@@ -18,10 +18,35 @@ pub struct RecentReplies {
     inner: Mutex<Remembered>,
 }
 
+/// What this process remembers of a request id.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recall {
+    /// Answered: the reply made for it.
+    Reply(Event),
+    /// Admitted and being answered, or refused after admission: a copy is a replay.
+    Seen,
+    /// Not seen lately by this process (the database's replay record still may have it).
+    Unknown,
+}
+
 #[derive(Debug, Default)]
 struct Remembered {
-    by_request: HashMap<[u8; 32], Event>,
+    /// `None` while the request is being answered.
+    by_request: HashMap<[u8; 32], Option<Event>>,
     order: VecDeque<[u8; 32]>,
+}
+
+impl Remembered {
+    fn insert(&mut self, capacity: usize, request_id: [u8; 32], reply: Option<Event>) {
+        if self.by_request.insert(request_id, reply).is_none() {
+            self.order.push_back(request_id);
+        }
+        while self.order.len() > capacity {
+            if let Some(oldest) = self.order.pop_front() {
+                self.by_request.remove(&oldest);
+            }
+        }
+    }
 }
 
 impl RecentReplies {
@@ -32,23 +57,28 @@ impl RecentReplies {
         }
     }
 
-    pub fn remember(&self, request_id: [u8; 32], reply: Event) {
-        let Ok(mut guard) = self.inner.lock() else {
-            return;
-        };
-        let remembered = &mut *guard;
-        if remembered.by_request.insert(request_id, reply).is_none() {
-            remembered.order.push_back(request_id);
-        }
-        while remembered.order.len() > self.capacity {
-            if let Some(oldest) = remembered.order.pop_front() {
-                remembered.by_request.remove(&oldest);
-            }
+    /// Notes a request admitted as fresh, before its reply exists.
+    pub fn admitted(&self, request_id: [u8; 32]) {
+        if let Ok(mut remembered) = self.inner.lock() {
+            remembered.insert(self.capacity, request_id, None);
         }
     }
 
-    pub fn get(&self, request_id: &[u8; 32]) -> Option<Event> {
-        self.inner.lock().ok()?.by_request.get(request_id).cloned()
+    pub fn remember(&self, request_id: [u8; 32], reply: Event) {
+        if let Ok(mut remembered) = self.inner.lock() {
+            remembered.insert(self.capacity, request_id, Some(reply));
+        }
+    }
+
+    pub fn recall(&self, request_id: &[u8; 32]) -> Recall {
+        let Ok(remembered) = self.inner.lock() else {
+            return Recall::Unknown;
+        };
+        match remembered.by_request.get(request_id) {
+            Some(Some(reply)) => Recall::Reply(reply.clone()),
+            Some(None) => Recall::Seen,
+            None => Recall::Unknown,
+        }
     }
 }
 
@@ -82,8 +112,25 @@ mod tests {
         replies.remember([2; 32], two.clone());
         replies.remember([1; 32], one);
         replies.remember([3; 32], three.clone());
-        assert_eq!(replies.get(&[1; 32]), None);
-        assert_eq!(replies.get(&[2; 32]), Some(two));
-        assert_eq!(replies.get(&[3; 32]), Some(three));
+        assert_eq!(replies.recall(&[1; 32]), Recall::Unknown);
+        assert_eq!(replies.recall(&[2; 32]), Recall::Reply(two));
+        assert_eq!(replies.recall(&[3; 32]), Recall::Reply(three));
+    }
+
+    #[test]
+    fn an_admitted_request_is_seen_until_its_reply_is_made() {
+        let replies = RecentReplies::new(2);
+        replies.admitted([1; 32]);
+        assert_eq!(replies.recall(&[1; 32]), Recall::Seen);
+        let answer = reply("1");
+        replies.remember([1; 32], answer.clone());
+        assert_eq!(replies.recall(&[1; 32]), Recall::Reply(answer));
+        replies.admitted([2; 32]);
+        replies.admitted([3; 32]);
+        assert_eq!(
+            replies.recall(&[1; 32]),
+            Recall::Unknown,
+            "pending ones count too"
+        );
     }
 }

@@ -10,12 +10,12 @@ use sigil_shared::info::ServerInfo;
 use sigil_shared::method::Reply;
 use sigil_shared::nostr::event::Event;
 use sigil_shared::nostr::types::Timestamp;
-use sigil_shared::validation::{Policy, check_request};
+use sigil_shared::validation::{Policy, identify_request};
 
 use crate::admission::{Admission, Ticket};
 use crate::methods::Methods;
 use crate::pow::PowLevel;
-use crate::replies::RecentReplies;
+use crate::replies::{Recall, RecentReplies};
 
 #[derive(Debug)]
 pub struct AppState {
@@ -37,7 +37,8 @@ pub struct AppState {
 pub type SharedState = Arc<AppState>;
 
 /// Checks `body` (one request event as JSON) cheapest first and answers it. A request seen
-/// before gets the reply made for it then, if it is still remembered. `Err` is a refusal with no
+/// before gets the reply made for it then, if it is still remembered, before its signature is
+/// checked. `Err` is a refusal with no
 /// encrypted answer: the envelope is malformed, stale, short of work, replayed (with its reply
 /// forgotten or not made yet), or not encrypted to this server.
 pub async fn answer(state: &AppState, body: &[u8]) -> Result<Event, RejectCode> {
@@ -48,9 +49,16 @@ pub async fn answer(state: &AppState, body: &[u8]) -> Result<Event, RejectCode> 
         min_difficulty: state.pow.current(),
         ..state.policy
     };
-    let request = check_request(body, &policy, now)?;
+    let identified = identify_request(body, &policy, now)?;
+    // A copy of a request seen lately costs a hash, not a signature check, and is not counted
+    // as load: resending one mined event must not raise the difficulty for everyone.
+    match state.replies.recall(identified.id()) {
+        Recall::Reply(reply) => return Ok(reply),
+        Recall::Seen => return Err(RejectCode::Replayed),
+        Recall::Unknown => {}
+    }
+    let request = identified.verify_signature()?;
     let event = request.event();
-    state.pow.count();
     let ticket = Ticket {
         event_id: *event.id.as_bytes(),
         forget_after: i64::try_from(event.created_at.as_secs() + state.policy.window_secs)
@@ -60,17 +68,22 @@ pub async fn answer(state: &AppState, body: &[u8]) -> Result<Event, RejectCode> 
     };
     let admitted = match state.admission.admit(ticket).await {
         Ok(admitted) if admitted.fresh => admitted,
+        // A copy admitted alongside the first, or seen by another process, or by this one
+        // longer ago than it remembers: the reply, if this process has made it by now.
         Ok(_) => {
-            return state
-                .replies
-                .get(event.id.as_bytes())
-                .ok_or(RejectCode::Replayed);
+            return match state.replies.recall(event.id.as_bytes()) {
+                Recall::Reply(reply) => Ok(reply),
+                Recall::Seen | Recall::Unknown => Err(RejectCode::Replayed),
+            };
         }
         Err(error) => {
             tracing::error!(%error, "admission failed");
             return Err(RejectCode::Unavailable);
         }
     };
+    state.replies.admitted(*event.id.as_bytes());
+    // Only fresh, admitted requests are load.
+    state.pow.count();
     let exchange = Exchange::new(&state.keys, &request);
     let reply = match exchange.open() {
         Ok(request) => match state.admission.key_limit().check(&admitted, now_secs) {

@@ -39,15 +39,7 @@ pub struct CheckedRequest {
 impl CheckedRequest {
     /// Checks the event's id and Schnorr signature, and nothing else (see [`check_request`]).
     pub fn verify(event: Event) -> Result<Self, RejectCode> {
-        if !event.verify_id() {
-            return Err(RejectCode::InvalidId);
-        }
-        let sender = lift(&event.pubkey).ok_or(RejectCode::InvalidSignature)?;
-        let (x_only, _) = sender.x_only_public_key();
-        if !signature_holds(&event.sig, &event.id, &x_only) {
-            return Err(RejectCode::InvalidSignature);
-        }
-        Ok(Self { event, sender })
+        IdentifiedRequest::new(event)?.verify_signature()
     }
 
     pub fn event(&self) -> &Event {
@@ -57,6 +49,42 @@ impl CheckedRequest {
     /// The signer's key with an even y, as BIP-340 defines the point of an x-only key.
     pub fn sender(&self) -> &secp256k1::PublicKey {
         &self.sender
+    }
+}
+
+/// A request event whose id is the hash of what it says, its signature not checked yet. The
+/// server looks the id up among the requests it has seen lately before it pays for the
+/// signature check, so a replayed copy costs it a hash, not a curve operation.
+#[derive(Debug, Clone)]
+pub struct IdentifiedRequest {
+    event: Event,
+}
+
+impl IdentifiedRequest {
+    /// Recomputes the event's id and checks that it is the one the event claims.
+    pub fn new(event: Event) -> Result<Self, RejectCode> {
+        if event.verify_id() {
+            Ok(Self { event })
+        } else {
+            Err(RejectCode::InvalidId)
+        }
+    }
+
+    pub fn id(&self) -> &[u8; 32] {
+        self.event.id.as_bytes()
+    }
+
+    /// Checks the Schnorr signature over the id.
+    pub fn verify_signature(self) -> Result<CheckedRequest, RejectCode> {
+        let sender = lift(&self.event.pubkey).ok_or(RejectCode::InvalidSignature)?;
+        let (x_only, _) = sender.x_only_public_key();
+        if !signature_holds(&self.event.sig, &self.event.id, &x_only) {
+            return Err(RejectCode::InvalidSignature);
+        }
+        Ok(CheckedRequest {
+            event: self.event,
+            sender,
+        })
     }
 }
 
@@ -74,6 +102,15 @@ pub fn check_request(
     policy: &Policy,
     now: Timestamp,
 ) -> Result<CheckedRequest, RejectCode> {
+    identify_request(body, policy, now)?.verify_signature()
+}
+
+/// Every check of [`check_request`] but the signature, cheapest first.
+pub fn identify_request(
+    body: &[u8],
+    policy: &Policy,
+    now: Timestamp,
+) -> Result<IdentifiedRequest, RejectCode> {
     if body.len() > policy.max_bytes {
         return Err(RejectCode::PayloadTooLarge);
     }
@@ -96,7 +133,7 @@ pub fn check_request(
     if target < policy.min_difficulty || leading_zero_bits(event.id.as_bytes()) < target {
         return Err(RejectCode::InsufficientPow);
     }
-    CheckedRequest::verify(event)
+    IdentifiedRequest::new(event)
 }
 
 /// Exactly one `p` tag, `["p", <server key in hex>]`: a request meant for another DVM must not

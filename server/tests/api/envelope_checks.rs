@@ -316,6 +316,39 @@ async fn under_load_the_difficulty_rises_clients_follow_and_it_falls_back() {
     );
 }
 
+/// Resending one mined event is not load: copies are answered from memory, before their
+/// signature is checked, and never counted, so the announced difficulty stays at its base
+/// (issue 25 §4; before, every copy was counted and a few hundred raised it for everyone).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_flood_leaves_the_difficulty_at_its_base() {
+    let app = crate::helpers::spawn_app_with(|options| {
+        options.pow_max_difficulty = Some(TEST_POW + 4);
+        options.pow_calm_rate = Some(2);
+    })
+    .await;
+    let server = app.client().await;
+    let event = sealed(server.pubkey(), TEST_POW, Timestamp::now()).as_json();
+    let first = app.post_event(event.clone()).await;
+    assert_eq!(first.status(), 200);
+    let first = first.text().await.expect("reply");
+    // The same id with a signature that does not hold: memory answers before the curve does.
+    let mut forged: serde_json::Value = serde_json::from_str(&event).expect("JSON");
+    forged["sig"] = "ab".repeat(64).into();
+    let forged = forged.to_string();
+    for copy in 0..400 {
+        let body = if copy % 2 == 0 { &event } else { &forged };
+        let response = app.post_event(body.clone()).await;
+        assert_eq!(response.status(), 200, "copy {copy}");
+        assert_eq!(response.text().await.expect("reply"), first, "copy {copy}");
+    }
+    // Two ticks of the level's clock, at 200 copies a second against a calm rate of 2.
+    let raised = wait_for_difficulty(&app, 5, |d| d > TEST_POW).await;
+    assert_eq!(
+        raised, TEST_POW,
+        "a replay flood must not raise the difficulty"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_event_sent_many_times_at_once_is_handled_once() {
     let app = std::sync::Arc::new(spawn_app().await);
