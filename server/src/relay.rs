@@ -16,11 +16,11 @@ use futures_util::{SinkExt, StreamExt};
 use sigil_shared::nostr::types::Timestamp;
 use sigil_shared::relay::{self, FromRelay, REQUESTS_SUBSCRIPTION};
 use tokio::net::TcpStream;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::requests::{self, SharedState};
@@ -146,7 +146,7 @@ async fn connect(url: &str, proxy: Option<SocketAddr>) -> Result<Socket, RelayEr
 
 /// Subscribes, announces, then answers requests until the connection fails.
 async fn serve(state: &SharedState, socket: Socket) -> RelayError {
-    let (mut sink, mut stream) = socket.split();
+    let (mut sink, stream) = socket.split();
     let now = Timestamp::now();
     // Requests are ephemeral, so relays hold none from before; anything older than the window
     // would be refused anyway.
@@ -162,13 +162,47 @@ async fn serve(state: &SharedState, socket: Socket) -> RelayError {
         }
     }
 
+    let state = state.clone();
+    exchange(stream, sink, move |event: String| {
+        let state = state.clone();
+        async move { answer(&state, &event).await }
+    })
+    .await
+}
+
+/// Reads requests, answers each in a task of its own and sends the replies and pings, until the
+/// connection fails.
+///
+/// One loop does all three, so no branch may wait on another: a request is read only once a
+/// permit for it is held, and the permit is waited for as a branch of its own. (Waiting for it
+/// inside the reading branch wedged the loop when the reply queue was full: the tasks holding
+/// every permit waited to queue their replies, the loop that drains the queue waited for a
+/// permit, and pings stopped.)
+async fn exchange<Incoming, Outgoing, Answer, Answered>(
+    mut stream: Incoming,
+    mut sink: Outgoing,
+    answer: Answer,
+) -> RelayError
+where
+    Incoming: futures_util::Stream<Item = Result<Message, WsError>> + Unpin,
+    Outgoing: futures_util::Sink<Message, Error = WsError> + Unpin,
+    Answer: Fn(String) -> Answered,
+    Answered: std::future::Future<Output = Option<String>> + Send + 'static,
+{
     let (outgoing, mut to_send) = mpsc::channel::<String>(PER_RELAY_IN_FLIGHT);
     let in_flight = Arc::new(Semaphore::new(PER_RELAY_IN_FLIGHT));
+    let mut permit: Option<OwnedSemaphorePermit> = None;
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut last_heard = Instant::now();
     loop {
         tokio::select! {
-            message = stream.next() => {
+            acquired = in_flight.clone().acquire_owned(), if permit.is_none() => {
+                let Ok(acquired) = acquired else {
+                    return RelayError::Closed;
+                };
+                permit = Some(acquired);
+            }
+            message = stream.next(), if permit.is_some() => {
                 last_heard = Instant::now();
                 let text = match message {
                     None | Some(Ok(Message::Close(_))) => return RelayError::Closed,
@@ -180,12 +214,10 @@ async fn serve(state: &SharedState, socket: Socket) -> RelayError {
                     Some(FromRelay::Event { subscription, event })
                         if subscription == REQUESTS_SUBSCRIPTION =>
                     {
-                        let Ok(permit) = in_flight.clone().acquire_owned().await else {
-                            return RelayError::Closed;
-                        };
-                        let (state, outgoing) = (state.clone(), outgoing.clone());
+                        let (permit, outgoing) = (permit.take(), outgoing.clone());
+                        let answered = answer(event);
                         tokio::spawn(async move {
-                            if let Some(reply) = answer(&state, &event).await {
+                            if let Some(reply) = answered.await {
                                 let _ = outgoing.send(reply).await;
                             }
                             drop(permit);
@@ -256,8 +288,58 @@ impl Backoff {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// Many requests at once, each answered at once, so the replies outrun the queue: every one
+    /// is still sent, and pings go on.
+    #[tokio::test(start_paused = true)]
+    async fn a_full_reply_queue_stops_neither_reading_nor_pinging() {
+        const REQUESTS: usize = 20 * PER_RELAY_IN_FLIGHT;
+        let (relay_sends, from_relay) = mpsc::unbounded_channel::<Message>();
+        for n in 0..REQUESTS {
+            let text = serde_json::json!(["EVENT", REQUESTS_SUBSCRIPTION, { "n": n }]);
+            relay_sends.send(Message::text(text.to_string())).unwrap();
+        }
+        let incoming = futures_util::stream::unfold(from_relay, |mut from_relay| async move {
+            let message = from_relay.recv().await?;
+            Some((Ok(message), from_relay))
+        });
+        let (sent, mut relay_receives) = mpsc::unbounded_channel::<Message>();
+        let outgoing = futures_util::sink::unfold(sent, |sent, message: Message| async move {
+            sent.send(message).unwrap();
+            Ok::<_, WsError>(sent)
+        });
+        let answering = tokio::spawn(exchange(
+            Box::pin(incoming),
+            Box::pin(outgoing),
+            |event: String| async move { Some(format!("reply to {event}")) },
+        ));
+
+        let mut replies = 0;
+        let mut pings = 0;
+        while replies < REQUESTS || pings < 3 {
+            let message = tokio::time::timeout(PING_EVERY * 2, relay_receives.recv())
+                .await
+                .unwrap_or_else(|_| panic!("stalled after {replies} replies, {pings} pings"))
+                .unwrap();
+            match message {
+                Message::Ping(_) => pings += 1,
+                Message::Text(text) => {
+                    assert!(text.starts_with("reply to "));
+                    replies += 1;
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+            // The relay keeps talking, so the connection is not silent.
+            if pings > 0 {
+                relay_sends.send(Message::Pong(Vec::new().into())).unwrap();
+            }
+        }
+        assert_eq!(replies, REQUESTS);
+        answering.abort();
+    }
 
     #[test]
     fn pauses_double_up_to_a_minute() {

@@ -216,6 +216,53 @@ async fn a_request_seen_on_both_transports_gets_one_reply() {
     app.stop().await;
 }
 
+/// A flood through a real relay, faster than the server answers: copies of one request (which
+/// the server answers at once from memory, if the relay passes them on) among fresh ones. The connection goes on answering: an
+/// ordinary request made after the flood gets its reply (issue 25 §5; the loop's own test,
+/// `relay::tests`, shows pings go on with the reply queue full).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_through_a_relay_does_not_wedge_the_connection() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let relay = TestRelay::start();
+    let app = relay_app(&[&relay], None, |_| {}).await;
+    let server = app.client().await;
+    let seal = |email: String| {
+        dvm::seal_request(
+            &Keys::generate(),
+            server.pubkey(),
+            &Request::RequestCode { email },
+            server.info().pow_difficulty,
+            Timestamp::now(),
+        )
+        .expect("seal")
+    };
+    let copied = seal("copied@example.org".into());
+    let (mut flood, _) = tokio_tungstenite::connect_async(relay.url())
+        .await
+        .expect("relay");
+    for n in 0..600 {
+        let event = if n % 4 == 0 {
+            seal(format!("fresh{n}@example.org"))
+        } else {
+            copied.clone()
+        };
+        let message = json!(["EVENT", event]).to_string();
+        flood.send(Message::text(message)).await.expect("publish");
+    }
+
+    let exchange = RelayExchange::new(*server.pubkey(), seal("after@example.org".into()));
+    let reply = tokio::time::timeout(
+        Duration::from_secs(60),
+        call_over_relays(&mut NativeSockets::new(), &[relay.url()], &exchange),
+    )
+    .await
+    .expect("answered within a minute of the flood");
+    reply.expect("a reply on the relay");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn relays_can_be_reached_through_a_socks5_proxy() {
     let relay = TestRelay::start();
