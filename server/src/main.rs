@@ -47,7 +47,13 @@ enum ClientCommand {
     /// List the clients that have a key.
     List,
     /// Delete NAME's key; Tor refuses it once reloaded.
-    Revoke { name: String },
+    Revoke {
+        name: String,
+        /// Revoke even the last client, which makes the service public: Tor turns client
+        /// authorization off when no key is left.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[tokio::main]
@@ -148,7 +154,10 @@ fn onion(config: &Config, command: OnionCommand) -> ExitCode {
                 if client.valid {
                     println!("{}", client.name);
                 } else {
-                    println!("{}\t(not a valid key file: Tor skips it)", client.name);
+                    println!(
+                        "{}\t(not a valid key file, or not owned by Tor's user: Tor skips it)",
+                        client.name
+                    );
                 }
             }
             if clients.is_empty() {
@@ -156,8 +165,8 @@ fn onion(config: &Config, command: OnionCommand) -> ExitCode {
             }
         }),
         OnionCommand::Client {
-            command: ClientCommand::Revoke { name },
-        } => dir.revoke(&name).map(|file| {
+            command: ClientCommand::Revoke { name, force },
+        } => dir.revoke(&name, force).map(|file| {
             eprintln!(
                 "Revoked {name} (deleted {}). Reload Tor (systemctl reload tor, or SIGHUP) for it \
                  to take effect.",

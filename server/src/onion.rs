@@ -10,7 +10,7 @@
 use std::fs;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use data_encoding::BASE32_NOPAD;
@@ -34,6 +34,24 @@ pub enum OnionError {
     Duplicate(String),
     #[error("no client named `{0}`")]
     UnknownClient(String),
+    #[error(
+        "`{0}` is the last client: with none left Tor turns client authorization off, and \
+         anyone who knows the address can reach the service. Add the next client first, or \
+         pass --force to make the service public"
+    )]
+    LastClient(String),
+    #[error(
+        "{} would belong to uid {found}, but Tor runs as the owner of {} (uid {tor}) and could \
+         not read it; run this command as that user (for example sudo -u debian-tor)",
+        path.display(),
+        service.display()
+    )]
+    NotTors {
+        path: PathBuf,
+        service: PathBuf,
+        found: u32,
+        tor: u32,
+    },
     #[error(
         "{} has mode {mode:03o}: Tor refuses a directory of keys that others may open; \
          run chmod 700 {}",
@@ -146,7 +164,8 @@ pub fn check_name(name: &str) -> Result<(), OnionError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
     pub name: String,
-    /// False when the file is not in Tor's format (Tor would skip it with a warning).
+    /// False when the file is not in Tor's format or not owned by the user Tor runs as (the
+    /// service directory's owner): Tor would skip it.
     pub valid: bool,
 }
 
@@ -196,6 +215,7 @@ impl OnionDir {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => check_private(&dir)?,
             Err(e) => return Err(io(&dir)(e)),
         }
+        self.hand_to_tor(&dir)?;
         let file = self.auth_file(name);
         if file.exists() {
             return Err(OnionError::Duplicate(name.to_owned()));
@@ -204,14 +224,14 @@ impl OnionDir {
         // Written whole under a hidden name, then linked into place: Tor never reads half a
         // key, and a concurrent `add` of the same name cannot overwrite this one.
         let partial = dir.join(format!(".{name}{AUTH_SUFFIX}.partial"));
-        let written = write_new(&partial, format!("{}\n", key.auth).as_bytes()).and_then(|()| {
-            match fs::hard_link(&partial, &file) {
+        let written = write_new(&partial, format!("{}\n", key.auth).as_bytes())
+            .and_then(|()| self.hand_to_tor(&partial))
+            .and_then(|()| match fs::hard_link(&partial, &file) {
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     Err(OnionError::Duplicate(name.to_owned()))
                 }
                 linked => linked.map_err(io(&file)),
-            }
-        });
+            });
         let _ = fs::remove_file(&partial);
         written?;
         Ok(key)
@@ -225,6 +245,7 @@ impl OnionDir {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(io(&dir)(e)),
         };
+        let tor_uid = fs::metadata(&self.path).map_err(io(&self.path))?.uid();
         let mut clients = Vec::new();
         for entry in entries {
             let entry = entry.map_err(io(&dir))?;
@@ -235,10 +256,13 @@ impl OnionDir {
             if check_name(name).is_err() {
                 continue; // not one of ours (a partial write, or placed by hand)
             }
-            let valid = fs::read_to_string(entry.path())
-                .ok()
-                .and_then(|contents| parse_auth(&contents))
-                .is_some();
+            // Tor reads the file as the service directory's owner.
+            let tors = entry.metadata().map_err(io(&dir))?.uid() == tor_uid;
+            let valid = tors
+                && fs::read_to_string(entry.path())
+                    .ok()
+                    .and_then(|contents| parse_auth(&contents))
+                    .is_some();
             clients.push(Client {
                 name: name.to_owned(),
                 valid,
@@ -248,9 +272,22 @@ impl OnionDir {
         Ok(clients)
     }
 
-    /// Deletes `name`'s key; Tor stops accepting it once reloaded.
-    pub fn revoke(&self, name: &str) -> Result<PathBuf, OnionError> {
+    /// Deletes `name`'s key; Tor stops accepting it once reloaded. Removing the last valid key
+    /// would make the service public (Tor turns client authorization off when no key is left),
+    /// so that takes `force`.
+    pub fn revoke(&self, name: &str, force: bool) -> Result<PathBuf, OnionError> {
         check_name(name)?;
+        let clients = self.list()?;
+        if !clients.iter().any(|client| client.name == name) {
+            return Err(OnionError::UnknownClient(name.to_owned()));
+        }
+        let others = clients
+            .iter()
+            .filter(|client| client.valid && client.name != name)
+            .count();
+        if others == 0 && !force {
+            return Err(OnionError::LastClient(name.to_owned()));
+        }
         let file = self.auth_file(name);
         match fs::remove_file(&file) {
             Ok(()) => Ok(file),
@@ -259,6 +296,25 @@ impl OnionDir {
             }
             Err(e) => Err(io(&file)(e)),
         }
+    }
+
+    /// Gives `path` to the user Tor runs as (the owner of the service directory), so Tor can
+    /// read it: an operator who runs this command as root would otherwise write a key that
+    /// Tor, as its own user, silently skips.
+    fn hand_to_tor(&self, path: &Path) -> Result<(), OnionError> {
+        let service = fs::metadata(&self.path).map_err(io(&self.path))?;
+        let found = fs::metadata(path).map_err(io(path))?.uid();
+        if found == service.uid() {
+            return Ok(());
+        }
+        std::os::unix::fs::chown(path, Some(service.uid()), Some(service.gid())).map_err(|_| {
+            OnionError::NotTors {
+                path: path.to_owned(),
+                service: self.path.clone(),
+                found,
+                tor: service.uid(),
+            }
+        })
     }
 }
 
@@ -360,5 +416,71 @@ mod tests {
         let dir = std::env::current_dir().expect("cwd").join("data/onion");
         assert!(text.contains(&format!("\nHiddenServiceDir {}\n", dir.display())));
         assert!(text.contains("\nHiddenServicePort 80 127.0.0.1:8080\n"));
+    }
+
+    /// A service directory as Tor leaves it: mode 0700, with its hostname.
+    fn service() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).expect("chmod");
+        fs::write(dir.path().join("hostname"), format!("{ADDRESS}.onion\n")).expect("hostname");
+        dir
+    }
+
+    #[test]
+    fn the_last_client_is_revoked_only_with_force() {
+        let dir = service();
+        let onion = OnionDir::new(dir.path());
+        onion.add("alice").expect("add alice");
+        onion.add("bob").expect("add bob");
+        onion.revoke("alice", false).expect("bob is left");
+        assert!(matches!(
+            onion.revoke("bob", false),
+            Err(OnionError::LastClient(name)) if name == "bob"
+        ));
+        assert_eq!(
+            onion.list().expect("list").len(),
+            1,
+            "bob's key is still there"
+        );
+        assert!(matches!(
+            onion.revoke("carol", true),
+            Err(OnionError::UnknownClient(_))
+        ));
+        onion.revoke("bob", true).expect("forced");
+        assert!(onion.list().expect("list").is_empty());
+    }
+
+    /// Run as root (as an operator might), the key goes to the user Tor runs as, so Tor can
+    /// read it; a key file Tor's user does not own is listed as one Tor skips.
+    #[test]
+    fn keys_belong_to_the_user_tor_runs_as() {
+        let dir = service();
+        let onion = OnionDir::new(dir.path());
+        let me = fs::metadata("/proc/self").expect("proc").uid();
+        let tor = if me == 0 {
+            const NOBODY: u32 = 65534;
+            std::os::unix::fs::chown(dir.path(), Some(NOBODY), Some(NOBODY)).expect("chown");
+            NOBODY
+        } else {
+            me
+        };
+        onion.add("alice").expect("add");
+        let owner = |path: &Path| fs::metadata(path).expect("metadata").uid();
+        assert_eq!(owner(&dir.path().join(CLIENTS_DIR)), tor);
+        assert_eq!(owner(&onion.auth_file("alice")), tor);
+        assert!(onion.list().expect("list")[0].valid);
+        if me == 0 {
+            // A file placed by hand as root, which Tor (as nobody) could not read.
+            let key = ClientKey::generate(ADDRESS);
+            fs::write(onion.auth_file("bob"), format!("{}\n", key.auth)).expect("write");
+            let listed = onion.list().expect("list");
+            assert_eq!(
+                listed[1],
+                Client {
+                    name: "bob".into(),
+                    valid: false
+                }
+            );
+        }
     }
 }
