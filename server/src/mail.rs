@@ -81,7 +81,7 @@ impl Mailer {
 
     /// Whether lettre can address mail to `email`; checked before a code is issued.
     pub fn can_address(email: &EmailAddress) -> bool {
-        email.as_str().parse::<Mailbox>().is_ok()
+        recipient(email).is_some()
     }
 
     pub async fn send_code(
@@ -104,10 +104,8 @@ impl Mailer {
                 Ok(())
             }
             Self::Smtp { transport, from } => {
-                let to: Mailbox = to
-                    .as_str()
-                    .parse()
-                    .map_err(|_| MailError("recipient address not accepted".into()))?;
+                let to = recipient(to)
+                    .ok_or_else(|| MailError("recipient address not accepted".into()))?;
                 let body = format!(
                     "Your Sigil code is {code}\n\n\
                      It expires in {minutes} minutes and works once.\n\
@@ -135,4 +133,11 @@ impl Mailer {
             Self::Smtp { .. } => "smtp",
         }
     }
+}
+
+/// The mailbox to send to: the bare address, with no display name, exactly the string whose
+/// hash the limits count.
+fn recipient(email: &EmailAddress) -> Option<Mailbox> {
+    let address: lettre::Address = email.as_str().parse().ok()?;
+    Some(Mailbox::new(None, address))
 }

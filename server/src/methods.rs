@@ -154,15 +154,24 @@ impl Methods {
         {
             return Err(ErrorCode::WrongSigner.into());
         }
+        // Sending is limited per address and per mailbox (the address without its `+tag`), so
+        // plus-addressing cannot multiply the mail one inbox receives.
+        let mailbox = email.mailbox();
+        let mut counted = vec![email_hash];
+        if mailbox != email {
+            counted.push(self.hash_key.email(&mailbox));
+        }
         let mut tx = self.store.begin().await?;
-        let mut counters = tx
-            .counters(&email_hash)
-            .await?
-            .unwrap_or_else(|| Counters::fresh(now))
-            .at(now);
-        counters.check_send(&self.limits, now)?;
-        counters.record_send(now);
-        tx.save_counters(&email_hash, &counters).await?;
+        for hash in &counted {
+            let mut counters = tx
+                .counters(hash)
+                .await?
+                .unwrap_or_else(|| Counters::fresh(now))
+                .at(now);
+            counters.check_send(&self.limits, now)?;
+            counters.record_send(now);
+            tx.save_counters(hash, &counters).await?;
+        }
         let code_hash = self.hash_key.code(session, &code);
         tx.put_session(
             &session.to_bytes(),

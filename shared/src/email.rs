@@ -18,7 +18,21 @@ pub enum EmailError {
     Shape,
     #[error("an email address cannot contain spaces or control characters")]
     ForbiddenCharacter,
+    #[error("enter the address alone, like name@example.org, without a name, quotes or brackets")]
+    NotBare,
+    #[error("the part before @ may hold letters, digits and . _ + - ' and similar signs only")]
+    LocalPart,
+    #[error(
+        "the part after @ is not a domain name (internationalised names are not supported yet)"
+    )]
+    Domain,
 }
+
+/// Signs a local part may hold besides ASCII letters and digits: RFC 5322's `atext`, which
+/// leaves out every character of a display name, quoted string, comment or angle bracket.
+const LOCAL_SIGNS: &str = "!#$%&'*+-/=?^_`{|}~";
+/// Characters that only a display name, quoted string, comment or route can bring.
+const NOT_BARE: &str = "<>\"()[],;:\\";
 
 /// A syntactically plausible, normalised email address (NFKC, trimmed, lower-cased).
 ///
@@ -42,16 +56,52 @@ impl EmailAddress {
         {
             return Err(EmailError::ForbiddenCharacter);
         }
+        if normalised.chars().any(|c| NOT_BARE.contains(c)) {
+            return Err(EmailError::NotBare);
+        }
         let (local, domain) = normalised.rsplit_once('@').ok_or(EmailError::Shape)?;
-        let domain_ok = domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && !domain.contains("..")
-            && !domain.contains('@');
-        if local.is_empty() || local.len() > MAX_LOCAL_LEN || local.contains('@') || !domain_ok {
+        if local.is_empty()
+            || domain.is_empty()
+            || local.len() > MAX_LOCAL_LEN
+            || local.contains('@')
+        {
             return Err(EmailError::Shape);
         }
-        Ok(Self(normalised))
+        let local_ok = local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || LOCAL_SIGNS.contains(c))
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..");
+        if !local_ok {
+            return Err(EmailError::LocalPart);
+        }
+        // UTS 46 with the STD3 rules: letters, digits and hyphens in each label. The string
+        // kept is the one hashed and the one mailed to, so one mailbox has one spelling.
+        let domain = idna::domain_to_ascii_strict(domain).map_err(|_| EmailError::Domain)?;
+        let domain_ok = domain.contains('.')
+            && domain.len() <= 253
+            && domain
+                .split('.')
+                .all(|label| !label.is_empty() && label.len() <= 63)
+            && !domain
+                .rsplit('.')
+                .next()
+                .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit()));
+        if !domain_ok {
+            return Err(EmailError::Domain);
+        }
+        Ok(Self(format!("{local}@{domain}")))
+    }
+
+    /// The mailbox the address reaches, with a `+tag` taken off the local part: limits on the
+    /// mail one inbox receives count this, so plus-addressing cannot multiply them.
+    pub fn mailbox(&self) -> Self {
+        let (local, domain) = self.0.rsplit_once('@').unwrap_or((&self.0, ""));
+        match local.split_once('+') {
+            Some((base, _)) if !base.is_empty() => Self(format!("{base}@{domain}")),
+            _ => self.clone(),
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -95,8 +145,8 @@ mod tests {
             ("alice", EmailError::Shape),
             ("alice@", EmailError::Shape),
             ("@example.org", EmailError::Shape),
-            ("alice@localhost", EmailError::Shape),
-            ("alice@example..org", EmailError::Shape),
+            ("alice@localhost", EmailError::Domain),
+            ("alice@example..org", EmailError::Domain),
             ("a b@example.org", EmailError::ForbiddenCharacter),
             ("alice@exa\u{7}mple.org", EmailError::ForbiddenCharacter),
         ];
@@ -105,6 +155,54 @@ mod tests {
         }
         let long = format!("{}@example.org", "a".repeat(250));
         assert_eq!(EmailAddress::parse(&long), Err(EmailError::TooLong));
+    }
+
+    /// Only a bare address: every form that carries other text to the mail's `To:` header, or
+    /// spells one mailbox another way, is refused (issue 25 §2).
+    #[test]
+    fn only_a_bare_address_is_accepted() {
+        let refused = [
+            ("x<v@example.com>", EmailError::NotBare),
+            ("<v@example.com>", EmailError::NotBare),
+            ("\"anything\"<v@example.com>", EmailError::NotBare),
+            ("\"v\"@example.com", EmailError::NotBare),
+            ("v(comment)@example.com", EmailError::NotBare),
+            ("v@[127.0.0.1]", EmailError::NotBare),
+            ("v@example.com,w@example.com", EmailError::NotBare),
+            ("v;w@example.com", EmailError::NotBare),
+            ("v\\w@example.com", EmailError::NotBare),
+            (".v@example.com", EmailError::LocalPart),
+            ("v.@example.com", EmailError::LocalPart),
+            ("v..w@example.com", EmailError::LocalPart),
+            ("vé@example.com", EmailError::LocalPart),
+            ("v@exa_mple.com", EmailError::Domain),
+            ("v@-example.com", EmailError::Domain),
+            ("v@example.com.", EmailError::Domain),
+            ("v@.example.com", EmailError::Domain),
+            ("v@1.2.3.4", EmailError::Domain),
+            ("v@bücher.example", EmailError::Domain),
+        ];
+        for (input, expected) in refused {
+            assert_eq!(EmailAddress::parse(input), Err(expected), "input {input:?}");
+        }
+        for accepted in [
+            "v@example.com",
+            "o'brien@example.com",
+            "v.w+tag@sub.example.co.uk",
+            "v_w-x@xn--bcher-kva.example",
+        ] {
+            let email = EmailAddress::parse(accepted).unwrap();
+            assert_eq!(email.as_str(), accepted);
+        }
+    }
+
+    #[test]
+    fn a_tag_does_not_make_another_mailbox() {
+        let mailbox = |input: &str| EmailAddress::parse(input).unwrap().mailbox();
+        assert_eq!(mailbox("v+1@example.com").as_str(), "v@example.com");
+        assert_eq!(mailbox("v+a+b@example.com").as_str(), "v@example.com");
+        assert_eq!(mailbox("v@example.com").as_str(), "v@example.com");
+        assert_eq!(mailbox("+v@example.com").as_str(), "+v@example.com");
     }
 
     #[test]

@@ -4,7 +4,7 @@ use sigil_shared::argon2id::ThisThread;
 use sigil_shared::dvm;
 use sigil_shared::envelope::{BackupEnvelope, Entropy, KdfParams};
 use sigil_shared::error::ErrorCode;
-use sigil_shared::method::{BackupStored, CodeSent, Request, Verified};
+use sigil_shared::method::{BackupStored, CodeSent, Reply, Request, Verified};
 use sigil_shared::nostr::event::Event;
 use sigil_shared::nostr::key::Keys;
 use sigil_shared::nostr::types::Timestamp;
@@ -195,6 +195,49 @@ async fn sending_is_throttled_per_address() {
     CodeSession::request(&server, "hank@example.org")
         .await
         .expect("other address");
+}
+
+/// Plus-addressed variants reach one inbox, so they share its sending limit; the address
+/// forms that would carry other text into the mail's `To:` are refused (issue 25 §2).
+#[tokio::test]
+async fn variants_of_one_mailbox_share_its_limit() {
+    let app = spawn_app_with(|o| o.code_resend_gap = Some(60)).await;
+    let server = app.client().await;
+    CodeSession::request(&server, "ivy+first@example.org")
+        .await
+        .expect("first code");
+    for variant in [
+        "ivy+second@example.org",
+        "ivy@example.org",
+        "IVY+x@Example.org",
+    ] {
+        let error = CodeSession::request(&server, variant)
+            .await
+            .expect_err("the same mailbox, too soon");
+        assert_eq!(
+            error.server_code(),
+            Some(ErrorCode::RateLimited),
+            "{variant}"
+        );
+    }
+    for refused in [
+        "x<ivy@example.org>",
+        "<ivy@example.org>",
+        "\"any\"<ivy@example.org>",
+    ] {
+        // Past the client's own check, straight to the server.
+        let (keys, request, reply) = raw_request_code(&app, server.pubkey(), refused).await;
+        let opened =
+            dvm::open_reply(&keys, server.pubkey(), &request.id, &reply.as_json()).expect("open");
+        assert!(
+            matches!(&opened, Reply::Error(body) if body.code == ErrorCode::InvalidEmail),
+            "{refused}: {opened:?}"
+        );
+    }
+    CodeSession::request(&server, "jude+a@example.org")
+        .await
+        .expect("another mailbox is not affected");
+    assert_eq!(app.smtp.code_for("ivy+first@example.org").await.len(), 6);
 }
 
 #[tokio::test]
