@@ -154,14 +154,14 @@ export async function startSigil({ serverArgs = [], resendGap = 0 } = {}) {
           const to = message.split("\n").find((l) => l.toLowerCase().startsWith("to:")) ?? "";
           if (!to.toLowerCase().includes(email.toLowerCase())) continue;
           read.add(name);
-          return message.match(/Your Sigil code is (\d{6})/)?.[1];
+          return message.match(/Your Sigil code is ([\d ]+)/)?.[1].replaceAll(" ", "");
         }
         return undefined;
       }, `mail to ${email}`);
     },
     /** Moves every pending code's expiry into the past, as if ten minutes had gone by. */
     expireCodes() {
-      this.database("c.execute('UPDATE sessions SET expires_at = 1')");
+      this.database("c.execute('UPDATE sessions SET expires_at = 1'); c.execute('UPDATE throttles SET code_expires_at = 1')");
     },
     /**
      * Runs Python on the server's database, as an operator with a shell would: `c` is the open

@@ -10,7 +10,7 @@ export async function enterEmailAndCode(page, sigil, email) {
   await page.getByLabel("Email address").fill(email);
   await page.getByRole("button", { name: "Continue" }).click();
   await expect(page.getByRole("heading", { name: "Check your email" })).toBeVisible();
-  await page.getByLabel("6-digit code").fill(await sigil.codeFor(email));
+  await page.getByLabel("Code from the email").fill(await sigil.codeFor(email));
   await page.getByRole("button", { name: "Verify" }).click();
 }
 

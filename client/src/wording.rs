@@ -47,8 +47,8 @@ fn server_message(body: &ErrorBody) -> String {
         ErrorCode::RateLimited => "Too many codes for this address. Wait, then try again.",
         ErrorCode::KeyRateLimited => "Too many requests in a short time. Wait, then try again.",
         ErrorCode::InvalidCode => "That code is not correct.",
-        ErrorCode::CodeExpired => "That code has expired. Request a new one.",
-        ErrorCode::TooManyAttempts => "Too many wrong codes. Wait, then request a new code.",
+        ErrorCode::CodeExpired => "That code no longer works. Request a new one.",
+        ErrorCode::TooManyAttempts => "Too many wrong tries with this code. Request a new one.",
         ErrorCode::NotVerified => "Verify your email address first.",
         ErrorCode::AccountExists => "This address already has an account.",
         ErrorCode::UnknownAccount => "This key has no account on this server.",
@@ -63,7 +63,6 @@ fn server_message(body: &ErrorBody) -> String {
     let waited = match body.code {
         ErrorCode::RateLimited => "Too many codes for this address.",
         ErrorCode::KeyRateLimited => "Too many requests in a short time.",
-        ErrorCode::TooManyAttempts => "Too many wrong codes.",
         _ => words,
     };
     match body.retry_after {

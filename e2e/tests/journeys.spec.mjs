@@ -78,10 +78,10 @@ test("a wrong code says so and can be corrected", async ({ page }) => {
   await page.getByRole("button", { name: "Continue" }).click();
   const code = await sigil.codeFor(email);
   const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, "0");
-  await page.getByLabel("6-digit code").fill(wrong);
+  await page.getByLabel("Code from the email").fill(wrong);
   await page.getByRole("button", { name: "Verify" }).click();
   await expect(page.locator("#code-error")).toHaveText("That code is not correct.");
-  await page.getByLabel("6-digit code").fill(code);
+  await page.getByLabel("Code from the email").fill(code);
   await page.getByRole("button", { name: "Verify" }).click();
   await expect(page.getByRole("heading", { name: "Choose a password" })).toBeVisible();
 });
@@ -93,11 +93,11 @@ test("an expired code says so, and a new code works", async ({ page }) => {
   await page.getByRole("button", { name: "Continue" }).click();
   const code = await sigil.codeFor(email);
   sigil.expireCodes();
-  await page.getByLabel("6-digit code").fill(code);
+  await page.getByLabel("Code from the email").fill(code);
   await page.getByRole("button", { name: "Verify" }).click();
-  await expect(page.locator("#code-error")).toHaveText("That code has expired. Request a new one.");
+  await expect(page.locator("#code-error")).toHaveText("That code no longer works. Request a new one.");
   await page.getByRole("button", { name: "Send a new code" }).click();
-  await page.getByLabel("6-digit code").fill(await sigil.codeFor(email));
+  await page.getByLabel("Code from the email").fill(await sigil.codeFor(email));
   await page.getByRole("button", { name: "Verify" }).click();
   await expect(page.getByRole("heading", { name: "Choose a password" })).toBeVisible();
 });

@@ -26,7 +26,7 @@ test("trace-level server logs of whole journeys hold no personal or secret data"
   await second.getByLabel("Email address").fill(email);
   await second.getByRole("button", { name: "Continue" }).click();
   const sent = await sigil.codeFor(email);
-  await second.getByLabel("6-digit code").fill(sent === "000000" ? "111111" : "000000");
+  await second.getByLabel("Code from the email").fill(sent === "000000" ? "111111" : "000000");
   await second.getByRole("button", { name: "Verify" }).click();
   await expect(second.locator("#code-error")).not.toBeEmpty();
   await device.close();

@@ -44,7 +44,7 @@ test("sign up and log in over the relay, with the relay restarted mid-login", as
   await expect(second.getByRole("heading", { name: "Check your email" })).toBeVisible();
   // Every connection drops; the server reconnects, and the page's request is sent again.
   await relay.restart();
-  await second.getByLabel("6-digit code").fill(await sigil.codeFor(email));
+  await second.getByLabel("Code from the email").fill(await sigil.codeFor(email));
   await second.getByRole("button", { name: "Verify" }).click();
   await expect(second.getByRole("heading", { name: "Unlock your vault" })).toBeVisible({ timeout: 40_000 });
   await submitUnlock(second, PASSWORD);

@@ -26,7 +26,7 @@ test("every screen fits a phone and works from the keyboard", async ({ page }, t
   await page.keyboard.press("Enter");
 
   await expect(page.getByRole("heading", { name: "Check your email" })).toBeVisible();
-  await expect(page.getByLabel("6-digit code")).toBeFocused();
+  await expect(page.getByLabel("Code from the email")).toBeFocused();
   await capture(page, testInfo, "2-code");
   await page.keyboard.type(await sigil.codeFor(email));
   await page.keyboard.press("Enter");

@@ -21,7 +21,7 @@ test("a new code can be requested after the cooldown, and the newest code works"
   await page.goto(sigil.baseURL);
   await page.getByLabel("Email address").fill(email);
   await page.getByRole("button", { name: "Continue" }).click();
-  await expect(page.locator("#code-sent")).toContainText(`We sent a 6-digit code to ${email}. It expires in 10 minutes`);
+  await expect(page.locator("#code-sent")).toContainText(`We emailed a code to ${email}; use the newest one. It expires in 10 minutes`);
   await sigil.codeFor(email);
   const resend = page.locator("#resend");
   await expect(resend).toBeDisabled();
@@ -29,7 +29,7 @@ test("a new code can be requested after the cooldown, and the newest code works"
   await expect(resend).toBeEnabled({ timeout: 10_000 });
   await resend.click();
   const newest = await sigil.codeFor(email);
-  await page.getByLabel("6-digit code").fill(newest);
+  await page.getByLabel("Code from the email").fill(newest);
   await page.getByRole("button", { name: "Verify" }).click();
   await expect(page.getByRole("heading", { name: "Choose a password" })).toBeVisible();
   await sigil.stop();

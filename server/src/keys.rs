@@ -10,7 +10,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 use sigil_shared::email::EmailAddress;
-use sigil_shared::nostr::key::{Keys, PublicKey};
+use sigil_shared::nostr::key::Keys;
 use zeroize::Zeroizing;
 
 #[derive(Debug, thiserror::Error)]
@@ -140,9 +140,16 @@ impl HashKey {
         self.mac(&[b"sigil/email/v1", email.as_str().as_bytes()])
     }
 
-    /// Bound to the session key, so one code hash is useless for any other session.
-    pub fn code(&self, session: &PublicKey, code: &str) -> [u8; 32] {
-        self.mac(&[b"sigil/code/v1", &session.to_bytes(), code.as_bytes()])
+    /// The sending limits' key for a mailbox (an address without its `+tag`): another label, so
+    /// a mailbox's row never meets an address's.
+    pub fn mailbox(&self, mailbox: &EmailAddress) -> [u8; 32] {
+        self.mac(&[b"sigil/mailbox/v1", mailbox.as_str().as_bytes()])
+    }
+
+    /// Bound to the address (its hash), so a code opens sessions for that address only; the
+    /// sessions that share one code are those that asked for that address within the gap.
+    pub fn code(&self, email_hash: &[u8], code: &str) -> [u8; 32] {
+        self.mac(&[b"sigil/code/v2", email_hash, code.as_bytes()])
     }
 }
 
@@ -197,10 +204,12 @@ mod tests {
         let b = HashKey::from_bytes([2; 32]);
         let email = EmailAddress::parse("alice@example.org").expect("email");
         assert_ne!(a.email(&email), b.email(&email));
-        let session = Keys::generate().public_key();
+        let other = EmailAddress::parse("bob@example.org").expect("email");
         assert_ne!(
-            a.code(&session, "123456"),
-            a.code(&Keys::generate().public_key(), "123456")
+            a.code(&a.email(&email), "123456"),
+            a.code(&a.email(&other), "123456")
         );
+        // A mailbox's row and the same string's address row never meet.
+        assert_ne!(a.email(&email), a.mailbox(&email));
     }
 }

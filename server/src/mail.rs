@@ -9,6 +9,9 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 use sigil_shared::email::EmailAddress;
 
+use zeroize::Zeroizing;
+
+use crate::codes;
 use crate::config::{ConfigError, SmtpConfig, SmtpTls};
 
 const SEND_TIMEOUT: Duration = Duration::from_secs(20);
@@ -38,6 +41,56 @@ impl From<&lettre::transport::smtp::Error> for MailError {
             Some(code) => Self(format!("{class} (status {code})")),
             None => Self(class.to_owned()),
         }
+    }
+}
+
+/// What one code email says.
+pub struct CodeMail<'a> {
+    pub code: &'a str,
+    pub ttl: Duration,
+    /// Wrong codes tried for the address since its last successful sign-in: the owner learns of
+    /// an attack from the next email.
+    pub wrong_since_success: u64,
+}
+
+impl std::fmt::Debug for CodeMail<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodeMail")
+            .field("code", &"[redacted]")
+            .field("ttl", &self.ttl)
+            .field("wrong_since_success", &self.wrong_since_success)
+            .finish()
+    }
+}
+
+impl CodeMail<'_> {
+    fn minutes(&self) -> u64 {
+        self.ttl.as_secs().div_ceil(60)
+    }
+
+    /// The plain-text body (zeroized: it holds the code).
+    pub fn body(&self) -> Zeroizing<String> {
+        let mut body = format!(
+            "Your Sigil code is {}\n\nIt expires in {} minutes and works once.\n",
+            codes::display(self.code).as_str(),
+            self.minutes()
+        );
+        match self.wrong_since_success {
+            0 => {}
+            wrong => {
+                let codes = if wrong == 1 { "code was" } else { "codes were" };
+                body.push_str(&format!(
+                    "\nWarning: {wrong} wrong {codes} tried for this address since it last signed in.\n\
+                     If that was not you, someone who knows your address is trying to guess a code.\n\
+                     They cannot read this email, and while they keep trying your codes have 16 digits,\n\
+                     which cannot be guessed. You can sign in as usual.\n"
+                ));
+            }
+        }
+        body.push_str(
+            "\nIf you did not ask for a code, ignore this email: without it nobody can use your address.\n",
+        );
+        Zeroizing::new(body)
     }
 }
 
@@ -84,21 +137,18 @@ impl Mailer {
         recipient(email).is_some()
     }
 
-    pub async fn send_code(
-        &self,
-        to: &EmailAddress,
-        code: &str,
-        ttl: Duration,
-    ) -> Result<(), MailError> {
-        let minutes = ttl.as_secs().div_ceil(60);
+    pub async fn send_code(&self, to: &EmailAddress, mail: &CodeMail<'_>) -> Result<(), MailError> {
         match self {
             Self::Console => {
                 // Development mode only, announced at start-up: the operator is the mail server.
                 #[allow(clippy::print_stdout)]
                 {
                     println!(
-                        "\n    Sigil code for {}: {code}   (expires in {minutes} min)\n",
-                        to.masked()
+                        "\n    Sigil code for {}: {}   (expires in {} min; {} wrong since the last sign-in)\n",
+                        to.masked(),
+                        codes::display(mail.code).as_str(),
+                        mail.minutes(),
+                        mail.wrong_since_success,
                     );
                 }
                 Ok(())
@@ -106,17 +156,12 @@ impl Mailer {
             Self::Smtp { transport, from } => {
                 let to = recipient(to)
                     .ok_or_else(|| MailError("recipient address not accepted".into()))?;
-                let body = format!(
-                    "Your Sigil code is {code}\n\n\
-                     It expires in {minutes} minutes and works once.\n\
-                     If you did not ask for it, ignore this email: without the code nobody can use your address.\n"
-                );
                 let message = Message::builder()
                     .from(from.clone())
                     .to(to)
                     .subject("Your Sigil code")
                     .header(ContentType::TEXT_PLAIN)
-                    .body(body)
+                    .body(mail.body().to_string())
                     .map_err(|_| MailError("could not build the message".into()))?;
                 transport
                     .send(message)

@@ -12,12 +12,12 @@ use sigil_shared::method::{
 use sigil_shared::nostr::key::PublicKey;
 use sigil_shared::nostr::types::Timestamp;
 
-use crate::codes;
+use crate::codes::{self, CodeKind};
 use crate::config::CodeLimits;
 use crate::keys::HashKey;
-use crate::mail::Mailer;
+use crate::mail::{CodeMail, Mailer};
 use crate::store::{MaybeConflict, Store, StoreError, Tx, UserRow, retry_on_conflict};
-use crate::throttle::{Counters, Refusal};
+use crate::throttle::{Plan, Refusal, Throttle};
 
 /// Why a method did not succeed: a protocol answer for the client, or a fault of ours.
 #[derive(Debug, thiserror::Error)]
@@ -38,15 +38,11 @@ impl From<ErrorCode> for MethodError {
 
 impl From<Refusal> for MethodError {
     fn from(refusal: Refusal) -> Self {
-        let body = match refusal {
+        match refusal {
             Refusal::TooManyCodes { retry_after } => {
-                ErrorBody::new(ErrorCode::RateLimited).retry_after(retry_after)
+                Self::Protocol(ErrorBody::new(ErrorCode::RateLimited).retry_after(retry_after))
             }
-            Refusal::TooManyFailures { retry_after } | Refusal::SlowDown { retry_after } => {
-                ErrorBody::new(ErrorCode::TooManyAttempts).retry_after(retry_after)
-            }
-        };
-        Self::Protocol(body)
+        }
     }
 }
 
@@ -143,7 +139,6 @@ impl Methods {
             return Err(ErrorCode::InvalidEmail.into());
         }
         let email_hash = self.hash_key.email(&email);
-        let code = codes::generate().map_err(|e| MethodError::Internal(format!("rng: {e}")))?;
 
         // An account's key asks for a code: read before the write lock is taken.
         if self
@@ -154,37 +149,75 @@ impl Methods {
         {
             return Err(ErrorCode::WrongSigner.into());
         }
-        // Sending is limited per address and per mailbox (the address without its `+tag`), so
-        // plus-addressing cannot multiply the mail one inbox receives.
-        let mailbox = email.mailbox();
-        let mut counted = vec![email_hash];
-        if mailbox != email {
-            counted.push(self.hash_key.email(&mailbox));
-        }
         let mut tx = self.store.begin().await?;
-        for hash in &counted {
+        let mut address = tx
+            .throttle(&email_hash)
+            .await?
+            .unwrap_or_else(|| Throttle::fresh(&self.limits, now));
+        let kind = match address.plan(&self.limits, now) {
+            // The code sent moments ago is in the inbox: this session shares it and nothing is
+            // mailed, so an attacker asking first cannot keep the owner from a code.
+            Plan::Share {
+                code_hash,
+                kind,
+                expires_at,
+                resend_after,
+            } => {
+                tx.put_session(
+                    &session.to_bytes(),
+                    &email_hash,
+                    &code_hash,
+                    kind.flag(),
+                    expires_at,
+                )
+                .await?;
+                tx.commit().await?;
+                return Ok(CodeSent {
+                    expires_in: u64::try_from(expires_at - now).unwrap_or(0),
+                    resend_after,
+                });
+            }
+            Plan::Send(kind) => kind,
+        };
+        // Tagged variants of one mailbox share one gap, so plus-addressing cannot multiply the
+        // mail an inbox receives; the untagged address keeps its own and cannot be starved.
+        let mailbox = email.mailbox();
+        if mailbox != email {
+            let mailbox_hash = self.hash_key.mailbox(&mailbox);
             let mut counters = tx
-                .counters(hash)
+                .throttle(&mailbox_hash)
                 .await?
-                .unwrap_or_else(|| Counters::fresh(now))
-                .at(now);
+                .unwrap_or_else(|| Throttle::fresh(&self.limits, now));
             counters.check_send(&self.limits, now)?;
             counters.record_send(now);
-            tx.save_counters(hash, &counters).await?;
+            tx.save_throttle(&mailbox_hash, &counters).await?;
         }
-        let code_hash = self.hash_key.code(session, &code);
+        let code = codes::generate(kind).map_err(|e| MethodError::Internal(format!("rng: {e}")))?;
+        let code_hash = self.hash_key.code(&email_hash, &code);
+        let expires_at = now + secs(self.limits.ttl);
+        let wrong_since_success = address.wrong_since_success;
+        address.record_send(now);
+        address.record_code(&code_hash, kind, expires_at);
+        let resend_after = address.gap(&self.limits, now);
+        tx.save_throttle(&email_hash, &address).await?;
         tx.put_session(
             &session.to_bytes(),
             &email_hash,
             &code_hash,
-            now + secs(self.limits.ttl),
+            kind.flag(),
+            expires_at,
         )
         .await?;
         tx.commit().await?;
 
         // Known and unknown addresses take exactly this path: the reply cannot tell them apart.
+        let mail = CodeMail {
+            code: &code,
+            ttl: self.limits.ttl,
+            wrong_since_success: u64::try_from(wrong_since_success).unwrap_or(0),
+        };
         self.mailer
-            .send_code(&email, &code, self.limits.ttl)
+            .send_code(&email, &mail)
             .await
             .map_err(|error| {
                 tracing::warn!(%error, "code email not sent");
@@ -192,7 +225,7 @@ impl Methods {
             })?;
         Ok(CodeSent {
             expires_in: self.limits.ttl.as_secs(),
-            resend_after: self.limits.resend_gap.as_secs(),
+            resend_after: u64::try_from(resend_after).unwrap_or(0),
         })
     }
 
@@ -211,29 +244,34 @@ impl Methods {
             return Err(ErrorCode::CodeExpired.into());
         }
         if !row.is_verified() {
-            let mut counters = tx
-                .counters(&row.email_hash)
-                .await?
-                .unwrap_or_else(|| Counters::fresh(now))
-                .at(now);
-            counters.check_attempt(&self.limits, now)?;
             if row.attempts >= i64::from(self.limits.attempts_per_session) {
                 return Err(ErrorCode::TooManyAttempts.into());
             }
             let Some(stored) = row.code_hash.as_deref() else {
                 return Err(ErrorCode::CodeExpired.into());
             };
-            let matches = codes::is_well_formed(code)
-                && codes::hashes_match(stored, &self.hash_key.code(session, code));
+            let kind = CodeKind::from_flag(row.code_long);
+            let mut address = tx
+                .throttle(&row.email_hash)
+                .await?
+                .unwrap_or_else(|| Throttle::fresh(&self.limits, now));
+            // A 6-digit code stops working while wrong guesses have spent the address's budget;
+            // the next code is 16 digits.
+            if address.check_attempt(kind, &self.limits, now).is_err() {
+                return Err(ErrorCode::CodeExpired.into());
+            }
+            let matches = codes::is_well_formed(code, kind)
+                && codes::hashes_match(stored, &self.hash_key.code(&row.email_hash, code));
             if !matches {
-                counters.record_failure(now);
-                tx.save_counters(&row.email_hash, &counters).await?;
+                address.record_wrong(kind, &self.limits, now);
+                tx.save_throttle(&row.email_hash, &address).await?;
                 tx.count_failed_attempt(&key).await?;
                 tx.commit().await?;
                 return Err(ErrorCode::InvalidCode.into());
             }
-            counters.record_success();
-            tx.save_counters(&row.email_hash, &counters).await?;
+            address.record_success(stored);
+            tx.save_throttle(&row.email_hash, &address).await?;
+            tx.retire_code(&row.email_hash, stored).await?;
             // The verified session lasts one more code lifetime: time to choose a password.
             tx.mark_verified(&key, now + secs(self.limits.ttl)).await?;
         }

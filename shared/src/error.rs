@@ -92,8 +92,8 @@ impl ErrorCode {
                 "Too many requests in a short time. Wait a moment, then try again."
             }
             Self::InvalidCode => "That code is not correct.",
-            Self::CodeExpired => "That code has expired. Request a new one.",
-            Self::TooManyAttempts => "Too many wrong codes. Wait, then request a new code.",
+            Self::CodeExpired => "That code no longer works. Request a new one.",
+            Self::TooManyAttempts => "Too many wrong tries with this code. Request a new one.",
             Self::NotVerified => "Verify your email address first.",
             Self::AccountExists => "This address already has an account.",
             Self::UnknownAccount => "This key has no account on this server.",

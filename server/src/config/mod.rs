@@ -30,10 +30,12 @@ pub struct ConfigError(pub String);
 pub struct CodeLimits {
     pub ttl: Duration,
     pub attempts_per_session: u32,
-    pub failures_per_hour: u32,
-    pub codes_per_hour: u32,
+    /// The base gap between codes to one address; it doubles with each unused code.
     pub resend_gap: Duration,
-    pub failure_delay: Duration,
+    /// Wrong 6-digit codes one address can take before its codes become 16 digits.
+    pub guesses: u32,
+    /// Time for one wrong guess to come back into the budget.
+    pub guess_refill: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -248,25 +250,21 @@ fn code_limits(o: &Settings) -> Result<CodeLimits, ConfigError> {
     let codes = CodeLimits {
         ttl: Duration::from_secs(o.code_ttl),
         attempts_per_session: o.code_attempts_per_session,
-        failures_per_hour: o.code_failures_per_hour,
-        codes_per_hour: o.codes_per_hour,
         resend_gap: Duration::from_secs(o.code_resend_gap),
-        failure_delay: Duration::from_secs(o.code_failure_delay),
+        guesses: o.code_guesses,
+        guess_refill: Duration::from_secs(o.code_guess_refill),
     };
-    ensure(codes.failure_delay.as_secs() <= 60, || {
-        "code-failure-delay: must be 0..=60 seconds".into()
-    })?;
     ensure((60..=3600).contains(&codes.ttl.as_secs()), || {
         "code-ttl: must be 60..=3600 seconds".into()
     })?;
     ensure(codes.attempts_per_session >= 1, || {
         "code-attempts-per-session: must be at least 1".into()
     })?;
-    ensure(codes.failures_per_hour >= 1, || {
-        "code-failures-per-hour: must be at least 1".into()
+    ensure(codes.guesses >= 1, || {
+        "code-guesses: must be at least 1".into()
     })?;
-    ensure(codes.codes_per_hour >= 1, || {
-        "codes-per-hour: must be at least 1".into()
+    ensure(codes.guess_refill.as_secs() >= 1, || {
+        "code-guess-refill: must be at least 1 second".into()
     })?;
     Ok(codes)
 }

@@ -236,16 +236,15 @@ options! {
     group "Email codes" {
         /// Lifetime of an email code, in seconds (60 to 3600).
         code_ttl: u64, env "SIGIL_CODE_TTL", default(600);
-        /// Wrong codes allowed for one code.
+        /// Tries one session gets at its code.
         code_attempts_per_session: u32, env "SIGIL_CODE_ATTEMPTS_PER_SESSION", default(5);
-        /// Wrong codes allowed per address per hour, across new codes.
-        code_failures_per_hour: u32, env "SIGIL_CODE_FAILURES_PER_HOUR", default(6);
-        /// Seconds the next try waits after an address's second wrong code, doubling with each
-        /// further one (at most 300; 0 turns it off).
-        code_failure_delay: u64, env "SIGIL_CODE_FAILURE_DELAY", default(2);
-        /// Codes sent to one address per hour.
-        codes_per_hour: u32, env "SIGIL_CODES_PER_HOUR", default(5);
-        /// Minimum seconds between two codes to one address.
+        /// Wrong 6-digit codes one address can take before its codes become 16 digits (the
+        /// guessing budget; see SECURITY.md for the bound it gives).
+        code_guesses: u32, env "SIGIL_CODE_GUESSES", default(10);
+        /// Seconds for one wrong guess to come back into an address's budget.
+        code_guess_refill: u64, env "SIGIL_CODE_GUESS_REFILL", default(3600);
+        /// Seconds between two codes to one address; requests in between share the code just
+        /// sent. Doubles with each unused code, up to code-ttl.
         code_resend_gap: u64, env "SIGIL_CODE_RESEND_GAP", default(60);
     }
     group "SMTP" {

@@ -8,6 +8,8 @@ use super::{StoreError, Tx};
 pub struct SessionRow {
     pub email_hash: Vec<u8>,
     pub code_hash: Option<Vec<u8>>,
+    /// 0 for a 6-digit code, 1 for a 16-digit one.
+    pub code_long: i64,
     pub attempts: i64,
     /// 0 or 1 (see the module comment).
     verified: i64,
@@ -62,30 +64,34 @@ pub(super) const SESSION_ACCOUNT: &str = "SELECT s.verified, s.expires_at, u.ema
 impl Tx {
     pub async fn session(&mut self, ephemeral: &[u8]) -> Result<Option<SessionRow>, StoreError> {
         sqlx::query_as(
-            "SELECT email_hash, code_hash, attempts, verified, expires_at FROM sessions WHERE ephemeral_pubkey = $1",
+            "SELECT email_hash, code_hash, code_long, attempts, verified, expires_at
+             FROM sessions WHERE ephemeral_pubkey = $1",
         )
         .bind(ephemeral)
         .fetch_optional(&mut *self.0)
         .await
     }
 
-    /// Starts (or restarts) the session of an ephemeral key with a new code.
+    /// Starts (or restarts) the session of an ephemeral key with a code (`code_long` as stored).
     pub async fn put_session(
         &mut self,
         ephemeral: &[u8],
         email_hash: &[u8],
         code_hash: &[u8],
+        code_long: i64,
         expires_at: i64,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO sessions (ephemeral_pubkey, email_hash, code_hash, attempts, verified, expires_at)
-             VALUES ($1, $2, $3, 0, 0, $4)
+            "INSERT INTO sessions (ephemeral_pubkey, email_hash, code_hash, code_long, attempts,
+                 verified, expires_at)
+             VALUES ($1, $2, $3, $4, 0, 0, $5)
              ON CONFLICT (ephemeral_pubkey) DO UPDATE SET email_hash = $2, code_hash = $3,
-                 attempts = 0, verified = 0, expires_at = $4",
+                 code_long = $4, attempts = 0, verified = 0, expires_at = $5",
         )
         .bind(ephemeral)
         .bind(email_hash)
         .bind(code_hash)
+        .bind(code_long)
         .bind(expires_at)
         .execute(&mut *self.0)
         .await?;
@@ -97,6 +103,23 @@ impl Tx {
             .bind(ephemeral)
             .execute(&mut *self.0)
             .await?;
+        Ok(())
+    }
+
+    /// A code works once: other sessions that shared it lose it too.
+    pub async fn retire_code(
+        &mut self,
+        email_hash: &[u8],
+        code_hash: &[u8],
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE sessions SET code_hash = NULL
+             WHERE email_hash = $1 AND code_hash = $2 AND verified = 0",
+        )
+        .bind(email_hash)
+        .bind(code_hash)
+        .execute(&mut *self.0)
+        .await?;
         Ok(())
     }
 

@@ -109,14 +109,25 @@ impl SmtpCapture {
                     .find(|l| l.to_ascii_lowercase().starts_with("to:"))
                     .unwrap_or("");
                 if to_line.to_ascii_lowercase().contains(email) {
-                    let start = message.find("Your Sigil code is ").expect("code line")
-                        + "Your Sigil code is ".len();
-                    return message[start..start + 6].to_owned();
+                    return code_in(&message);
                 }
             }
             assert!(Instant::now() < deadline, "no mail for {email}");
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
+    }
+
+    /// Every message to `email` not read yet, oldest first, marked read.
+    pub fn messages_for(&self, email: &str) -> Vec<String> {
+        let email = sigil_shared::email::EmailAddress::parse(email).expect("valid email");
+        self.new_messages()
+            .into_iter()
+            .filter(|m| {
+                m.lines()
+                    .find(|l| l.to_ascii_lowercase().starts_with("to:"))
+                    .is_some_and(|l| l.to_ascii_lowercase().contains(email.as_str()))
+            })
+            .collect()
     }
 
     pub fn message_count(&self) -> usize {
@@ -263,11 +274,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Options)) -> TestApp {
         kdf_iterations: Some(KdfParams::FLOOR.t),
         kdf_parallelism: Some(KdfParams::FLOOR.p),
         code_resend_gap: Some(0),
-        // Tests that count failures make them back to back; the delay has its own test.
-        code_failure_delay: Some(0),
         // Race and crash tests drive one key hard; the per-key limit has its own test.
         requests_per_key_per_minute: Some(10_000),
-        codes_per_hour: Some(100),
         smtp_host: Some("127.0.0.1".into()),
         smtp_port: Some(smtp.port),
         smtp_tls: Some(SmtpTls::None),
@@ -367,6 +375,18 @@ impl TestApp {
         self.database
             .execute("UPDATE sessions SET expires_at = 1")
             .await;
+        self.database
+            .execute("UPDATE throttles SET code_expires_at = 1")
+            .await;
+    }
+
+    /// Moves every guessing budget's clock back by `secs`, as if that long had gone by.
+    pub async fn age_budgets(&self, secs: i64) {
+        self.database
+            .execute(&format!(
+                "UPDATE throttles SET budget_empty_at = budget_empty_at - {secs}"
+            ))
+            .await;
     }
 
     pub async fn stop(mut self) {
@@ -387,6 +407,14 @@ impl Drop for TestApp {
     }
 }
 
+/// The code in a code email, digits only (long codes are shown in groups of four).
+pub fn code_in(message: &str) -> String {
+    let start =
+        message.find("Your Sigil code is ").expect("code line") + "Your Sigil code is ".len();
+    let line = message[start..].lines().next().unwrap_or("");
+    line.chars().filter(char::is_ascii_digit).collect()
+}
+
 /// The real binary, as an operator runs it, with the test defaults; killed when dropped.
 pub struct ServerProcess {
     child: Child,
@@ -404,9 +432,7 @@ impl ServerProcess {
             ("--kdf-iterations", floor.t.to_string()),
             ("--kdf-parallelism", floor.p.to_string()),
             ("--code-resend-gap", "0".into()),
-            ("--codes-per-hour", "100".into()),
             ("--requests-per-key-per-minute", "10000".into()),
-            ("--code-failure-delay", "0".into()),
             ("--log", "warn".into()),
         ];
         let (child, port) = spawn_listening("sigil-server", |port| {

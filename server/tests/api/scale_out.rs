@@ -100,25 +100,44 @@ async fn two_processes_share_sessions_replays_and_compare_and_swap() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limits_count_requests_to_both_processes() {
     let pair = pair(&[
-        "--codes-per-hour",
-        "3",
+        "--code-resend-gap",
+        "60",
+        "--code-guesses",
+        "2",
         "--requests-per-key-per-minute",
         "4",
     ])
     .await;
     let [a, b] = &pair.clients;
 
-    // Three codes an hour per address, whichever process sends them.
-    let email = "limited@example.org";
-    for server in [a, b, a] {
-        CodeSession::request(server, email)
-            .await
-            .expect("within the limit");
-    }
-    let refused = CodeSession::request(b, email)
+    // One gap per mailbox for its tagged variants, whichever process sends the codes.
+    CodeSession::request(a, "limited+x@example.org")
         .await
-        .expect_err("the fourth code");
+        .expect("the first code");
+    let refused = CodeSession::request(b, "limited+y@example.org")
+        .await
+        .expect_err("within the mailbox's gap");
     assert_eq!(refused.server_code(), Some(ErrorCode::RateLimited));
+
+    // One guessing budget per address: a wrong code through each process spends it, and the
+    // 6-digit code stops working on both.
+    let email = "budget@example.org";
+    let first = CodeSession::request(a, email).await.expect("code");
+    let code = pair.smtp.code_for(email).await;
+    let shared = CodeSession::request(b, email)
+        .await
+        .expect("shares the code");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for (session, server) in [(&first, a), (&shared, b)] {
+        let error = session.verify(server, wrong).await.expect_err("wrong");
+        assert_eq!(error.server_code(), Some(ErrorCode::InvalidCode));
+    }
+    let spent = first.verify(a, &code).await.expect_err("budget spent");
+    assert_eq!(spent.server_code(), Some(ErrorCode::CodeExpired));
+    let next = CodeSession::request(b, email).await.expect("a new code");
+    let long = pair.smtp.code_for(email).await;
+    assert_eq!(long.len(), 16, "a long code once the budget is spent");
+    next.verify(a, &long).await.expect("the owner gets in");
 
     // Four requests a minute per key: one session's key, alternating processes.
     let session = CodeSession::request(a, "one.key@example.org")

@@ -51,7 +51,7 @@ impl Page {
         self.set_text(
             id::CODE_SENT,
             &format!(
-                "We sent a 6-digit code to {email}. It expires in {} minutes, at {at}.",
+                "We emailed a code to {email}; use the newest one. It expires in {} minutes, at {at}.",
                 sent.expires_in.div_ceil(60)
             ),
         );
