@@ -2,12 +2,22 @@
 
 use std::time::Duration;
 
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use lettre::Message;
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
 use secrecy::ExposeSecret;
 use sigil_shared::email::EmailAddress;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_socks::tcp::Socks5Stream;
 
 use zeroize::Zeroizing;
 
@@ -99,9 +109,144 @@ pub enum Mailer {
     /// Development mode: the code is printed on the server's console.
     Console,
     Smtp {
-        transport: Box<AsyncSmtpTransport<Tokio1Executor>>,
+        server: Box<SmtpServer>,
         from: Mailbox,
     },
+}
+
+/// Where and how code emails are delivered: one connection per email, direct or through a
+/// SOCKS5 proxy, always introduced by the configured EHLO name.
+#[derive(Debug, Clone)]
+pub struct SmtpServer {
+    host: String,
+    port: u16,
+    tls: SmtpTls,
+    credentials: Option<Credentials>,
+    proxy: Option<SocketAddr>,
+    hello: ClientId,
+}
+
+impl SmtpServer {
+    fn tls_parameters(&self) -> Result<TlsParameters, SmtpError> {
+        TlsParameters::new(self.host.clone()).map_err(SmtpError::Smtp)
+    }
+
+    async fn connect(&self) -> Result<AsyncSmtpConnection, SmtpError> {
+        let mut connection = match (self.proxy, self.tls) {
+            (Some(proxy), _) => {
+                // The proxy resolves the name: no DNS query leaves this machine either.
+                let stream = Socks5Stream::connect(proxy, (self.host.as_str(), self.port)).await?;
+                AsyncSmtpConnection::connect_with_transport(
+                    Box::new(ProxiedStream(stream)),
+                    &self.hello,
+                )
+                .await?
+            }
+            (None, tls) => {
+                let implicit = match tls {
+                    SmtpTls::Tls => Some(self.tls_parameters()?),
+                    SmtpTls::Starttls | SmtpTls::None => None,
+                };
+                AsyncSmtpConnection::connect_tokio1(
+                    (self.host.as_str(), self.port),
+                    Some(SEND_TIMEOUT),
+                    &self.hello,
+                    implicit,
+                    None,
+                )
+                .await?
+            }
+        };
+        if self.tls == SmtpTls::Starttls {
+            connection
+                .starttls(self.tls_parameters()?, &self.hello)
+                .await?;
+        }
+        if let Some(credentials) = &self.credentials {
+            connection
+                .auth(&[Mechanism::Plain, Mechanism::Login], credentials)
+                .await?;
+        }
+        Ok(connection)
+    }
+
+    async fn deliver(&self, message: &Message) -> Result<(), SmtpError> {
+        let mut connection = self.connect().await?;
+        connection
+            .send(message.envelope(), &message.formatted())
+            .await?;
+        // The message is accepted; a failed goodbye changes nothing.
+        let _ = connection.quit().await;
+        Ok(())
+    }
+}
+
+/// A connection through the SOCKS5 proxy, in the shape lettre takes.
+#[derive(Debug)]
+struct ProxiedStream(Socks5Stream<TcpStream>);
+
+impl AsyncRead for ProxiedStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ProxiedStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+    }
+}
+
+impl AsyncTokioStream for ProxiedStream {
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        // The proxy's address: the mail server's is known only to the proxy.
+        self.0.peer_addr()
+    }
+}
+
+/// A failure on the way to the mail server, before it becomes a [`MailError`].
+#[derive(Debug)]
+enum SmtpError {
+    Smtp(lettre::transport::smtp::Error),
+    Proxy(tokio_socks::Error),
+}
+
+impl From<lettre::transport::smtp::Error> for SmtpError {
+    fn from(error: lettre::transport::smtp::Error) -> Self {
+        Self::Smtp(error)
+    }
+}
+
+impl From<tokio_socks::Error> for SmtpError {
+    fn from(error: tokio_socks::Error) -> Self {
+        Self::Proxy(error)
+    }
+}
+
+impl From<SmtpError> for MailError {
+    fn from(error: SmtpError) -> Self {
+        match error {
+            SmtpError::Smtp(error) => Self::from(&error),
+            // The proxy's reply kinds name no address: "connection refused", "host unreachable".
+            SmtpError::Proxy(error) => Self(format!("SOCKS5 proxy: {error}")),
+        }
+    }
 }
 
 impl Mailer {
@@ -112,22 +257,18 @@ impl Mailer {
         let from: Mailbox = from
             .parse()
             .map_err(|e| ConfigError(format!("smtp-from: {e}")))?;
-        let builder = match smtp.tls {
-            SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
-            SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
-                .map_err(|e| ConfigError(format!("smtp-host: {e}")))?,
-            SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)
-                .map_err(|e| ConfigError(format!("smtp-host: {e}")))?,
+        let server = SmtpServer {
+            host: smtp.host.clone(),
+            port: smtp.port,
+            tls: smtp.tls,
+            credentials: smtp.credentials.as_ref().map(|(user, password)| {
+                Credentials::new(user.clone(), password.expose_secret().to_owned())
+            }),
+            proxy: smtp.proxy,
+            hello: ClientId::Domain(smtp.hello_name.clone()),
         };
-        let mut builder = builder.port(smtp.port).timeout(Some(SEND_TIMEOUT));
-        if let Some((user, password)) = &smtp.credentials {
-            builder = builder.credentials(Credentials::new(
-                user.clone(),
-                password.expose_secret().to_owned(),
-            ));
-        }
         Ok(Self::Smtp {
-            transport: Box::new(builder.build()),
+            server: Box::new(server),
             from,
         })
     }
@@ -153,7 +294,7 @@ impl Mailer {
                 }
                 Ok(())
             }
-            Self::Smtp { transport, from } => {
+            Self::Smtp { server, from } => {
                 let to = recipient(to)
                     .ok_or_else(|| MailError("recipient address not accepted".into()))?;
                 let message = Message::builder()
@@ -163,10 +304,9 @@ impl Mailer {
                     .header(ContentType::TEXT_PLAIN)
                     .body(mail.body().to_string())
                     .map_err(|_| MailError("could not build the message".into()))?;
-                transport
-                    .send(message)
+                tokio::time::timeout(SEND_TIMEOUT, server.deliver(&message))
                     .await
-                    .map_err(|e| MailError::from(&e))?;
+                    .map_err(|_| MailError("timeout".into()))??;
                 Ok(())
             }
         }

@@ -44,6 +44,10 @@ pub struct SmtpConfig {
     pub port: u16,
     pub tls: SmtpTls,
     pub credentials: Option<(String, SecretString)>,
+    /// SOCKS5 proxy the connection goes through; it resolves `host` itself.
+    pub proxy: Option<SocketAddr>,
+    /// The EHLO name: a fixed one, so mail does not name the machine.
+    pub hello_name: String,
 }
 
 /// Proof of work required of requests.
@@ -269,6 +273,42 @@ fn code_limits(o: &Settings) -> Result<CodeLimits, ConfigError> {
     Ok(codes)
 }
 
+/// A name for EHLO: dot-separated labels of ASCII letters, digits and inner hyphens.
+fn is_hello_name(name: &str) -> bool {
+    name.len() <= 253
+        && name.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
+/// A server behind an onion service must not dial its mail server directly: the provider would
+/// write this machine's IP address into every code email's `Received:` header, where anyone who
+/// signs up can read it.
+fn check_mail_hides_the_server(o: &Settings, host: &str) -> Result<(), ConfigError> {
+    let onion_dir = o
+        .onion_dir
+        .clone()
+        .unwrap_or_else(|| o.data_dir.join("onion"));
+    let behind_onion = o.relay_proxy.is_some() || o.onion_dir.is_some() || onion_dir.exists();
+    ensure(
+        !behind_onion || o.smtp_proxy.is_some() || o.smtp_direct_behind_onion,
+        || {
+            format!(
+                "this server is set up behind an onion service (an onion directory or \
+                 relay-proxy), but code emails would go straight to {host}, and the mail \
+                 provider would record this machine's IP address in every email it delivers. \
+                 Send mail through Tor with smtp-proxy (e.g. 127.0.0.1:9050), or accept that \
+                 exposure with smtp-direct-behind-onion = true (see docs/onion.md)"
+            )
+        },
+    )
+}
+
 fn mail_config(o: &Settings) -> Result<MailConfig, ConfigError> {
     let smtp = match &o.smtp_host {
         None => {
@@ -276,6 +316,9 @@ fn mail_config(o: &Settings) -> Result<MailConfig, ConfigError> {
                 o.smtp_username.is_none() && o.smtp_password.is_none(),
                 || "smtp-username/smtp-password are set but smtp-host is not".into(),
             )?;
+            ensure(o.smtp_proxy.is_none(), || {
+                "smtp-proxy is set but smtp-host is not".into()
+            })?;
             None
         }
         Some(host) => {
@@ -294,11 +337,25 @@ fn mail_config(o: &Settings) -> Result<MailConfig, ConfigError> {
                     ));
                 }
             };
+            ensure(o.smtp_proxy.is_none() || tls != SmtpTls::Tls, || {
+                "smtp-proxy works with smtp-tls starttls or none (port 587 with STARTTLS is what \
+                 most providers offer); implicit TLS through a proxy is not supported"
+                    .into()
+            })?;
+            ensure(is_hello_name(&o.smtp_hello_name), || {
+                format!(
+                    "smtp-hello-name: `{}` is not a host name (letters, digits, hyphens and dots)",
+                    o.smtp_hello_name
+                )
+            })?;
+            check_mail_hides_the_server(o, host)?;
             Some(SmtpConfig {
                 host: host.clone(),
                 port,
                 tls,
                 credentials,
+                proxy: o.smtp_proxy,
+                hello_name: o.smtp_hello_name.clone(),
             })
         }
     };

@@ -127,7 +127,7 @@ macro_rules! show_by_display {
     )*};
 }
 
-show_by_display!(u8, u16, u32, u64, usize, String, SocketAddr);
+show_by_display!(u8, u16, u32, u64, usize, bool, String, SocketAddr);
 
 impl ShowDefault for PathBuf {
     fn show(&self) -> String {
@@ -261,6 +261,15 @@ options! {
         smtp_password: SecretValue, env "SIGIL_SMTP_PASSWORD", derived("none");
         /// Sender of code emails.
         smtp_from: String, env "SIGIL_SMTP_FROM", default(String::from("Sigil <sigil@localhost>"));
+        /// SOCKS5 proxy for mail, such as Tor's 127.0.0.1:9050; it also resolves smtp-host's
+        /// name. Works with smtp-tls starttls or none.
+        smtp_proxy: SocketAddr, env "SIGIL_SMTP_PROXY", derived("none (direct)");
+        /// The name this server gives in SMTP's EHLO, which mail servers record in the
+        /// Received: header. Never the machine's own name unless set to it.
+        smtp_hello_name: String, env "SIGIL_SMTP_HELLO_NAME", default(String::from("localhost"));
+        /// Send mail straight to smtp-host even though this server is behind an onion service
+        /// (the mail provider then sees this machine's IP address).
+        smtp_direct_behind_onion: bool, env "SIGIL_SMTP_DIRECT_BEHIND_ONION", default(false);
     }
 }
 

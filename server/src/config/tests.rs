@@ -99,11 +99,94 @@ fn bad_values_name_their_option() {
             },
             "smtp-from",
         ),
+        (
+            Options {
+                smtp_host: Some("smtp.example.org".into()),
+                smtp_hello_name: Some("my-laptop.home; x".into()),
+                ..Default::default()
+            },
+            "smtp-hello-name",
+        ),
+        (
+            Options {
+                smtp_host: Some("smtp.example.org".into()),
+                smtp_tls: Some(SmtpTls::Tls),
+                smtp_proxy: Some("127.0.0.1:9050".parse().expect("addr")),
+                ..Default::default()
+            },
+            "smtp-proxy",
+        ),
+        (
+            Options {
+                smtp_proxy: Some("127.0.0.1:9050".parse().expect("addr")),
+                ..Default::default()
+            },
+            "smtp-host",
+        ),
     ];
     for (options, needle) in cases {
         let error = Config::from_options(options).expect_err(needle);
         assert!(error.0.contains(needle), "{needle}: {error}");
     }
+}
+
+/// Issue 25 §1: behind an onion, mail that would dial the provider directly is refused at
+/// start-up with the reason and the two ways out.
+#[test]
+fn a_server_behind_an_onion_does_not_mail_directly() {
+    let data = tempfile::tempdir().expect("data dir");
+    let smtp = || Options {
+        data_dir: Some(data.path().to_owned()),
+        smtp_host: Some("smtp.example.org".into()),
+        ..Default::default()
+    };
+    let relays = || Options {
+        dvm_relays: Some(vec!["wss://relay.example".into()]),
+        relay_proxy: Some("127.0.0.1:9050".parse().expect("addr")),
+        ..smtp()
+    };
+    let onion_dir = || Options {
+        onion_dir: Some(data.path().join("hs")),
+        ..smtp()
+    };
+    for (why, options) in [("relay-proxy", relays()), ("onion dir", onion_dir())] {
+        let error = Config::from_options(options).expect_err(why);
+        for needle in [
+            "onion service",
+            "IP address",
+            "smtp-proxy",
+            "smtp-direct-behind-onion",
+        ] {
+            assert!(error.0.contains(needle), "{why}: {needle}: {error}");
+        }
+    }
+    // The default onion dir counts once it exists (the operator set Tor up there).
+    Config::from_options(smtp()).expect("no onion yet");
+    std::fs::create_dir(data.path().join("onion")).expect("onion dir");
+    Config::from_options(smtp()).expect_err("the onion dir exists");
+    // Either way out is accepted.
+    let proxied = Options {
+        smtp_proxy: Some("127.0.0.1:9050".parse().expect("addr")),
+        ..relays()
+    };
+    let config = Config::from_options(proxied).expect("mail through Tor");
+    let smtp_config = config.mail.smtp.expect("smtp");
+    assert_eq!(
+        smtp_config.proxy,
+        Some("127.0.0.1:9050".parse().expect("addr"))
+    );
+    assert_eq!(smtp_config.hello_name, "localhost");
+    let direct = Options {
+        smtp_direct_behind_onion: Some(true),
+        ..onion_dir()
+    };
+    Config::from_options(direct).expect("direct mail, accepted knowingly");
+    // No SMTP, no mail leaves: the console mailer is fine behind an onion.
+    Config::from_options(Options {
+        smtp_host: None,
+        ..onion_dir()
+    })
+    .expect("console");
 }
 
 /// The README's configuration table: flag, environment variable and default, by flag.

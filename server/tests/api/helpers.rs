@@ -35,7 +35,8 @@ fn workspace_root() -> PathBuf {
 /// The password test accounts are created with.
 pub const PASSWORD: &str = "correct horse battery staple";
 
-/// aiosmtpd on loopback, delivering into a Maildir the test reads.
+/// aiosmtpd on loopback, delivering into a Maildir the test reads; each message also records
+/// the EHLO name it came with (`X-Ehlo`, see `server/tests/smtp_capture.py`).
 pub struct SmtpCapture {
     child: Child,
     pub port: u16,
@@ -67,9 +68,10 @@ impl SmtpCapture {
                     "-l",
                     &format!("127.0.0.1:{port}"),
                     "-c",
-                    "aiosmtpd.handlers.Mailbox",
+                    "smtp_capture.EhloMailbox",
                 ])
                 .arg(maildir.path())
+                .env("PYTHONPATH", workspace_root().join("server/tests"))
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
             command
@@ -405,6 +407,16 @@ impl Drop for TestApp {
             let _ = tx.send(());
         }
     }
+}
+
+/// A header's value in a captured message.
+pub fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
+    let prefix = format!("{}:", name.to_ascii_lowercase());
+    message
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
+        .map(|l| l[prefix.len()..].trim())
 }
 
 /// The code in a code email, digits only (long codes are shown in groups of four).

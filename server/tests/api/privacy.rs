@@ -1,9 +1,12 @@
-use sigil_client::flow::AfterVerify;
+use std::net::SocketAddr;
+
+use sigil_client::flow::{AfterVerify, CodeSession};
 
 use sigil_shared::nostr::types::Timestamp;
 
 use crate::envelope_checks::sealed;
-use crate::helpers::{TEST_POW, spawn_app, spawn_app_with};
+use crate::helpers::{TEST_POW, header, spawn_app, spawn_app_with};
+use crate::relay_helpers::SocksProxy;
 
 #[tokio::test]
 async fn the_database_never_holds_an_email_address() {
@@ -99,4 +102,46 @@ async fn every_response_carries_the_security_headers_and_no_cookie() {
         }
         assert!(headers.get("set-cookie").is_none(), "{label}");
     }
+}
+
+/// Issue 25 §1: mail must not undo the onion. The mail server records the client's address and
+/// EHLO name in `Received:`; through the proxy it sees the proxy's connection, and the name is
+/// the configured one.
+#[tokio::test]
+async fn code_mail_goes_through_the_proxy_and_names_no_machine() {
+    let proxy = SocksProxy::start();
+    let app = spawn_app_with(|o| {
+        o.smtp_proxy = Some(SocketAddr::from(([127, 0, 0, 1], proxy.port)));
+        o.smtp_hello_name = Some("mail.sigil.test".into());
+    })
+    .await;
+    let server = app.client().await;
+    CodeSession::request(&server, "hidden@example.org")
+        .await
+        .expect("a code through the proxy");
+    let mail = app.smtp.messages_for("hidden@example.org");
+    assert_eq!(mail.len(), 1);
+    assert_eq!(header(&mail[0], "X-Ehlo"), Some("mail.sigil.test"));
+    let log = proxy.log();
+    assert!(
+        log.contains(&format!(":{}", app.smtp.port)),
+        "the proxy carried no connection to the mail server: {log}"
+    );
+}
+
+/// Without a configured name, EHLO says `localhost`, never the machine's host name.
+#[tokio::test]
+async fn the_default_ehlo_name_is_not_the_machines() {
+    let app = spawn_app().await;
+    let server = app.client().await;
+    CodeSession::request(&server, "plain@example.org")
+        .await
+        .expect("code");
+    let mail = app.smtp.messages_for("plain@example.org");
+    assert_eq!(header(&mail[0], "X-Ehlo"), Some("localhost"));
+    let machine = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("host name");
+    assert!(
+        !mail[0].contains(machine.trim()) || machine.trim() == "localhost",
+        "the mail names the machine"
+    );
 }

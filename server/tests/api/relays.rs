@@ -39,6 +39,8 @@ pub(crate) async fn relay_app(
         options.dvm_relays = Some(urls);
         options.client_transport = Some(RequestTransport::Relays);
         options.relay_proxy = proxy;
+        // Behind a relay proxy the server refuses to dial its mail server directly.
+        options.smtp_proxy = proxy;
         adjust(options);
     })
     .await;
@@ -274,6 +276,10 @@ async fn relays_can_be_reached_through_a_socks5_proxy() {
     assert!(
         log.contains(&format!(":{}", relay.port)),
         "the proxy carried no connection to the relay: {log}"
+    );
+    assert!(
+        log.contains(&format!(":{}", app.smtp.port)),
+        "the proxy carried no connection to the mail server: {log}"
     );
     app.stop().await;
 }
