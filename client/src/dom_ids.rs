@@ -48,6 +48,8 @@ ids! {
     SCREEN_VAULT = "screen-vault";
     SYNC_STATUS = "sync-status";
     CONFLICT = "conflict";
+    CONFLICT_TITLE = "conflict-title";
+    CONFLICT_TEXT = "conflict-text";
     CONFLICT_FORM = "conflict-form";
     CONFLICT_USERNAME = "conflict-username";
     CONFLICT_PASSWORD = "conflict-password";
@@ -72,7 +74,10 @@ ids! {
     EXPORT_ERROR = "export-error";
     LOCK = "lock";
     FORGET_DEVICE = "forget-device";
-    DELETE_ACCOUNT = "delete-account";
+    DELETE_FORM = "delete-form";
+    DELETE_USERNAME = "delete-username";
+    DELETE_PASSWORD = "delete-password";
+    DELETE_ERROR = "delete-error";
     VAULT_ERROR = "vault-error";
     SERVER_FORM = "server-form";
     SERVER_URL = "server-url";
@@ -110,12 +115,13 @@ pub const NEW_PASSWORD_FIELDS: [NewPasswordField; 2] = [
 ];
 
 /// The fields password managers read the account's user name from.
-pub const USERNAME_FIELDS: [&str; 5] = [
+pub const USERNAME_FIELDS: [&str; 6] = [
     PASSWORD_USERNAME,
     UNLOCK_USERNAME,
     CHANGE_USERNAME,
     EXPORT_USERNAME,
     CONFLICT_USERNAME,
+    DELETE_USERNAME,
 ];
 
 #[cfg(test)]

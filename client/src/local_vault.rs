@@ -34,8 +34,9 @@ pub struct LocalVault {
     pub backup: StoredBackup,
     /// `backup` holds a password change the server has not stored yet.
     pub unsynced: bool,
-    /// The server's newer copy, found when a sync collided with a change made elsewhere. Both
-    /// copies are kept until the user picks one.
+    /// The server's newer copy, found by a sync (a change made elsewhere, possibly colliding
+    /// with one made here). Both copies are kept until the user picks one; the server's is used
+    /// only once its password opens it.
     pub conflict: Option<StoredBackup>,
 }
 

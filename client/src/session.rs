@@ -106,9 +106,14 @@ pub enum Sync {
     UpToDate,
     /// This device's password change is now on the server, at this version.
     Pushed(u64),
-    /// The server had a newer backup, from a password change on another device; this device now
+    /// The server's newer backup opened with the password the user just gave; this device now
     /// uses it (the other device's password).
     Adopted(u64),
+    /// The server has a newer backup than this device (a password change elsewhere, or a server
+    /// playing tricks). It is not used until the user gives the password that opens it; until
+    /// then this device keeps its own copy. Settled like a conflict. The number is the server's
+    /// version.
+    ChangedElsewhere(u64),
     /// The server could not be reached; a local change stays queued.
     Offline,
     /// The password was changed here and elsewhere; the user must pick one. The number is the
@@ -499,12 +504,18 @@ impl<T: Transport> Session<T> {
     }
 
     /// Brings this device and the server together: sends a queued password change (compare-and-
-    /// swap on the version), or takes a newer backup made on another device. Never overwrites a
-    /// change it has not seen, and an unreachable server is an outcome, not an error.
+    /// swap on the version), or finds a newer backup made elsewhere, which waits for the user's
+    /// password ([`Session::resolve_conflict`]) and never replaces this device's copy by itself.
+    /// Never overwrites a change it has not seen, and an unreachable server is an outcome, not an
+    /// error.
     pub async fn sync(&mut self) -> Result<Sync, SessionError> {
         self.expect_step(&[Step::Unlocked])?;
         if let Some(version) = self.conflict_version() {
-            return Ok(Sync::Conflict(version));
+            return Ok(if self.unsynced {
+                Sync::Conflict(version)
+            } else {
+                Sync::ChangedElsewhere(version)
+            });
         }
         let unsynced = self.unsynced;
         let State::Unlocked(vault) = &mut self.state else {
@@ -537,8 +548,8 @@ impl<T: Transport> Session<T> {
             match vault.fetch_backup(&self.server).await {
                 Ok(theirs) if theirs.version > vault.backup().version => {
                     let version = theirs.version;
-                    vault.replace_backup(theirs);
-                    Ok(Sync::Adopted(version))
+                    self.conflict = Some(theirs);
+                    Ok(Sync::ChangedElsewhere(version))
                 }
                 Ok(_) => Ok(Sync::UpToDate),
                 Err(ClientError::Transport(_)) => Ok(Sync::Offline),
@@ -547,9 +558,10 @@ impl<T: Transport> Session<T> {
         }
     }
 
-    /// Settles a conflict. Keeping this device's password rebases the queued change on the
-    /// server's version and sends it; taking the other device's needs that password, so nobody
-    /// ends up with a backup they cannot open.
+    /// Settles a conflict, or a change made elsewhere. Keeping this device's password rebases
+    /// this device's copy on the server's version and sends it; taking the other device's needs
+    /// the password that opens it, so nobody ends up with a backup they cannot open, and a server
+    /// cannot slip this device a backup (an old one, say) the user has not unlocked.
     pub async fn resolve_conflict(
         &mut self,
         keep: Keep,
@@ -588,9 +600,10 @@ impl<T: Transport> Session<T> {
         }
     }
 
-    /// Deletes the account on the server, then forgets it here too.
-    pub async fn delete_account(&mut self) -> Result<(), SessionError> {
-        let vault = self.vault().ok_or(OutOfStep(self.step()))?;
+    /// Deletes the account on the server, then forgets it here too. Needs the password, as
+    /// export does: an unattended open screen is not enough to destroy the identity.
+    pub async fn delete_account(&mut self, password: &Password) -> Result<(), SessionError> {
+        let vault = self.confirmed_vault(password)?;
         // On failure the vault stays open: nothing was deleted, the user may retry.
         vault.delete_account(&self.server).await?;
         self.forget();

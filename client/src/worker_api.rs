@@ -65,6 +65,7 @@ pub enum Command {
     ExportNcryptsec,
     /// Secret: the password.
     RevealNsec,
+    /// Secret: the password.
     DeleteAccount,
     Lock,
     /// Remove this device's copy of the vault.

@@ -48,6 +48,8 @@ test("trace-level server logs of whole journeys hold no personal or secret data"
       }),
   );
   third.once("dialog", (dialog) => dialog.accept());
+  await third.getByText("Delete your account").click();
+  await third.locator("#delete-password").fill(NEW_PASSWORD);
   await third.getByRole("button", { name: "Delete account…" }).click();
   await expect(third.locator("#status")).toHaveText("Your account was deleted.");
   await sigil.stopServer();

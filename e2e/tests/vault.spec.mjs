@@ -49,7 +49,14 @@ test("the vault shows the default relays, copies the npub and can delete the acc
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(npub);
   await page.screenshot({ path: testInfo.outputPath("vault.png"), fullPage: true });
 
-  page.once("dialog", (dialog) => dialog.accept());
+  // Deleting asks for the password, as export does: an open screen alone is not enough.
+  await page.getByText("Delete your account").click();
+  page.on("dialog", (dialog) => dialog.accept());
+  await page.locator("#delete-password").fill("not the password at all");
+  await page.getByRole("button", { name: "Delete account…" }).click();
+  await expect(page.locator("#delete-error")).toContainText("does not unlock this vault");
+  await expect(page.getByTestId("npub")).toHaveText(npub);
+  await page.locator("#delete-password").fill(PASSWORD);
   await page.getByRole("button", { name: "Delete account…" }).click();
   await expect(page.locator("#status")).toHaveText("Your account was deleted.");
   await expect(page.getByRole("heading", { name: "Sign up or log in" })).toBeVisible();

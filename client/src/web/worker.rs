@@ -237,7 +237,10 @@ async fn run(
             session.reveal_nsec(&password(secret)?).map_err(fail)?,
         )),
         Command::DeleteAccount => {
-            session.delete_account().await.map_err(fail)?;
+            session
+                .delete_account(&password(secret)?)
+                .await
+                .map_err(fail)?;
             Answer::Done
         }
         Command::Lock => {

@@ -1,6 +1,6 @@
 //! This device's copy of the vault: unlocking with no network, a password change queued offline
-//! and synced later, a change made on another device adopted, and a conflict settled either way
-//! without losing a backup.
+//! and synced later, a change made on another device used once its password is given (and a
+//! hostile server's tricks refused), and a conflict settled either way without losing a backup.
 
 use sigil_client::local_vault::LocalCopyError;
 use sigil_client::session::{Keep, LocalVault, Session, SessionError, Sync};
@@ -85,8 +85,10 @@ async fn a_password_change_made_offline_is_sent_when_the_server_is_back() {
     device.unlock(&new).expect("the synced password");
 }
 
+/// Issue 25 §6: a newer backup from the server never replaces this device's working copy by
+/// itself; it is used once the password that opens it is given.
 #[tokio::test]
-async fn a_device_takes_the_newer_backup_from_a_change_made_elsewhere() {
+async fn a_newer_backup_from_elsewhere_waits_for_the_password_that_opens_it() {
     let app = spawn_app().await;
     let email = "elsewhere@example.org";
     let local = signed_up(&app, email).await;
@@ -101,13 +103,121 @@ async fn a_device_takes_the_newer_backup_from_a_change_made_elsewhere() {
     let mut here = resumed(&app, &local, true);
     here.unlock(&Password::new(PASSWORD))
         .expect("the old copy still opens here");
-    assert_eq!(here.sync().await.expect("sync"), Sync::Adopted(2));
+    assert_eq!(here.sync().await.expect("sync"), Sync::ChangedElsewhere(2));
+    // Both copies are kept, and this device's is still the one that opens here.
+    let saved = here.local().expect("kept");
+    assert_eq!(saved.backup.version, 1);
+    assert_eq!(saved.conflict.as_ref().map(|c| c.version), Some(2));
+    let mut reloaded = resumed(&app, &saved, true);
+    reloaded
+        .unlock(&Password::new(PASSWORD))
+        .expect("this device's own copy");
+    assert_eq!(
+        reloaded.sync().await.expect("sync"),
+        Sync::ChangedElsewhere(2)
+    );
+    // This device's password does not open the new one: nothing changes.
+    let refused = here
+        .resolve_conflict(Keep::OtherDevice, Some(&Password::new(PASSWORD)))
+        .await;
+    assert!(refused.is_err());
+    assert_eq!(here.conflict_version(), Some(2));
+    assert_eq!(
+        here.resolve_conflict(Keep::OtherDevice, Some(&new))
+            .await
+            .expect("the other device's password"),
+        Sync::Adopted(2)
+    );
     let adopted = here.local().expect("kept");
     let mut next_visit = resumed(&app, &adopted, false);
     assert!(next_visit.unlock(&Password::new(PASSWORD)).is_err());
     next_visit
         .unlock(&new)
         .expect("the other device's password");
+}
+
+/// A hostile server replays the backup sealed under the old password as the newest version,
+/// to undo a password change. This device keeps its copy; the old one would need the old
+/// password typed on purpose.
+#[tokio::test]
+async fn a_server_cannot_slip_this_device_an_older_backup() {
+    let app = spawn_app().await;
+    let email = "replayed@example.org";
+    let local = signed_up(&app, email).await;
+    let old_envelope = serde_json::to_string(&local.backup.envelope).expect("JSON");
+    let new = Password::new("the password after the change");
+    let mut here = resumed(&app, &local, true);
+    here.unlock(&Password::new(PASSWORD)).expect("unlock");
+    here.change_password(&Password::new(PASSWORD), &new, &new)
+        .expect("change");
+    assert_eq!(here.sync().await.expect("sync"), Sync::Pushed(2));
+
+    app.database
+        .execute(&format!(
+            "UPDATE users SET backup = '{old_envelope}', backup_version = 3"
+        ))
+        .await;
+    assert_eq!(here.sync().await.expect("sync"), Sync::ChangedElsewhere(3));
+    let refused = here.resolve_conflict(Keep::OtherDevice, Some(&new)).await;
+    assert!(refused.is_err(), "the current password does not open it");
+    let saved = here.local().expect("kept");
+    assert_eq!(saved.backup.version, 2);
+    let mut next_visit = resumed(&app, &saved, false);
+    assert!(next_visit.unlock(&Password::new(PASSWORD)).is_err());
+    next_visit.unlock(&new).expect("still the new password");
+}
+
+/// A hostile server hands out the same key's backup under other entropy (a salt it chose): the
+/// device refuses it outright and keeps its own copy.
+#[tokio::test]
+async fn a_server_that_changes_the_entropy_is_refused() {
+    let app = spawn_app().await;
+    let email = "resalted@example.org";
+    let local = signed_up(&app, email).await;
+    let mut here = resumed(&app, &local, true);
+    here.unlock(&Password::new(PASSWORD)).expect("unlock");
+    let other = if app.database.is_postgres() {
+        format!("'\\x{}'::bytea", "07".repeat(32))
+    } else {
+        format!("X'{}'", "07".repeat(32))
+    };
+    app.database
+        .execute(&format!(
+            "UPDATE users SET entropy = {other}, backup_version = backup_version + 1"
+        ))
+        .await;
+    let refused = here.sync().await.expect_err("refused");
+    assert_eq!(
+        refused,
+        SessionError::Client(sigil_client::ClientError::EntropyChanged)
+    );
+    let saved = here.local().expect("kept");
+    assert_eq!(saved.backup.version, 1);
+    assert!(saved.conflict.is_none());
+    resumed(&app, &saved, false)
+        .unlock(&Password::new(PASSWORD))
+        .expect("this device's copy still opens");
+}
+
+/// Deleting the account needs the password, as export does: an open, unattended screen is not
+/// enough to destroy the identity.
+#[tokio::test]
+async fn deleting_the_account_needs_the_password() {
+    let app = spawn_app().await;
+    let email = "deleter@example.org";
+    let local = signed_up(&app, email).await;
+    let mut here = resumed(&app, &local, true);
+    here.unlock(&Password::new(PASSWORD)).expect("unlock");
+    assert!(
+        here.delete_account(&Password::new("a guess at the password"))
+            .await
+            .is_err()
+    );
+    assert_eq!(app.database.count("users").await, 1, "nothing deleted");
+    here.delete_account(&Password::new(PASSWORD))
+        .await
+        .expect("deleted with the password");
+    assert_eq!(app.database.count("users").await, 0);
 }
 
 /// Two devices change the password while one is offline; returns the offline one, back online

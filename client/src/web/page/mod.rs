@@ -68,11 +68,12 @@ enum Form {
     ChangePassword,
     Export,
     Conflict,
+    Delete,
     SwitchServer,
 }
 
 impl Form {
-    const ALL: [Self; 8] = [
+    const ALL: [Self; 9] = [
         Self::Email,
         Self::Code,
         Self::NewPassword,
@@ -80,6 +81,7 @@ impl Form {
         Self::ChangePassword,
         Self::Export,
         Self::Conflict,
+        Self::Delete,
         Self::SwitchServer,
     ];
 
@@ -92,6 +94,7 @@ impl Form {
             Self::ChangePassword => id::CHANGE_FORM,
             Self::Export => id::EXPORT_FORM,
             Self::Conflict => id::CONFLICT_FORM,
+            Self::Delete => id::DELETE_FORM,
             Self::SwitchServer => id::SERVER_FORM,
         }
     }
@@ -105,6 +108,7 @@ impl Form {
             Self::ChangePassword => id::CHANGE_ERROR,
             Self::Export => id::EXPORT_ERROR,
             Self::Conflict => id::CONFLICT_ERROR,
+            Self::Delete => id::DELETE_ERROR,
             Self::SwitchServer => id::SERVER_ERROR,
         }
     }
@@ -122,6 +126,7 @@ impl Page {
             Form::ChangePassword => self.clone().on_change_password().await,
             Form::Export => self.clone().on_export(&action).await,
             Form::Conflict => self.clone().on_conflict(&action).await,
+            Form::Delete => self.clone().on_delete().await,
             Form::SwitchServer => self.clone().on_switch_server().await,
         };
         self.busy(form.id(), None);
@@ -148,7 +153,6 @@ impl Page {
         }
         on_click(self, id::RESEND, Page::on_resend);
         on_click(self, id::COPY_NPUB, Page::on_copy);
-        on_click(self, id::DELETE_ACCOUNT, Page::on_delete);
         on_click(self, id::LOCK, Page::lock_and_reload);
         on_click(self, id::OTHER_ACCOUNT, Page::on_other_account);
         on_click(self, id::FORGET_DEVICE, Page::on_forget);

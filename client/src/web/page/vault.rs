@@ -63,10 +63,33 @@ impl Page {
 
     fn show_sync(&self, outcome: Sync, unsynced: bool) {
         self.unsynced.set(unsynced);
-        if matches!(outcome, Sync::Conflict(_)) {
-            self.reveal(id::CONFLICT);
-        } else {
-            self.conceal(id::CONFLICT);
+        match outcome {
+            Sync::Conflict(_) => {
+                self.set_text(
+                    id::CONFLICT_TITLE,
+                    "Your password was changed on two devices",
+                );
+                self.set_text(
+                    id::CONFLICT_TEXT,
+                    "This device and another one each set a new password. Both backups are kept \
+                     until you choose which password stays; your key is the same in both.",
+                );
+                self.reveal(id::CONFLICT);
+            }
+            Sync::ChangedElsewhere(_) => {
+                self.set_text(
+                    id::CONFLICT_TITLE,
+                    "Your password was changed on another device",
+                );
+                self.set_text(
+                    id::CONFLICT_TEXT,
+                    "The server has a newer backup, sealed under another password. This device \
+                     keeps using its own copy until that password opens the new one; your key \
+                     is the same in both.",
+                );
+                self.reveal(id::CONFLICT);
+            }
+            _ => self.conceal(id::CONFLICT),
         }
         // A backup sealed again at unlock: the notice, with where the new backup is.
         let notice = self.unlock_notice.borrow().clone();
@@ -90,7 +113,11 @@ impl Page {
             Sync::UpToDate => "",
             Sync::Pushed(_) => "Your new password is saved on the server.",
             Sync::Adopted(_) => {
-                "Your password was changed on another device. This device now uses that password."
+                "The backup from the other device opened with that password. This device now uses it."
+            }
+            Sync::ChangedElsewhere(_) => {
+                "Your password was changed on another device. This device keeps its own copy until \
+                 you enter that password below (or keep this device's password)."
             }
             Sync::Offline if unsynced => {
                 "You are offline. Your new password is saved on this device and will be sent to \
@@ -182,22 +209,22 @@ impl Page {
         );
     }
 
-    pub(super) async fn on_delete(self: Rc<Self>) {
+    /// Deleting needs the password, as export does: an unattended open screen is not enough.
+    pub(super) async fn on_delete(self: Rc<Self>) -> Result<(), Failure> {
         if !confirm(
             "Delete your account on this server? Your backup there and on this device is removed; without another copy of your key (export it first) the identity is lost.",
         ) {
-            return;
+            return Ok(());
         }
-        self.busy(id::SCREEN_VAULT, Some("Deleting your account…"));
-        let outcome = self.worker.call(Command::DeleteAccount, &[]).await;
-        self.busy(id::SCREEN_VAULT, None);
-        match outcome {
-            Ok(_) => {
-                self.show(id::SCREEN_EMAIL);
-                self.set_text(id::STATUS, "Your account was deleted.");
-            }
-            Err(failure) => self.set_text(id::VAULT_ERROR, &failure.message),
-        }
+        let secrets = [self.take_password(id::DELETE_PASSWORD)];
+        self.busy(
+            Form::Delete.id(),
+            Some("Checking your password, then deleting…"),
+        );
+        self.worker.call(Command::DeleteAccount, &secrets).await?;
+        self.show(id::SCREEN_EMAIL);
+        self.set_text(id::STATUS, "Your account was deleted.");
+        Ok(())
     }
 
     /// Wipes the worker's secrets, then reloads: a fresh page holds nothing.
