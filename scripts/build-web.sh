@@ -36,3 +36,5 @@ cargo build --profile web --locked --target wasm32-unknown-unknown -p sigil-clie
 cargo rustc --profile web --locked --target wasm32-unknown-unknown -p sigil-lanes --lib -- -C llvm-args=-disable-lsr
 node scripts/lane-shuffles.mjs "$CARGO_TARGET_DIR/wasm32-unknown-unknown/web/sigil_lanes.wasm" "$CARGO_TARGET_DIR/sigil-lanes.wasm"
 trunk build --release "$@"
+# Versioned, long-cached, precompressed files (what a page over Tor needs; see the script).
+node scripts/version-assets.mjs "$ROOT/dist"

@@ -10,7 +10,14 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 
 const BUDGET_KIB = 400;
-const dist = join(dirname(fileURLToPath(import.meta.url)), "..", "dist");
+// The build's files live in dist/v/<hash>/ (scripts/version-assets.mjs).
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "dist");
+const builds = readdirSync(join(root, "v"), { withFileTypes: true }).filter((d) => d.isDirectory());
+if (builds.length !== 1) {
+  console.error(`expected one build in ${root}/v: run scripts/build-web.sh`);
+  process.exit(1);
+}
+const dist = join(root, "v", builds[0].name);
 const modules = readdirSync(dist).filter((file) => file.endsWith(".wasm")).sort();
 if (modules.length === 0) {
   console.error(`no WebAssembly in ${dist}: run scripts/build-web.sh first`);

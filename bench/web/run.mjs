@@ -53,9 +53,13 @@ const median = (xs) => {
 // --- a static server for the benchmark page, the peers and Sigil's build ----------------------
 // Cross-origin isolated, as a page must be to share memory between workers.
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json" };
+// The build's files live in dist/v/<hash>/ (scripts/version-assets.mjs).
+const versions = readdirSync(join(opts.dist, "v"));
+if (versions.length !== 1) throw new Error(`expected one build in ${opts.dist}/v, found ${versions.length}`);
+const BUILD = join(opts.dist, "v", versions[0]);
 const MOUNTS = [
   ["/node_modules/", join(HERE, "node_modules")],
-  ["/sigil/", opts.dist],
+  ["/sigil/", BUILD],
   ["/", join(HERE, "browser")],
 ];
 function serveStatic() {
@@ -228,13 +232,18 @@ async function benchPow(page, cores) {
 }
 
 // --- the web client: sizes and start-up ---------------------------------------------------------
+// Each file as built, with what the server sends for it: the precompressed brotli, or gzip.
 function sizes() {
-  return readdirSync(opts.dist)
-    .filter((f) => statSync(join(opts.dist, f)).isFile())
-    .sort()
-    .map((file) => {
-      const bytes = readFileSync(join(opts.dist, file));
-      return { file, bytes: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+  const files = [
+    ...["index.html", "sw.js"].map((file) => ({ file, path: join(opts.dist, file) })),
+    ...readdirSync(BUILD).filter((f) => !/\.(br|gz)$/.test(f)).map((file) => ({ file, path: join(BUILD, file) })),
+  ];
+  return files
+    .sort((a, b) => a.file.localeCompare(b.file))
+    .map(({ file, path }) => {
+      const bytes = readFileSync(path);
+      const brotli = statSync(`${path}.br`, { throwIfNoEntry: false })?.size ?? null;
+      return { file, bytes: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length, brotli };
     });
 }
 
@@ -289,6 +298,40 @@ async function timeToInteractive(page, load) {
   return page.waitForFunction(() => window.__sigilInteractive, null, { timeout: 30_000 }).then((h) => h.jsonValue());
 }
 
+// Tor-like conditions (issue 25 §7): 600 ms round trip and 2 Mbit/s each way, Chromium's own
+// network emulation, from the first request on.
+const TOR = { offline: false, latency: 600, downloadThroughput: 2_000_000 / 8, uploadThroughput: 2_000_000 / 8 };
+
+async function throttled(context, page) {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.emulateNetworkConditions", TOR);
+}
+
+async function startupAtTorSpeed(browser, sigil) {
+  const runs = Math.max(3, Math.ceil(STARTUP_RUNS / 2));
+  const cold = [];
+  for (let i = 0; i < runs; i++) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await throttled(context, page);
+    await page.addInitScript(MARK_INTERACTIVE);
+    cold.push(await timeToInteractive(page, () => page.goto(sigil.url)));
+    await context.close();
+  }
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await throttled(context, page);
+  await page.addInitScript(MARK_INTERACTIVE);
+  await timeToInteractive(page, () => page.goto(sigil.url));
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  const warm = [];
+  for (let i = 0; i < runs; i++) warm.push(await timeToInteractive(page, () => page.reload()));
+  await context.close();
+  log(`interactive at Tor-like speed: cold ${median(cold).toFixed(0)} ms, warm ${median(warm).toFixed(0)} ms (medians)`);
+  return { cold_ms: cold, warm_ms: warm, cold_median_ms: median(cold), warm_median_ms: median(warm), conditions: TOR };
+}
+
 async function benchStartup(browser) {
   const sigil = await startSigil();
   try {
@@ -313,7 +356,8 @@ async function benchStartup(browser) {
     }
     await context.close();
     log(`interactive: cold ${median(cold).toFixed(0)} ms, warm ${median(warm).toFixed(0)} ms (medians)`);
-    return { cold_ms: cold, warm_ms: warm, cold_median_ms: median(cold), warm_median_ms: median(warm) };
+    const tor = await startupAtTorSpeed(browser, sigil);
+    return { cold_ms: cold, warm_ms: warm, cold_median_ms: median(cold), warm_median_ms: median(warm), tor };
   } finally {
     sigil.stop();
   }

@@ -47,7 +47,20 @@ impl<T: Transport> Server<T> {
     /// Fetches and checks the well-known document. A server that announces weak KDF parameters,
     /// unbounded proof of work or another protocol version is refused here.
     pub async fn connect(transport: T) -> Result<Self, ClientError> {
-        let info = fetch_info(&transport).await?;
+        Self::connect_with(transport, None).await
+    }
+
+    /// As [`Server::connect`], with the well-known document already fetched (`announcement`,
+    /// its body) if the page got it while the module loaded: over Tor that saves a round trip.
+    /// It is checked exactly as a fetched one.
+    pub async fn connect_with(
+        transport: T,
+        announcement: Option<String>,
+    ) -> Result<Self, ClientError> {
+        let info = match announcement {
+            Some(body) => parse_info(&body)?,
+            None => fetch_info(&transport).await?,
+        };
         let pubkey = info.validate()?;
         Ok(Self::checked(transport, info, pubkey))
     }
@@ -198,5 +211,9 @@ async fn fetch_info(transport: &impl Transport) -> Result<ServerInfo, ClientErro
     if response.status != 200 {
         return Err(ClientError::UnexpectedStatus(response.status));
     }
-    serde_json::from_str(&response.body).map_err(|_| ClientError::UnexpectedReply)
+    parse_info(&response.body)
+}
+
+fn parse_info(body: &str) -> Result<ServerInfo, ClientError> {
+    serde_json::from_str(body).map_err(|_| ClientError::UnexpectedReply)
 }

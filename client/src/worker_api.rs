@@ -41,8 +41,10 @@ impl std::ops::Deref for Private {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Command {
-    /// Reach the server, or start from this device's copy when offline.
-    Connect,
+    /// Reach the server, or start from this device's copy when offline. With the well-known
+    /// document's body if the page already fetched it (boot.js starts that beside the module,
+    /// one round trip fewer over Tor).
+    Connect(Option<String>),
     /// The email address.
     RequestCode(Private),
     ResendCode,

@@ -16,14 +16,14 @@ const CASES = [
 // A worker as the vault's: the client module and the lane module, with `helpers` lane workers over
 // a shared memory, or none and a memory of its own (`share` false: a page that is not cross-origin
 // isolated). Served by the test (the page's policy allows same-origin workers) with the headers
-// the server sends.
+// the server sends, from the build's own directory (so its imports are relative).
 const LANES_WORKER = `
-import init, { argon2id_hash, use_lane_module } from "/sigil-client.js";
-import { startLanes } from "/argon2-lanes.js";
+import init, { argon2id_hash, use_lane_module } from "./sigil-client.js";
+import { startLanes } from "./argon2-lanes.js";
 self.onmessage = async ({ data: { cases, password, salt, helpers, share, sabotage } }) => {
   try {
-    await init({ module_or_path: "/sigil-client_bg.wasm" });
-    const lanes = await startLanes({ wasmUrl: "/sigil-lanes.wasm", workerUrl: "/argon2-lane-worker.js", helpers, share });
+    await init({ module_or_path: "./sigil-client_bg.wasm" });
+    const lanes = await startLanes({ wasmUrl: "./sigil-lanes.wasm", workerUrl: "./argon2-lane-worker.js", helpers, share });
     if (!lanes) throw new Error("the lane module did not load");
     use_lane_module(lanes);
     // As if a lane worker had failed: the first sync point of the next hash gives up.
@@ -49,7 +49,8 @@ async function hashInWorker(page, data) {
   const answer = await page.evaluate(
     (data) =>
       new Promise((resolve) => {
-        const worker = new Worker("/lanes-test-worker.js", { type: "module" });
+        // Relative: beside the build's files, where the page's <base> points.
+        const worker = new Worker("lanes-test-worker.js", { type: "module" });
         worker.onmessage = ({ data }) => resolve(data);
         worker.onerror = (event) => resolve({ error: event.message ?? "worker error" });
         worker.postMessage(data);

@@ -13,8 +13,10 @@ use axum::{Json, Router};
 use sigil_shared::error::{RejectBody, RejectCode};
 use sigil_shared::info::{EVENTS_PATH, ServerInfo, WELL_KNOWN_PATH};
 use tower::ServiceBuilder;
+use tower::util::MapResponseLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::requests::{self, SharedState};
 
@@ -36,6 +38,9 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
 /// The page's content security policy. The client may open WebSockets to the server's DVM
 /// relays (relay transport) and the default relays (the account's NIP-65 list), and nowhere
 /// else. Relay URLs were checked at start-up to hold no separators.
+/// Where the versioned build lives (see `router`).
+const VERSIONED_PATH: &str = "/v";
+
 fn content_security_policy(info: &ServerInfo) -> String {
     let mut connect = vec!["'self'".to_owned()];
     for relay in info.dvm_relays.iter().chain(&info.default_relays) {
@@ -46,7 +51,7 @@ fn content_security_policy(info: &ServerInfo) -> String {
     format!(
         "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src {}; \
          img-src 'self' data:; style-src 'self'; font-src 'self'; manifest-src 'self'; \
-         worker-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+         worker-src 'self'; base-uri 'self'; form-action 'none'; frame-ancestors 'none'",
         connect.join(" ")
     )
 }
@@ -73,13 +78,35 @@ pub fn router(state: SharedState, web_dir: &Path) -> Router {
     let max_body = state.policy.max_bytes;
     let csp = HeaderValue::from_str(&content_security_policy(&state.info))
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
-    // Unknown paths get the app shell so client-side routes survive a reload.
-    let web = ServeDir::new(web_dir).fallback(ServeFile::new(web_dir.join("index.html")));
-    // The app's files are public and compress well (the wasm to less than half); API replies
-    // are encrypted and stay as they are.
-    let web = ServiceBuilder::new()
+    // The app's files are built into v/<build hash>/ (scripts/version-assets.mjs) with .br and
+    // .gz siblings: sent as they are, and kept by browsers for a year, since a new build is a new
+    // directory. A miss there is a 404, never the page: a page cached under a file's name for
+    // a year would break the app.
+    let versioned = ServeDir::new(web_dir.join("v"))
+        .precompressed_br()
+        .precompressed_gzip();
+    let versioned = ServiceBuilder::new()
+        .layer(MapResponseLayer::new(keep_for_a_year))
+        .service(versioned);
+    // The page and the service worker keep fixed addresses and are checked on every visit.
+    // Unknown paths get the page so client-side routes survive a reload.
+    let index = web_dir.join("index.html");
+    let shell = ServeDir::new(web_dir)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(
+            ServeFile::new(index)
+                .precompressed_br()
+                .precompressed_gzip(),
+        );
+    // A build without precompressed files (Trunk's own server, say) is still compressed.
+    let shell = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ))
         .layer(CompressionLayer::new().gzip(true))
-        .service(web);
+        .service(shell);
     let api = Router::new()
         .route(WELL_KNOWN_PATH, get(well_known))
         .route(EVENTS_PATH, post(post_event))
@@ -87,8 +114,22 @@ pub fn router(state: SharedState, web_dir: &Path) -> Router {
         .layer(DefaultBodyLimit::max(max_body + 1))
         .layer(middleware::map_response(no_store))
         .with_state(state);
-    api.fallback_service(web)
+    api.nest_service(VERSIONED_PATH, versioned)
+        .fallback_service(shell)
         .layer(middleware::from_fn_with_state(csp, security_headers))
+}
+
+/// A build's file never changes; anything else (a miss, an error) must not be kept.
+fn keep_for_a_year<B>(mut response: axum::http::Response<B>) -> axum::http::Response<B> {
+    let policy = if response.status() == StatusCode::OK {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-store"
+    };
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    response
 }
 
 async fn no_store(mut response: Response) -> Response {

@@ -69,7 +69,8 @@ pub async fn mine_in_workers(
     options.set_type(WorkerType::Module);
     let mut running = Vec::new();
     for index in 0..workers {
-        let worker = Worker::new_with_options("/pow-worker.js", &options)
+        // Relative to the vault worker's own script: this build's directory.
+        let worker = Worker::new_with_options("pow-worker.js", &options)
             .map_err(|_| failed("a worker could not start"))?;
         let (resolve, hashes, report) = (resolve.clone(), hashes.clone(), report.clone());
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {

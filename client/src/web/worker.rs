@@ -95,9 +95,9 @@ async fn forget_saved() -> Result<(), Failure> {
 }
 
 /// Reaches the server, or with no network starts from the copy saved on this device.
-async fn connect() -> Reply {
+async fn connect(announcement: Option<String>) -> Reply {
     let saved = load_saved().await;
-    let (server, online) = match Server::connect(FetchTransport::new()).await {
+    let (server, online) = match Server::connect_with(FetchTransport::new(), announcement).await {
         Ok(server) => (server, true),
         Err(ClientError::Transport(_) | ClientError::UnexpectedStatus(_)) if saved.is_some() => {
             let info = saved
@@ -142,8 +142,8 @@ pub async fn vault_call(
 }
 
 async fn execute(command: Command, secrets: [Option<Vec<u8>>; 3]) -> Reply {
-    if command == Command::Connect {
-        return connect().await;
+    if let Command::Connect(announcement) = command {
+        return connect(announcement).await;
     }
     // Taken out while a command runs, so no borrow is held across an await.
     let mut session = SESSION
@@ -171,7 +171,7 @@ async fn run(
     let fail = |e| session_failure(&e);
     let answer = match command {
         // Handled by `execute`, before a session is taken out to run a command on.
-        Command::Connect => return Err(wording::not_understood()),
+        Command::Connect(_) => return Err(wording::not_understood()),
         Command::RequestCode(email) => {
             Answer::CodeSent(session.request_code(&email).await.map_err(fail)?)
         }

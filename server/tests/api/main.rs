@@ -17,4 +17,5 @@ mod relays;
 mod retries;
 mod scale_out;
 mod sync;
+mod web;
 mod wire_sizes;

@@ -46,7 +46,8 @@ impl VaultWorker {
     pub(super) fn spawn() -> Result<Self, JsValue> {
         let options = WorkerOptions::new();
         options.set_type(WorkerType::Module);
-        let worker = Worker::new_with_options("/vault-worker.js", &options)?;
+        // Relative: the page's <base> points into this build's directory (scripts/version-assets.mjs).
+        let worker = Worker::new_with_options("vault-worker.js", &options)?;
         let pending: Pending = Rc::default();
 
         let answered = pending.clone();

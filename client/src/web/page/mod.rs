@@ -20,7 +20,7 @@ use std::cell::{Cell, OnceCell, RefCell};
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::spawn_local;
+use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{Document, Event, HtmlInputElement, SubmitEvent};
 
 use crate::dom_ids as id;
@@ -163,7 +163,8 @@ impl Page {
 
     /// Connects to the server through the worker and opens the first screen.
     async fn open(self: Rc<Self>) {
-        match self.worker.call(Command::Connect, &[]).await {
+        let announcement = prefetched_announcement().await;
+        match self.worker.call(Command::Connect(announcement), &[]).await {
             Ok(Answer::Connected(connected)) => {
                 self.set_text(id::SERVER_NPUB, &connected.server_npub);
                 self.set_text(id::STATUS, "");
@@ -219,4 +220,13 @@ pub fn start() {
     let _ = page.timers.set(Timers::new(&page));
     page.wire();
     spawn_local(page.open());
+}
+
+/// The well-known document that boot.js started fetching beside the module, if it arrived.
+async fn prefetched_announcement() -> Option<String> {
+    let promise = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("sigilAnnouncement"))
+        .ok()?
+        .dyn_into::<js_sys::Promise>()
+        .ok()?;
+    JsFuture::from(promise).await.ok()?.as_string()
 }

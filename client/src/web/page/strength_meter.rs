@@ -86,7 +86,7 @@ impl Page {
             };
             let text = async {
                 let response: web_sys::Response =
-                    JsFuture::from(window.fetch_with_str("/strength-words.txt"))
+                    JsFuture::from(window.fetch_with_str("strength-words.txt"))
                         .await?
                         .dyn_into()?;
                 if !response.ok() {
