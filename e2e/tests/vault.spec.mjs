@@ -115,3 +115,27 @@ test("an open vault locks itself after 15 idle minutes", async ({ page }) => {
   await expect(page.getByRole("heading", { name: "Unlock your vault" })).toBeVisible();
   await expect(page.getByTestId("npub")).toBeHidden();
 });
+
+test("removing the vault from this device leaves only the first step", async ({ page }) => {
+  const email = "stolen.laptop@example.org";
+  await signUp(page, sigil, email, PASSWORD);
+  page.once("dialog", (dialog) => dialog.accept());
+  await page.getByRole("button", { name: "Remove from this device…" }).click();
+  await expect(page.getByRole("heading", { name: "Sign up or log in" })).toBeVisible({ timeout: 30_000 });
+  // Nothing of the vault is left in IndexedDB: a reload does not offer to unlock it.
+  const saved = await page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        const open = indexedDB.open("sigil");
+        open.onsuccess = () => {
+          const get = open.result.transaction("vault").objectStore("vault").get("local");
+          get.onsuccess = () => resolve(get.result ?? null);
+          get.onerror = () => resolve(null);
+        };
+        open.onerror = () => resolve(null);
+      }),
+  );
+  expect(saved).toBeNull();
+  await page.reload();
+  await expect(page.getByRole("heading", { name: "Sign up or log in" })).toBeVisible();
+});

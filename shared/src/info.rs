@@ -169,4 +169,17 @@ mod tests {
             "relays"
         );
     }
+
+    /// A server cannot stall its clients with proof of work no device can do: above 2^28
+    /// (`MAX_POW_DIFFICULTY`) the announcement is refused, whether first seen or fetched again
+    /// for a raised level.
+    #[test]
+    fn proof_of_work_above_the_ceiling_is_refused() {
+        let mut announced = info();
+        announced.pow_difficulty = MAX_POW_DIFFICULTY;
+        assert!(announced.validate().is_ok());
+        announced.pow_difficulty = MAX_POW_DIFFICULTY + 1;
+        assert!(announced.validate().is_err());
+        assert!(announced.validate_saved().is_err());
+    }
 }
