@@ -10,6 +10,7 @@ pub mod qr;
 pub mod relay;
 pub mod server;
 pub mod session;
+pub mod signer_policy;
 pub mod strength;
 pub mod transport;
 pub mod wording;
