@@ -10,7 +10,7 @@ pub mod qr;
 pub mod relay;
 pub mod server;
 pub mod session;
-pub mod signer_policy;
+pub mod signer;
 pub mod strength;
 pub mod transport;
 pub mod wording;
