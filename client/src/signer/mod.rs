@@ -2,5 +2,6 @@
 //! apps that connect to it. Pure parts first: what an app may do without asking
 //! ([`policy`]), and the requests and responses of the protocol ([`request`]).
 
+pub mod answer;
 pub mod policy;
 pub mod request;
