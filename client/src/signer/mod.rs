@@ -5,4 +5,5 @@
 pub mod answer;
 pub mod policy;
 pub mod request;
+pub mod session;
 pub mod uri;

@@ -63,10 +63,26 @@ pub enum Decision {
     Ask,
 }
 
-/// One connected app's standing decisions. A permission never decided asks.
+/// One connected app's standing decisions. A permission never decided asks. Kept as a list of
+/// pairs (JSON object keys could not hold `sign_event`'s kind).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "Vec<(Permission, Grant)>", into = "Vec<(Permission, Grant)>")]
 pub struct AppPermissions {
     grants: BTreeMap<Permission, Grant>,
+}
+
+impl From<Vec<(Permission, Grant)>> for AppPermissions {
+    fn from(pairs: Vec<(Permission, Grant)>) -> Self {
+        Self {
+            grants: pairs.into_iter().collect(),
+        }
+    }
+}
+
+impl From<AppPermissions> for Vec<(Permission, Grant)> {
+    fn from(app: AppPermissions) -> Self {
+        app.grants.into_iter().collect()
+    }
 }
 
 impl AppPermissions {
@@ -158,12 +174,12 @@ mod tests {
         assert_eq!(app.decide(Permission::SignEvent(1)), Decision::Allow);
         assert_eq!(app.decide(Permission::SignEvent(4)), Decision::Ask);
         assert_eq!(app.decide(Permission::Nip04Decrypt), Decision::Deny);
-        app.forget(Permission::SignEvent(1));
-        assert_eq!(app.decide(Permission::SignEvent(1)), Decision::Ask);
         // Kept as JSON in the local vault: the same decisions after a reload.
         let saved = serde_json::to_string(&app).expect("JSON");
         let read: AppPermissions = serde_json::from_str(&saved).expect("read back");
         assert_eq!(read, app);
+        app.forget(Permission::SignEvent(1));
+        assert_eq!(app.decide(Permission::SignEvent(1)), Decision::Ask);
     }
 
     #[test]

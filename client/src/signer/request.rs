@@ -58,6 +58,35 @@ pub enum Call {
 }
 
 impl Call {
+    /// The NIP-46 method's name.
+    pub fn method(&self) -> &str {
+        match self {
+            Self::Connect { .. } => "connect",
+            Self::GetPublicKey => "get_public_key",
+            Self::SignEvent(_) => "sign_event",
+            Self::Encrypt {
+                scheme: Scheme::Nip44,
+                ..
+            } => "nip44_encrypt",
+            Self::Encrypt {
+                scheme: Scheme::Nip04,
+                ..
+            } => "nip04_encrypt",
+            Self::Decrypt {
+                scheme: Scheme::Nip44,
+                ..
+            } => "nip44_decrypt",
+            Self::Decrypt {
+                scheme: Scheme::Nip04,
+                ..
+            } => "nip04_decrypt",
+            Self::Ping => "ping",
+            Self::SwitchRelays => "switch_relays",
+            Self::Logout => "logout",
+            Self::Unknown(method) => method,
+        }
+    }
+
     /// The permission the user must have given the app, if the call needs one.
     pub fn permission(&self) -> Option<Permission> {
         match self {
