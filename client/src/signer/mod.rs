@@ -7,3 +7,4 @@ pub mod policy;
 pub mod request;
 pub mod session;
 pub mod uri;
+pub mod wire;
