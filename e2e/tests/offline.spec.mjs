@@ -98,3 +98,43 @@ test("a password changed on two devices at once is settled without losing either
   await device.close();
   await sigil.stop();
 });
+
+test("a password changed on another device is used here only once its password is typed", async ({ page, browser }) => {
+  const sigil = await startSigil({ serverArgs: FAST_KDF });
+  const email = "elsewhere@example.org";
+  const THERE = "the password set on the laptop";
+  const npub = await signUp(page, sigil, email, PASSWORD);
+
+  // Another device changes the password; the server now holds a newer backup.
+  const other = await browser.newContext();
+  const there = await other.newPage();
+  await enterEmailAndCode(there, sigil, email);
+  await submitUnlock(there, PASSWORD);
+  await expect(there.getByTestId("npub")).toHaveText(npub, { timeout: 30_000 });
+  await changePassword(there, PASSWORD, THERE);
+  await expect(there.locator("#sync-status")).toHaveText("Your new password is saved on the server.", { timeout: 30_000 });
+  await other.close();
+
+  // This device still opens with its own password, and is told rather than switched over.
+  await page.reload();
+  await submitUnlock(page, PASSWORD);
+  await expect(page.getByRole("heading", { name: "Your password was changed on another device" })).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByTestId("npub")).toHaveText(npub);
+  // The old password does not open the new backup; the other device's does.
+  await page.getByLabel("Or enter the password set on the other device").fill(PASSWORD);
+  await page.getByRole("button", { name: "Use the other device's password" }).click();
+  await expect(page.locator("#conflict-error")).toContainText("does not unlock this vault");
+  await page.getByLabel("Or enter the password set on the other device").fill(THERE);
+  await page.getByRole("button", { name: "Use the other device's password" }).click();
+  await expect(page.locator("#sync-status")).toHaveText(
+    "The backup from the other device opened with that password. This device now uses it.",
+    { timeout: 30_000 },
+  );
+  // From now on only the other device's password opens this device's copy.
+  await page.reload();
+  await submitUnlock(page, PASSWORD);
+  await expect(page.locator("#unlock-error")).toContainText("does not unlock this vault");
+  await submitUnlock(page, THERE);
+  await expect(page.getByTestId("npub")).toHaveText(npub, { timeout: 30_000 });
+  await sigil.stop();
+});
