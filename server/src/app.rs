@@ -92,6 +92,13 @@ impl Application {
         info.transport = config.relays.client_transport;
 
         tracing::info!(npub = %info.npub, mail = mailer.describe(), "server key loaded");
+        let chance = config.codes.yearly_guess_chance();
+        if chance > 0.01 {
+            tracing::warn!(
+                percent = format!("{:.1}", chance * 100.0),
+                "code-guesses and code-guess-refill leave more than a 1% chance of a guessed code per address in a year of attack (SECURITY.md)"
+            );
+        }
         if !config.web_dir.join("index.html").exists() {
             tracing::warn!(web_dir = %config.web_dir.display(), "no web client built there; only the API is served");
         }

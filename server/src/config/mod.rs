@@ -38,6 +38,23 @@ pub struct CodeLimits {
     pub guess_refill: Duration,
 }
 
+/// Guesses a second at 16 digits taken as the attacker's ceiling in SECURITY.md's bound (15
+/// times the server's measured peak).
+const CEILING_GUESSES_PER_SEC: f64 = 100_000.0;
+
+impl CodeLimits {
+    /// The chance these limits leave an attacker of guessing one address's code in a year of
+    /// continuous guessing at the best rate (SECURITY.md shows the arithmetic for the defaults):
+    /// the budget plus a year's refills of 6-digit guesses, plus 16-digit guesses at the ceiling.
+    pub fn yearly_guess_chance(&self) -> f64 {
+        const YEAR: f64 = 365.0 * 24.0 * 3600.0;
+        let refill = self.guess_refill.as_secs().max(1) as f64;
+        let short = (f64::from(self.guesses) + YEAR / refill) / 1e6;
+        let long = CEILING_GUESSES_PER_SEC * YEAR / 1e16;
+        short + long
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SmtpConfig {
     pub host: String,

@@ -130,6 +130,21 @@ fn bad_values_name_their_option() {
     }
 }
 
+/// SECURITY.md's bound, computed from the limits: the defaults stay under 1% a year, and a
+/// looser budget is reported (the server warns at start-up).
+#[test]
+fn the_default_code_limits_keep_a_year_of_guessing_under_one_percent() {
+    let defaults = Config::from_options(Options::default()).expect("defaults");
+    let chance = defaults.codes.yearly_guess_chance();
+    assert!((0.0090..0.0092).contains(&chance), "{chance}");
+    let loose = Config::from_options(Options {
+        code_guess_refill: Some(60),
+        ..Default::default()
+    })
+    .expect("valid, if unwise");
+    assert!(loose.codes.yearly_guess_chance() > 0.5);
+}
+
 /// Issue 25 §1: behind an onion, mail that would dial the provider directly is refused at
 /// start-up with the reason and the two ways out.
 #[test]
