@@ -3,7 +3,7 @@
 //! key, so an app talks to the identity it signs for; it never leaves the vault worker.
 
 use sigil_shared::event_json::parse_event;
-use sigil_shared::nostr::event::{Event, FinalizeEvent, Kind, Tag, UnsignedEvent};
+use sigil_shared::nostr::event::{Event, EventId, FinalizeEvent, Kind, Tag, UnsignedEvent};
 use sigil_shared::nostr::key::PublicKey;
 use sigil_shared::nostr::nips::nip44;
 use sigil_shared::nostr::types::Timestamp;
@@ -41,8 +41,19 @@ pub fn subscribe(subscription: &str, signer: &PublicKey, since: Timestamp) -> St
     .to_string()
 }
 
-/// Checks an event from a relay and opens it: the app's connection key and the request's JSON.
-pub fn open_request(json: &str, account: &AccountSecret) -> Result<(PublicKey, String), WireError> {
+/// A request event, checked and opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incoming {
+    /// The event's id: the same request arrives from every relay it was published on.
+    pub id: EventId,
+    /// The app's connection key.
+    pub from: PublicKey,
+    /// The request's JSON.
+    pub json: String,
+}
+
+/// Checks an event from a relay and opens it.
+pub fn open_request(json: &str, account: &AccountSecret) -> Result<Incoming, WireError> {
     let event = parse_event(json).map_err(|_| WireError::Malformed)?;
     event.verify().map_err(|_| WireError::Forged)?;
     if event.kind != Kind::from(NOSTR_CONNECT_KIND) {
@@ -58,7 +69,11 @@ pub fn open_request(json: &str, account: &AccountSecret) -> Result<(PublicKey, S
     }
     let content = nip44::decrypt(account.keys().secret_key(), &event.pubkey, &event.content)
         .map_err(|_| WireError::Undecryptable)?;
-    Ok((event.pubkey, content))
+    Ok(Incoming {
+        id: event.id,
+        from: event.pubkey,
+        json: content,
+    })
 }
 
 /// The response as an event for the app's connection key.
@@ -116,8 +131,9 @@ mod tests {
         let (account, app) = (AccountSecret::generate(), Keys::generate());
         let request = r#"{"id":"1","method":"ping","params":[]}"#;
         let event = app_request(&app, &account.public_key(), request, NOSTR_CONNECT_KIND);
-        let (from, json) = open_request(&event, &account).expect("opens");
-        assert_eq!((from, json.as_str()), (app.public_key(), request));
+        let incoming = open_request(&event, &account).expect("opens");
+        let from = incoming.from;
+        assert_eq!((from, incoming.json.as_str()), (app.public_key(), request));
 
         let response = SignerResponse::ok("1", "pong");
         let sealed =

@@ -16,6 +16,7 @@ mod relay_helpers;
 mod relays;
 mod retries;
 mod scale_out;
+mod signer;
 mod sync;
 mod web;
 mod wire_sizes;

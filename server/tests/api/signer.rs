@@ -1,0 +1,124 @@
+//! Sigil's NIP-46 signer against a client someone else wrote (issue 26): nostr-tools'
+//! BunkerSigner, in Node, connects by a `bunker://` URI through a real relay (nostr-rs-relay)
+//! and uses every method an app would. The signer runs natively here over the same relay
+//! sockets the relay transport's tests use; in the browser it will run in the vault worker.
+
+use std::process::Stdio;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sigil_client::signer::policy::Permission;
+use sigil_client::signer::request::SignerRequest;
+use sigil_client::signer::service::{Serving, serve};
+use sigil_client::signer::session::{Choice, Signer};
+use sigil_client::signer::uri::Bunker;
+use sigil_shared::nostr::key::PublicKey;
+use sigil_shared::secret::AccountSecret;
+
+use crate::relay_helpers::{NativeSockets, TestRelay};
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+#[tokio::test]
+async fn nostr_tools_bunker_signer_signs_and_encrypts_through_the_vault() {
+    let relay = TestRelay::start();
+    let account = AccountSecret::generate();
+    let relays = vec![relay.url()];
+    let secret = "a-one-time-secret";
+    let mut signer = Signer::default();
+    signer.set_bunker_secret(secret.into());
+    let uri = Bunker {
+        signer: account.public_key(),
+        relays: relays.clone(),
+        secret: secret.into(),
+    }
+    .to_uri();
+
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../e2e/nip46-client.mjs");
+    let client = tokio::process::Command::new("node")
+        .arg(script)
+        .arg(&uri)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node (scripts/setup.sh --test installs e2e's packages)");
+
+    // The user approves everything but signing kind 4, and each prompt is recorded.
+    let mut asked = Vec::new();
+    let mut prompt = async |_app: &PublicKey, _request: &SignerRequest, permission: Permission| {
+        asked.push(permission);
+        if permission == Permission::SignEvent(4) {
+            Choice::Deny
+        } else {
+            Choice::Always
+        }
+    };
+    let serving = Serving {
+        account: &account,
+        relays: &relays,
+        unix_now: &unix_now,
+    };
+    let mut sockets = NativeSockets::new();
+    let output = tokio::select! {
+        output = client.wait_with_output() => output.expect("node ran"),
+        () = serve(&mut sockets, &mut signer, &serving, &mut prompt, Duration::from_secs(60)) => {
+            panic!("the client did not finish within a minute")
+        }
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "client failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let outcome: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+
+    let me = account.public_key().to_hex();
+    assert_eq!(
+        outcome["pubkey"],
+        me.as_str(),
+        "get_public_key is the vault's key"
+    );
+    assert_eq!(outcome["verified"], true, "the signed event verifies");
+    assert_eq!(outcome["event"]["pubkey"], me.as_str());
+    assert_eq!(outcome["event"]["content"], "signed through NIP-46");
+    assert_eq!(outcome["nip44"], "round trip 44");
+    assert_eq!(outcome["nip04"], "round trip 04");
+    let unknown = outcome["unknown"].as_str().unwrap_or_default();
+    assert!(unknown.contains("unknown method"), "{unknown}");
+    let denied = outcome["denied"].as_str().unwrap_or_default();
+    assert!(denied.contains("denied"), "{denied}");
+    assert_eq!(
+        asked,
+        vec![
+            Permission::SignEvent(1),
+            Permission::Nip44Encrypt,
+            Permission::Nip44Decrypt,
+            Permission::Nip04Encrypt,
+            Permission::Nip04Decrypt,
+            Permission::SignEvent(4),
+        ],
+        "each new permission asked once"
+    );
+    // The activity log has each signing and encryption, the refusal last.
+    let log: Vec<(&str, bool)> = signer
+        .log()
+        .iter()
+        .map(|a| (a.method.as_str(), a.allowed))
+        .collect();
+    assert_eq!(
+        log,
+        vec![
+            ("sign_event", true),
+            ("nip44_encrypt", true),
+            ("nip44_decrypt", true),
+            ("nip04_encrypt", true),
+            ("nip04_decrypt", true),
+            ("sign_event", false),
+        ]
+    );
+}
