@@ -6,28 +6,34 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 
-use sigil_shared::nostr::event::EventId;
+use sigil_shared::nostr::event::{Event, EventId};
 use sigil_shared::nostr::key::PublicKey;
 use sigil_shared::nostr::types::Timestamp;
 use sigil_shared::relay::{self as relay_message, FromRelay};
 use sigil_shared::secret::AccountSecret;
 
 use super::policy::Permission;
-use super::request::SignerRequest;
+use super::request::{SignerRequest, SignerResponse};
 use super::session::{Choice, Handled, Signer};
 use super::wire::{open_request, seal_response, subscribe};
-use crate::relay::{REOPEN_AFTER, RelaySockets, SocketEvent};
+use crate::relay::{REOPEN_AFTER, RESEND_EVERY, RelaySockets, SocketEvent};
 
 const SUBSCRIPTION: &str = "sigil-nip46";
 /// Request ids remembered to answer each once.
 const SEEN: usize = 1024;
 
-/// The signer's surroundings: the account whose key signs, its relays, the clock.
+/// The signer's surroundings: the account whose key signs, its relays, the clock, and what to
+/// send first.
 pub struct Serving<'a> {
     pub account: &'a AccountSecret,
     pub relays: &'a [String],
     /// Seconds since the Unix epoch.
     pub unix_now: &'a dyn Fn() -> u64,
+    /// Answers to send unasked: the first answer to an accepted `nostrconnect://` invitation,
+    /// which carries the app's secret. Relays keep no NIP-46 events for later, so each is sent on
+    /// every relay as it opens and again every few seconds until the app's first request shows
+    /// it arrived.
+    pub greetings: &'a [(PublicKey, SignerResponse)],
 }
 
 impl std::fmt::Debug for Serving<'_> {
@@ -52,6 +58,8 @@ pub async fn serve(
     let mut reopen: Vec<Option<Duration>> = vec![None; at.relays.len()];
     let mut open = vec![false; at.relays.len()];
     let mut seen: (BTreeSet<EventId>, VecDeque<EventId>) = Default::default();
+    let mut unheard: Vec<&(PublicKey, SignerResponse)> = at.greetings.iter().collect();
+    let mut next_greeting = sockets.now() + RESEND_EVERY;
     for (index, url) in at.relays.iter().enumerate() {
         sockets.open(index, url);
     }
@@ -66,7 +74,22 @@ pub async fn serve(
                 sockets.open(index, &at.relays[index]);
             }
         }
-        let wake = reopen.iter().flatten().copied().chain([deadline]).min();
+        if now >= next_greeting {
+            for (index, is_open) in open.iter().enumerate() {
+                if *is_open {
+                    greet(sockets, index, &unheard, at);
+                }
+            }
+            next_greeting = now + RESEND_EVERY;
+        }
+        let greeting = (!unheard.is_empty()).then_some(next_greeting);
+        let wake = reopen
+            .iter()
+            .flatten()
+            .copied()
+            .chain(greeting)
+            .chain([deadline])
+            .min();
         let wait = wake.unwrap_or(deadline).saturating_sub(now);
         let Some(event) = sockets.next_event(wait).await else {
             continue;
@@ -75,6 +98,7 @@ pub async fn serve(
             SocketEvent::Opened(index) => {
                 open[index] = true;
                 sockets.send(index, &subscribe(SUBSCRIPTION, &me, since));
+                greet(sockets, index, &unheard, at);
             }
             SocketEvent::Closed(index) => {
                 open[index] = false;
@@ -91,6 +115,7 @@ pub async fn serve(
                 if !remember(&mut seen, incoming.id) {
                     continue;
                 }
+                unheard.retain(|(app, _)| *app != incoming.from);
                 let response = match signer.handle(
                     &incoming.from,
                     &incoming.json,
@@ -117,7 +142,7 @@ pub async fn serve(
                 };
                 let now = Timestamp::from_secs((at.unix_now)());
                 if let Ok(sealed) = seal_response(&response, &incoming.from, at.account, now) {
-                    let message = format!(r#"["EVENT",{}]"#, sealed.as_json());
+                    let message = publish(&sealed);
                     for (index, is_open) in open.iter().enumerate() {
                         if *is_open {
                             sockets.send(index, &message);
@@ -128,6 +153,26 @@ pub async fn serve(
         }
     }
     sockets.close_all();
+}
+
+/// Sends the greetings not yet heard on relay `index`.
+fn greet(
+    sockets: &mut impl RelaySockets,
+    index: usize,
+    unheard: &[&(PublicKey, SignerResponse)],
+    at: &Serving<'_>,
+) {
+    let now = Timestamp::from_secs((at.unix_now)());
+    for (app, response) in unheard {
+        if let Ok(sealed) = seal_response(response, app, at.account, now) {
+            sockets.send(index, &publish(&sealed));
+        }
+    }
+}
+
+/// `["EVENT", event]`.
+fn publish(event: &Event) -> String {
+    format!(r#"["EVENT",{}]"#, event.as_json())
 }
 
 /// Whether `id` is new; remembered, the oldest forgotten past [`SEEN`].

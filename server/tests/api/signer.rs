@@ -4,13 +4,15 @@
 //! sockets the relay transport's tests use; in the browser it will run in the vault worker.
 
 use std::process::Stdio;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncBufReadExt, BufReader};
 
 use sigil_client::signer::policy::Permission;
 use sigil_client::signer::request::SignerRequest;
 use sigil_client::signer::service::{Serving, serve};
 use sigil_client::signer::session::{Choice, Signer};
-use sigil_client::signer::uri::Bunker;
+use sigil_client::signer::uri::{Bunker, NostrConnect};
 use sigil_shared::nostr::key::PublicKey;
 use sigil_shared::secret::AccountSecret;
 
@@ -61,6 +63,7 @@ async fn nostr_tools_bunker_signer_signs_and_encrypts_through_the_vault() {
         account: &account,
         relays: &relays,
         unix_now: &unix_now,
+        greetings: &[],
     };
     let mut sockets = NativeSockets::new();
     let output = tokio::select! {
@@ -121,4 +124,58 @@ async fn nostr_tools_bunker_signer_signs_and_encrypts_through_the_vault() {
             ("sign_event", false),
         ]
     );
+}
+
+/// The other way round: the app shows a `nostrconnect://` URI (nostr-tools'
+/// createNostrConnectURI), the user pastes it into Sigil and approves what it asks, and the
+/// app's BunkerSigner.fromURI finds the vault from the first answer, which carries its secret.
+#[tokio::test]
+async fn an_app_connects_by_its_nostrconnect_uri() {
+    let relay = TestRelay::start();
+    let account = AccountSecret::generate();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../e2e/nip46-nostrconnect.mjs");
+    let mut client = tokio::process::Command::new("node")
+        .arg(script)
+        .arg(relay.url())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node");
+    let mut lines = BufReader::new(client.stdout.take().expect("stdout")).lines();
+    let uri = lines.next_line().await.expect("read").expect("the URI");
+    let invitation = NostrConnect::parse(&uri).expect("Sigil reads nostr-tools' URI");
+    assert_eq!(invitation.name.as_deref(), Some("Node test app"));
+    assert_eq!(
+        invitation.perms,
+        vec![Permission::SignEvent(1), Permission::Nip44Encrypt]
+    );
+
+    let mut signer = Signer::default();
+    let first = signer.accept(&invitation, &invitation.perms, "hello", unix_now());
+    let greetings = [(invitation.client, first)];
+    let mut prompt = async |_: &PublicKey, _: &SignerRequest, permission: Permission| {
+        panic!("granted at approval, nothing should ask: {permission:?}")
+    };
+    let serving = Serving {
+        account: &account,
+        relays: &invitation.relays,
+        unix_now: &unix_now,
+        greetings: &greetings,
+    };
+    let mut sockets = NativeSockets::new();
+    let outcome = tokio::select! {
+        line = lines.next_line() => line.expect("read").expect("the outcome"),
+        () = serve(&mut sockets, &mut signer, &serving, &mut prompt, Duration::from_secs(60)) => {
+            panic!("the app did not finish within a minute")
+        }
+    };
+    let outcome: serde_json::Value = serde_json::from_str(&outcome).expect("JSON");
+    let me = account.public_key().to_hex();
+    assert_eq!(outcome["pubkey"], me.as_str());
+    assert_eq!(outcome["verified"], true);
+    assert_eq!(outcome["event"]["pubkey"], me.as_str());
+    let (_, app) = signer.apps().next().expect("the app is listed");
+    assert_eq!(app.name.as_deref(), Some("Node test app"));
 }
