@@ -26,15 +26,22 @@ pub struct EventTemplate {
     /// If given, it must be the vault's key.
     #[serde(default)]
     pub pubkey: Option<String>,
+    /// Sent by some clients (NDK sends the whole event it made locally); the vault computes
+    /// its own, and NDK takes only the signature from the answer, so they must agree.
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub sig: Option<String>,
 }
 
 /// What a request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
-    /// A `bunker://` connection from the app: the signer's key it expects, and the one-time
-    /// secret from the URI, with the permissions it asks for.
+    /// A `bunker://` connection from the app: the signer's key it expects (NDK sends none when
+    /// it does not know it yet), and the one-time secret from the URI, with the permissions it
+    /// asks for.
     Connect {
-        signer: PublicKey,
+        signer: Option<PublicKey>,
         secret: Option<String>,
         perms: Vec<Permission>,
     },
@@ -161,7 +168,10 @@ impl SignerRequest {
         };
         let call = match wire.method.as_str() {
             "connect" => Call::Connect {
-                signer: key(0)?,
+                signer: match wire.params.first().map(String::as_str) {
+                    Some("") => None,
+                    _ => Some(key(0)?),
+                },
                 secret: wire.params.get(1).filter(|s| !s.is_empty()).cloned(),
                 perms: wire
                     .params
@@ -253,7 +263,7 @@ mod tests {
         assert_eq!(
             connect.call,
             Call::Connect {
-                signer,
+                signer: Some(signer),
                 secret: Some("s3cret".into()),
                 perms: vec![Permission::SignEvent(1), Permission::Nip44Encrypt],
             }

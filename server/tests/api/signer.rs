@@ -24,8 +24,13 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-#[tokio::test]
-async fn nostr_tools_bunker_signer_signs_and_encrypts_through_the_vault() {
+/// Runs `script` (in e2e/) against a signer serving a fresh account with a bunker:// URI, the
+/// user approving every prompt but those for `denied`; returns the script's JSON outcome, the
+/// account, the signer and what was asked.
+async fn bunker_client(
+    script: &str,
+    denied: Option<Permission>,
+) -> (serde_json::Value, AccountSecret, Signer, Vec<Permission>) {
     let relay = TestRelay::start();
     let account = AccountSecret::generate();
     let relays = vec![relay.url()];
@@ -39,7 +44,9 @@ async fn nostr_tools_bunker_signer_signs_and_encrypts_through_the_vault() {
     }
     .to_uri();
 
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../e2e/nip46-client.mjs");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../e2e")
+        .join(script);
     let client = tokio::process::Command::new("node")
         .arg(script)
         .arg(&uri)
@@ -48,12 +55,10 @@ async fn nostr_tools_bunker_signer_signs_and_encrypts_through_the_vault() {
         .kill_on_drop(true)
         .spawn()
         .expect("node (scripts/setup.sh --test installs e2e's packages)");
-
-    // The user approves everything but signing kind 4, and each prompt is recorded.
     let mut asked = Vec::new();
     let mut prompt = async |_app: &PublicKey, _request: &SignerRequest, permission: Permission| {
         asked.push(permission);
-        if permission == Permission::SignEvent(4) {
+        if Some(permission) == denied {
             Choice::Deny
         } else {
             Choice::Always
@@ -78,8 +83,12 @@ async fn nostr_tools_bunker_signer_signs_and_encrypts_through_the_vault() {
         "client failed: {stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let outcome: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+    let outcome = serde_json::from_str(stdout.trim()).expect("one JSON line");
+    (outcome, account, signer, asked)
+}
 
+/// What every client must have got: the vault's key, a verified event by it, both round trips.
+fn assert_signed_and_encrypted(outcome: &serde_json::Value, account: &AccountSecret) {
     let me = account.public_key().to_hex();
     assert_eq!(
         outcome["pubkey"],
@@ -88,9 +97,16 @@ async fn nostr_tools_bunker_signer_signs_and_encrypts_through_the_vault() {
     );
     assert_eq!(outcome["verified"], true, "the signed event verifies");
     assert_eq!(outcome["event"]["pubkey"], me.as_str());
-    assert_eq!(outcome["event"]["content"], "signed through NIP-46");
     assert_eq!(outcome["nip44"], "round trip 44");
     assert_eq!(outcome["nip04"], "round trip 04");
+}
+
+#[tokio::test]
+async fn nostr_tools_bunker_signer_signs_and_encrypts_through_the_vault() {
+    let (outcome, account, signer, asked) =
+        bunker_client("nip46-client.mjs", Some(Permission::SignEvent(4))).await;
+    assert_signed_and_encrypted(&outcome, &account);
+    assert_eq!(outcome["event"]["content"], "signed through NIP-46");
     let unknown = outcome["unknown"].as_str().unwrap_or_default();
     assert!(unknown.contains("unknown method"), "{unknown}");
     let denied = outcome["denied"].as_str().unwrap_or_default();
@@ -124,6 +140,15 @@ async fn nostr_tools_bunker_signer_signs_and_encrypts_through_the_vault() {
             ("sign_event", false),
         ]
     );
+}
+
+/// A second, independent client library: NDK's NDKNip46Signer.
+#[tokio::test]
+async fn ndk_nip46_signer_signs_and_encrypts_through_the_vault() {
+    let (outcome, account, _signer, asked) = bunker_client("nip46-ndk.mjs", None).await;
+    assert_signed_and_encrypted(&outcome, &account);
+    assert_eq!(outcome["event"]["content"], "signed through NDK");
+    assert!(asked.contains(&Permission::SignEvent(1)), "{asked:?}");
 }
 
 /// The other way round: the app shows a `nostrconnect://` URI (nostr-tools'
