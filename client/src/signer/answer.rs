@@ -9,6 +9,7 @@ use sigil_shared::nostr::types::Timestamp;
 use sigil_shared::secret::AccountSecret;
 
 use super::request::{Call, EventTemplate, Scheme};
+use crate::worker_api::Private;
 
 /// Why a request gets an error instead of a result. The text goes back to the app.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,7 +34,7 @@ pub enum AnswerError {
 pub fn check_connect(
     call: &Call,
     account: &AccountSecret,
-    secret: &mut Option<String>,
+    secret: &mut Option<Private>,
 ) -> Result<(), AnswerError> {
     let Call::Connect {
         signer,
@@ -74,13 +75,18 @@ pub fn answer(
             scheme: Scheme::Nip44,
             peer,
             plaintext,
-        } => nip44::encrypt(keys.secret_key(), peer, plaintext, nip44::Version::V2)
-            .map_err(|e| crypto(&e)),
+        } => nip44::encrypt(
+            keys.secret_key(),
+            peer,
+            plaintext.as_bytes(),
+            nip44::Version::V2,
+        )
+        .map_err(|e| crypto(&e)),
         Call::Encrypt {
             scheme: Scheme::Nip04,
             peer,
             plaintext,
-        } => nip04::encrypt(keys.secret_key(), peer, plaintext).map_err(|e| crypto(&e)),
+        } => nip04::encrypt(keys.secret_key(), peer, plaintext.as_bytes()).map_err(|e| crypto(&e)),
         Call::Decrypt {
             scheme: Scheme::Nip44,
             peer,
@@ -204,7 +210,7 @@ mod tests {
     fn a_connect_needs_this_key_and_the_unused_secret() {
         let account = AccountSecret::generate();
         let me = account.public_key().to_hex();
-        let mut secret = Some("one-time".to_owned());
+        let mut secret = Some(Private("one-time".to_owned()));
         let wrong = call("connect", &[&me, "guess"]);
         assert_eq!(
             check_connect(&wrong, &account, &mut secret),
@@ -223,7 +229,7 @@ mod tests {
         assert_eq!(check_connect(&right, &account, &mut secret), Ok(()));
         assert_eq!(secret, None, "used up");
         // NDK names no signer key when it does not know it yet: the secret decides.
-        let mut secret = Some("second".to_owned());
+        let mut secret = Some(Private("second".to_owned()));
         let unnamed = call("connect", &["", "second"]);
         assert_eq!(check_connect(&unnamed, &account, &mut secret), Ok(()));
         // The same secret again (another app that saw the URI) is not accepted once used up:

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use sigil_shared::nostr::key::PublicKey;
 
 use super::policy::Permission;
+use crate::worker_api::Private;
 
 /// How a payload for a third party is encrypted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +43,7 @@ pub enum Call {
     /// asks for.
     Connect {
         signer: Option<PublicKey>,
-        secret: Option<String>,
+        secret: Option<Private>,
         perms: Vec<Permission>,
     },
     GetPublicKey,
@@ -50,7 +51,7 @@ pub enum Call {
     Encrypt {
         scheme: Scheme,
         peer: PublicKey,
-        plaintext: String,
+        plaintext: Private,
     },
     Decrypt {
         scheme: Scheme,
@@ -172,7 +173,12 @@ impl SignerRequest {
                     Some("") => None,
                     _ => Some(key(0)?),
                 },
-                secret: wire.params.get(1).filter(|s| !s.is_empty()).cloned(),
+                secret: wire
+                    .params
+                    .get(1)
+                    .filter(|s| !s.is_empty())
+                    .cloned()
+                    .map(Private),
                 perms: wire
                     .params
                     .get(2)
@@ -186,7 +192,7 @@ impl SignerRequest {
             "nip44_encrypt" | "nip04_encrypt" => Call::Encrypt {
                 scheme: scheme(&wire.method),
                 peer: key(0)?,
-                plaintext: text(1)?,
+                plaintext: Private(text(1)?),
             },
             "nip44_decrypt" | "nip04_decrypt" => Call::Decrypt {
                 scheme: scheme(&wire.method),
@@ -210,11 +216,12 @@ fn scheme(method: &str) -> Scheme {
     }
 }
 
-/// The answer to one request, to be encrypted back to the app.
+/// The answer to one request, to be encrypted back to the app. The result may be a decrypted
+/// message or a connection secret: its `Debug` shows nothing of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SignerResponse {
     pub id: String,
-    pub result: String,
+    pub result: Private,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -223,7 +230,7 @@ impl SignerResponse {
     pub fn ok(id: &str, result: impl Into<String>) -> Self {
         Self {
             id: id.to_owned(),
-            result: result.into(),
+            result: Private(result.into()),
             error: None,
         }
     }
@@ -231,7 +238,7 @@ impl SignerResponse {
     pub fn error(id: &str, error: impl Into<String>) -> Self {
         Self {
             id: id.to_owned(),
-            result: String::new(),
+            result: Private(String::new()),
             error: Some(error.into()),
         }
     }
@@ -264,7 +271,7 @@ mod tests {
             connect.call,
             Call::Connect {
                 signer: Some(signer),
-                secret: Some("s3cret".into()),
+                secret: Some(Private("s3cret".into())),
                 perms: vec![Permission::SignEvent(1), Permission::Nip44Encrypt],
             }
         );

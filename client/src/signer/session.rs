@@ -12,6 +12,7 @@ use super::answer::{answer, check_connect};
 use super::policy::{AppPermissions, Decision, Grant, Permission, PromptLimit};
 use super::request::{Call, RequestError, SignerRequest, SignerResponse};
 use super::uri::NostrConnect;
+use crate::worker_api::Private;
 
 /// Prompts one app may show in a minute before its requests are refused without asking: room
 /// for an app's first use of every permission, not for a flood.
@@ -75,7 +76,7 @@ pub struct Signer {
     apps: BTreeMap<String, App>,
     log: Vec<Activity>,
     /// The secret of the bunker:// URI shown last, until an app connects with it.
-    bunker_secret: Option<String>,
+    bunker_secret: Option<Private>,
     #[serde(skip)]
     prompts: BTreeMap<String, PromptLimit>,
 }
@@ -90,7 +91,7 @@ impl Signer {
     }
 
     /// A new one-time secret for a bunker:// URI; the previous one stops working.
-    pub fn set_bunker_secret(&mut self, secret: String) {
+    pub fn set_bunker_secret(&mut self, secret: Private) {
         self.bunker_secret = Some(secret);
     }
 
@@ -119,7 +120,7 @@ impl Signer {
                 revoked: false,
             },
         );
-        SignerResponse::ok(first_id, invitation.secret.clone())
+        SignerResponse::ok(first_id, invitation.secret.0.clone())
     }
 
     pub fn revoke(&mut self, app: &PublicKey) {
@@ -316,7 +317,11 @@ mod tests {
             AccountSecret::generate(),
             Keys::generate(),
         );
-        signer.set_bunker_secret("one-time".into());
+        signer.set_bunker_secret(Private("one-time".into()));
+        assert!(
+            !format!("{signer:?}").contains("one-time"),
+            "Debug hides the secret"
+        );
         let me = account.public_key().to_hex();
         let ack = respond(signer.handle(
             &app.public_key(),
@@ -325,7 +330,7 @@ mod tests {
             RELAYS,
             10,
         ));
-        assert_eq!((ack.result.as_str(), ack.error), ("ack", None));
+        assert_eq!((&*ack.result, ack.error), ("ack", None));
         (signer, account, app)
     }
 
@@ -431,7 +436,7 @@ mod tests {
             Some("unknown method: sign_message")
         );
         let pong = respond(signer.handle(&from, &request("p", "ping", &[]), &account, RELAYS, 30));
-        assert_eq!(pong.result, "pong");
+        assert_eq!(&*pong.result, "pong");
         signer.revoke(&from);
         let revoked =
             respond(signer.handle(&from, &request("p", "ping", &[]), &account, RELAYS, 31));
@@ -486,7 +491,7 @@ mod tests {
         );
         let invitation = NostrConnect::parse(&uri).expect("invitation");
         let first = signer.accept(&invitation, &[Permission::SignEvent(1)], "hello", 50);
-        assert_eq!((first.result.as_str(), first.id.as_str()), ("s3", "hello"));
+        assert_eq!((&*first.result, first.id.as_str()), ("s3", "hello"));
         let from = app.public_key();
         let signed = respond(signer.handle(
             &from,

@@ -7,6 +7,7 @@ use sigil_shared::nostr::key::PublicKey;
 use sigil_shared::nostr::types::{RelayUrl, Url, form_urlencoded};
 
 use super::policy::Permission;
+use crate::worker_api::Private;
 
 /// Why a pasted URI is not accepted, worded for the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,7 +31,7 @@ pub struct NostrConnect {
     pub client: PublicKey,
     pub relays: Vec<String>,
     /// Sent back in the signer's first answer, so the app knows it reached the signer it asked.
-    pub secret: String,
+    pub secret: Private,
     pub perms: Vec<Permission>,
     pub name: Option<String>,
     pub url: Option<String>,
@@ -90,7 +91,7 @@ impl NostrConnect {
         Ok(Self {
             client,
             relays,
-            secret: secret.ok_or(UriError::NoSecret)?,
+            secret: Private(secret.ok_or(UriError::NoSecret)?),
             perms,
             name,
             url: app_url,
@@ -105,7 +106,7 @@ impl NostrConnect {
 pub struct Bunker {
     pub signer: PublicKey,
     pub relays: Vec<String>,
-    pub secret: String,
+    pub secret: Private,
 }
 
 impl Bunker {
@@ -139,7 +140,11 @@ mod tests {
             read.relays,
             vec!["wss://relay.example", "ws://127.0.0.1:7777"]
         );
-        assert_eq!(read.secret, "0s8j2djs");
+        assert_eq!(&*read.secret, "0s8j2djs");
+        assert!(
+            !format!("{read:?}").contains("0s8j2djs"),
+            "Debug hides the secret"
+        );
         assert_eq!(
             read.perms,
             vec![Permission::SignEvent(1), Permission::Nip44Encrypt]
@@ -189,7 +194,7 @@ mod tests {
         let bunker = Bunker {
             signer,
             relays: vec!["wss://relay.example".into(), "ws://127.0.0.1:7777".into()],
-            secret: "a b&c".into(),
+            secret: Private("a b&c".into()),
         };
         assert_eq!(
             bunker.to_uri(),

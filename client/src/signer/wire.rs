@@ -10,6 +10,7 @@ use sigil_shared::nostr::types::Timestamp;
 use sigil_shared::secret::AccountSecret;
 
 use super::request::SignerResponse;
+use crate::worker_api::Private;
 
 /// NIP-46's event kind, for requests and responses alike.
 pub const NOSTR_CONNECT_KIND: u16 = 24133;
@@ -48,8 +49,8 @@ pub struct Incoming {
     pub id: EventId,
     /// The app's connection key.
     pub from: PublicKey,
-    /// The request's JSON.
-    pub json: String,
+    /// The request's JSON (it may carry a message to encrypt).
+    pub json: Private,
 }
 
 /// Checks an event from a relay and opens it.
@@ -72,7 +73,7 @@ pub fn open_request(json: &str, account: &AccountSecret) -> Result<Incoming, Wir
     Ok(Incoming {
         id: event.id,
         from: event.pubkey,
-        json: content,
+        json: Private(content),
     })
 }
 
@@ -133,7 +134,7 @@ mod tests {
         let event = app_request(&app, &account.public_key(), request, NOSTR_CONNECT_KIND);
         let incoming = open_request(&event, &account).expect("opens");
         let from = incoming.from;
-        assert_eq!((from, incoming.json.as_str()), (app.public_key(), request));
+        assert_eq!((from, &*incoming.json), (app.public_key(), request));
 
         let response = SignerResponse::ok("1", "pong");
         let sealed =

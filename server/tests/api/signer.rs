@@ -13,6 +13,7 @@ use sigil_client::signer::request::SignerRequest;
 use sigil_client::signer::service::{Serving, serve};
 use sigil_client::signer::session::{Choice, Signer};
 use sigil_client::signer::uri::{Bunker, NostrConnect};
+use sigil_client::worker_api::Private;
 use sigil_shared::nostr::key::PublicKey;
 use sigil_shared::secret::AccountSecret;
 
@@ -36,11 +37,11 @@ async fn bunker_client(
     let relays = vec![relay.url()];
     let secret = "a-one-time-secret";
     let mut signer = Signer::default();
-    signer.set_bunker_secret(secret.into());
+    signer.set_bunker_secret(Private(secret.into()));
     let uri = Bunker {
         signer: account.public_key(),
         relays: relays.clone(),
-        secret: secret.into(),
+        secret: Private(secret.into()),
     }
     .to_uri();
 
