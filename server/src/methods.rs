@@ -150,56 +150,47 @@ impl Methods {
             return Err(ErrorCode::WrongSigner.into());
         }
         let mut tx = self.store.begin().await?;
-        let mut address = tx
-            .throttle(&email_hash)
-            .await?
-            .unwrap_or_else(|| Throttle::fresh(&self.limits, now));
-        let kind = match address.plan(&self.limits, now) {
-            // The code sent moments ago is in the inbox: this session shares it and nothing is
-            // mailed, so an attacker asking first cannot keep the owner from a code.
-            Plan::Share {
-                code_hash,
-                kind,
-                expires_at,
-                resend_after,
-            } => {
-                tx.put_session(
-                    &session.to_bytes(),
-                    &email_hash,
-                    &code_hash,
-                    kind.flag(),
+        let mut address = self.throttle(&mut tx, &email_hash, now).await?;
+        // Within the gap, the code sent moments ago is in the inbox: this session shares it and
+        // nothing is mailed, so an attacker asking first cannot keep the owner from a code.
+        let (code_hash, kind, expires_at, resend_after, fresh) =
+            match address.plan(&self.limits, now) {
+                Plan::Share {
+                    code_hash,
+                    kind,
                     expires_at,
-                )
-                .await?;
-                tx.commit().await?;
-                return Ok(CodeSent {
-                    expires_in: u64::try_from(expires_at - now).unwrap_or(0),
                     resend_after,
-                });
-            }
-            Plan::Send(kind) => kind,
-        };
-        // Tagged variants of one mailbox share one gap, so plus-addressing cannot multiply the
-        // mail an inbox receives; the untagged address keeps its own and cannot be starved.
-        let mailbox = email.mailbox();
-        if mailbox != email {
-            let mailbox_hash = self.hash_key.mailbox(&mailbox);
-            let mut counters = tx
-                .throttle(&mailbox_hash)
-                .await?
-                .unwrap_or_else(|| Throttle::fresh(&self.limits, now));
-            counters.check_send(&self.limits, now)?;
-            counters.record_send(now);
-            tx.save_throttle(&mailbox_hash, &counters).await?;
-        }
-        let code = codes::generate(kind).map_err(|e| MethodError::Internal(format!("rng: {e}")))?;
-        let code_hash = self.hash_key.code(&email_hash, &code);
-        let expires_at = now + secs(self.limits.ttl);
-        let wrong_since_success = address.wrong_since_success;
-        address.record_send(now);
-        address.record_code(&code_hash, kind, expires_at);
-        let resend_after = address.gap(&self.limits, now);
-        tx.save_throttle(&email_hash, &address).await?;
+                } => (code_hash, kind, expires_at, resend_after, None),
+                Plan::Send(kind) => {
+                    // Tagged variants of one mailbox share one gap, so plus-addressing cannot
+                    // multiply the mail an inbox receives; the untagged address keeps its own and
+                    // cannot be starved.
+                    let mailbox = email.mailbox();
+                    if mailbox != email {
+                        let mailbox_hash = self.hash_key.mailbox(&mailbox);
+                        let mut counters = self.throttle(&mut tx, &mailbox_hash, now).await?;
+                        counters.check_send(&self.limits, now)?;
+                        counters.record_send(now);
+                        tx.save_throttle(&mailbox_hash, &counters).await?;
+                    }
+                    let code = codes::generate(kind)
+                        .map_err(|e| MethodError::Internal(format!("rng: {e}")))?;
+                    let code_hash = self.hash_key.code(&email_hash, &code).to_vec();
+                    let expires_at = now + secs(self.limits.ttl);
+                    let wrong_since_success = address.wrong_since_success;
+                    address.record_send(now);
+                    address.record_code(&code_hash, kind, expires_at);
+                    let resend_after = u64::try_from(address.gap(&self.limits, now)).unwrap_or(0);
+                    tx.save_throttle(&email_hash, &address).await?;
+                    (
+                        code_hash,
+                        kind,
+                        expires_at,
+                        resend_after,
+                        Some((code, wrong_since_success)),
+                    )
+                }
+            };
         tx.put_session(
             &session.to_bytes(),
             &email_hash,
@@ -209,6 +200,13 @@ impl Methods {
         )
         .await?;
         tx.commit().await?;
+        let sent = CodeSent {
+            expires_in: u64::try_from(expires_at - now).unwrap_or(0),
+            resend_after,
+        };
+        let Some((code, wrong_since_success)) = fresh else {
+            return Ok(sent);
+        };
 
         // Known and unknown addresses take exactly this path: the reply cannot tell them apart.
         let mail = CodeMail {
@@ -223,10 +221,15 @@ impl Methods {
                 tracing::warn!(%error, "code email not sent");
                 MethodError::Protocol(ErrorBody::new(ErrorCode::MailFailed))
             })?;
-        Ok(CodeSent {
-            expires_in: self.limits.ttl.as_secs(),
-            resend_after: u64::try_from(resend_after).unwrap_or(0),
-        })
+        Ok(sent)
+    }
+
+    /// An address's (or mailbox's) limits as stored, or those of one never seen.
+    async fn throttle(&self, tx: &mut Tx, hash: &[u8], now: i64) -> MethodResult<Throttle> {
+        Ok(tx
+            .throttle(hash)
+            .await?
+            .unwrap_or_else(|| Throttle::fresh(&self.limits, now)))
     }
 
     async fn verify_code(
@@ -251,10 +254,7 @@ impl Methods {
                 return Err(ErrorCode::CodeExpired.into());
             };
             let kind = CodeKind::from_flag(row.code_long);
-            let mut address = tx
-                .throttle(&row.email_hash)
-                .await?
-                .unwrap_or_else(|| Throttle::fresh(&self.limits, now));
+            let mut address = self.throttle(&mut tx, &row.email_hash, now).await?;
             // A 6-digit code stops working while wrong guesses have spent the address's budget;
             // the next code is 16 digits.
             if address.check_attempt(kind, &self.limits, now).is_err() {
