@@ -304,12 +304,16 @@ startup = browser["startup"]
 print(f"Time from navigation to interactive (the first screen shown, its handlers attached), against")
 print(f"the release server on loopback, median of {len(startup['cold_ms'])}: cold (a new browser profile")
 print("each time) and warm (the same profile reloading, the app shell in the service worker's cache).\n")
-print("| load | median | fastest | slowest |")
-print("|---|---|---|---|")
-for kind in ("cold", "warm"):
-    xs = startup[f"{kind}_ms"]
-    print(f"| {kind} | {startup[f'{kind}_median_ms']:.0f} ms | {min(xs):.0f} ms | {max(xs):.0f} ms |")
-print()
+def startup_table(runs):
+    print("| load | median | fastest | slowest |")
+    print("|---|---|---|---|")
+    for kind in ("cold", "warm"):
+        xs = runs[f"{kind}_ms"]
+        print(f"| {kind} | {runs[f'{kind}_median_ms']:.0f} ms | {min(xs):.0f} ms | {max(xs):.0f} ms |")
+    print()
+
+
+startup_table(startup)
 summary.append(("WebAssembly < 400 KiB compressed", f"{wasm / 1024:,.1f} KiB", wasm < 400 * 1024))
 summary.append(("Interactive in < 1 s on loopback (cold)", f"{startup['cold_median_ms']:.0f} ms", startup["cold_median_ms"] < 1000))
 tor = startup.get("tor")
@@ -320,12 +324,7 @@ if tor:
           f"{len(tor['cold_ms'])}. Cold pays for the WebAssembly's download; warm finds the build in the "
           f"browser's cache (kept a year by version) and asks only for the page and the server's "
           f"announcement.\n")
-    print("| load | median | fastest | slowest |")
-    print("|---|---|---|---|")
-    for kind in ("cold", "warm"):
-        xs = tor[f"{kind}_ms"]
-        print(f"| {kind} | {tor[f'{kind}_median_ms']:.0f} ms | {min(xs):.0f} ms | {max(xs):.0f} ms |")
-    print()
+    startup_table(tor)
     summary.append(("Interactive in < 3 s at Tor-like speed (cold)", f"{tor['cold_median_ms']:.0f} ms", tor["cold_median_ms"] < 3000))
 
 # --- Summary of the targets, then the sections ---------------------------------------------------

@@ -308,56 +308,38 @@ async function throttled(context, page) {
   await cdp.send("Network.emulateNetworkConditions", TOR);
 }
 
-async function startupAtTorSpeed(browser, sigil) {
-  const runs = Math.max(3, Math.ceil(STARTUP_RUNS / 2));
-  const cold = [];
-  for (let i = 0; i < runs; i++) {
+// Cold: a new profile each time, nothing cached, no service worker. Warm: one profile coming
+// back, the build in its caches. `tor` applies the Tor-like conditions to every page.
+async function coldAndWarm(browser, sigil, runs, tor) {
+  const open = async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
-    await throttled(context, page);
+    if (tor) await throttled(context, page);
     await page.addInitScript(MARK_INTERACTIVE);
+    return { context, page };
+  };
+  const cold = [];
+  for (let i = 0; i < runs; i++) {
+    const { context, page } = await open();
     cold.push(await timeToInteractive(page, () => page.goto(sigil.url)));
     await context.close();
   }
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await throttled(context, page);
-  await page.addInitScript(MARK_INTERACTIVE);
+  const { context, page } = await open();
   await timeToInteractive(page, () => page.goto(sigil.url));
   await page.evaluate(() => navigator.serviceWorker.ready);
   const warm = [];
   for (let i = 0; i < runs; i++) warm.push(await timeToInteractive(page, () => page.reload()));
   await context.close();
-  log(`interactive at Tor-like speed: cold ${median(cold).toFixed(0)} ms, warm ${median(warm).toFixed(0)} ms (medians)`);
-  return { cold_ms: cold, warm_ms: warm, cold_median_ms: median(cold), warm_median_ms: median(warm), conditions: TOR };
+  log(`interactive${tor ? " at Tor-like speed" : ""}: cold ${median(cold).toFixed(0)} ms, warm ${median(warm).toFixed(0)} ms (medians)`);
+  return { cold_ms: cold, warm_ms: warm, cold_median_ms: median(cold), warm_median_ms: median(warm) };
 }
 
 async function benchStartup(browser) {
   const sigil = await startSigil();
   try {
-    // Cold: a new profile each time, nothing cached, no service worker.
-    const cold = [];
-    for (let i = 0; i < STARTUP_RUNS; i++) {
-      const context = await browser.newContext();
-      const page = await context.newPage();
-      await page.addInitScript(MARK_INTERACTIVE);
-      cold.push(await timeToInteractive(page, () => page.goto(sigil.url)));
-      await context.close();
-    }
-    // Warm: one profile coming back, the app shell in the service worker's cache.
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await page.addInitScript(MARK_INTERACTIVE);
-    await timeToInteractive(page, () => page.goto(sigil.url));
-    await page.evaluate(() => navigator.serviceWorker.ready);
-    const warm = [];
-    for (let i = 0; i < STARTUP_RUNS; i++) {
-      warm.push(await timeToInteractive(page, () => page.reload()));
-    }
-    await context.close();
-    log(`interactive: cold ${median(cold).toFixed(0)} ms, warm ${median(warm).toFixed(0)} ms (medians)`);
-    const tor = await startupAtTorSpeed(browser, sigil);
-    return { cold_ms: cold, warm_ms: warm, cold_median_ms: median(cold), warm_median_ms: median(warm), tor };
+    const loopback = await coldAndWarm(browser, sigil, STARTUP_RUNS, false);
+    const tor = await coldAndWarm(browser, sigil, Math.max(3, Math.ceil(STARTUP_RUNS / 2)), true);
+    return { ...loopback, tor: { ...tor, conditions: TOR } };
   } finally {
     sigil.stop();
   }
