@@ -303,6 +303,35 @@ mod tests {
         format!(r#"{{"kind":{kind},"content":"hi","tags":[],"created_at":1700000000}}"#)
     }
 
+    /// The signer's decision on `json` from `from` at `now`, with no relays of its own.
+    fn ask(
+        signer: &mut Signer,
+        from: &PublicKey,
+        json: &str,
+        account: &AccountSecret,
+        now: u64,
+    ) -> Handled {
+        signer.handle(from, json, account, RELAYS, now)
+    }
+
+    /// A request to sign a kind-`kind` note.
+    fn sign(
+        signer: &mut Signer,
+        from: &PublicKey,
+        account: &AccountSecret,
+        id: &str,
+        kind: u16,
+        now: u64,
+    ) -> Handled {
+        ask(
+            signer,
+            from,
+            &request(id, "sign_event", &[&note(kind)]),
+            account,
+            now,
+        )
+    }
+
     fn respond(handled: Handled) -> SignerResponse {
         match handled {
             Handled::Respond(response) => response,
@@ -323,11 +352,11 @@ mod tests {
             "Debug hides the secret"
         );
         let me = account.public_key().to_hex();
-        let ack = respond(signer.handle(
+        let ack = respond(ask(
+            &mut signer,
             &app.public_key(),
             &request("c", "connect", &[&me, "one-time"]),
             &account,
-            RELAYS,
             10,
         ));
         assert_eq!((&*ack.result, ack.error), ("ack", None));
@@ -339,19 +368,19 @@ mod tests {
         let (mut signer, account, _app) = connected();
         let me = account.public_key().to_hex();
         let late = Keys::generate().public_key();
-        let reused = respond(signer.handle(
+        let reused = respond(ask(
+            &mut signer,
             &late,
             &request("c", "connect", &[&me, "one-time"]),
             &account,
-            RELAYS,
             11,
         ));
         assert!(reused.error.is_some(), "the secret is used up");
-        let stranger = respond(signer.handle(
+        let stranger = respond(ask(
+            &mut signer,
             &late,
             &request("p", "get_public_key", &[]),
             &account,
-            RELAYS,
             11,
         ));
         assert_eq!(stranger.error.as_deref(), Some("not connected"));
@@ -365,45 +394,22 @@ mod tests {
         let Handled::Ask {
             request: asked,
             permission,
-        } = signer.handle(
-            &from,
-            &request("1", "sign_event", &[&note(1)]),
-            &account,
-            RELAYS,
-            20,
-        )
+        } = sign(&mut signer, &from, &account, "1", 1, 20)
         else {
             panic!("a new kind asks")
         };
         assert_eq!(permission, Permission::SignEvent(1));
         let denied = signer.resolve(&from, asked, Choice::Deny, &account, RELAYS, 21);
         assert_eq!(denied.error.as_deref(), Some("denied by the user"));
-        let again = respond(signer.handle(
-            &from,
-            &request("2", "sign_event", &[&note(1)]),
-            &account,
-            RELAYS,
-            22,
-        ));
+        let again = respond(sign(&mut signer, &from, &account, "2", 1, 22));
         assert!(again.error.is_some(), "denied for good");
-        let Handled::Ask { request: asked, .. } = signer.handle(
-            &from,
-            &request("3", "sign_event", &[&note(7)]),
-            &account,
-            RELAYS,
-            23,
-        ) else {
+        let Handled::Ask { request: asked, .. } = sign(&mut signer, &from, &account, "3", 7, 23)
+        else {
             panic!("another kind asks")
         };
         let signed = signer.resolve(&from, asked, Choice::Always, &account, RELAYS, 24);
         assert!(signed.error.is_none() && signed.result.contains("\"sig\""));
-        let unasked = respond(signer.handle(
-            &from,
-            &request("4", "sign_event", &[&note(7)]),
-            &account,
-            RELAYS,
-            25,
-        ));
+        let unasked = respond(sign(&mut signer, &from, &account, "4", 7, 25));
         assert!(unasked.error.is_none(), "always for kind 7");
         // The log says what was signed or refused, for which app.
         let log: Vec<(bool, Option<u16>)> =
@@ -424,28 +430,39 @@ mod tests {
     fn unknown_methods_get_errors_and_revoked_apps_get_nothing_else() {
         let (mut signer, account, app) = connected();
         let from = app.public_key();
-        let unknown = respond(signer.handle(
+        let unknown = respond(ask(
+            &mut signer,
             &from,
             &request("u", "sign_message", &[]),
             &account,
-            RELAYS,
             30,
         ));
         assert_eq!(
             unknown.error.as_deref(),
             Some("unknown method: sign_message")
         );
-        let pong = respond(signer.handle(&from, &request("p", "ping", &[]), &account, RELAYS, 30));
+        let pong = respond(ask(
+            &mut signer,
+            &from,
+            &request("p", "ping", &[]),
+            &account,
+            30,
+        ));
         assert_eq!(&*pong.result, "pong");
         signer.revoke(&from);
-        let revoked =
-            respond(signer.handle(&from, &request("p", "ping", &[]), &account, RELAYS, 31));
+        let revoked = respond(ask(
+            &mut signer,
+            &from,
+            &request("p", "ping", &[]),
+            &account,
+            31,
+        ));
         assert_eq!(
             revoked.error.as_deref(),
             Some("this app's connection was revoked")
         );
         assert_eq!(
-            signer.handle(&from, "not json", &account, RELAYS, 31),
+            ask(&mut signer, &from, "not json", &account, 31),
             Handled::Ignore
         );
     }
@@ -458,7 +475,7 @@ mod tests {
             .map(|i| {
                 let json = request(&i.to_string(), "sign_event", &[&note(1)]);
                 matches!(
-                    signer.handle(&from, &json, &account, RELAYS, 40),
+                    ask(&mut signer, &from, &json, &account, 40),
                     Handled::Ask { .. }
                 )
             })
@@ -467,13 +484,7 @@ mod tests {
         assert_eq!(asked, PROMPTS_PER_MINUTE);
         assert!(outcomes[PROMPTS_PER_MINUTE..].iter().all(|asked| !asked));
         assert!(matches!(
-            signer.handle(
-                &from,
-                &request("9", "sign_event", &[&note(1)]),
-                &account,
-                RELAYS,
-                101
-            ),
+            sign(&mut signer, &from, &account, "9", 1, 101),
             Handled::Ask { .. }
         ));
     }
@@ -493,17 +504,12 @@ mod tests {
         let first = signer.accept(&invitation, &[Permission::SignEvent(1)], "hello", 50);
         assert_eq!((&*first.result, first.id.as_str()), ("s3", "hello"));
         let from = app.public_key();
-        let signed = respond(signer.handle(
-            &from,
-            &request("1", "sign_event", &[&note(1)]),
-            &account,
-            RELAYS,
-            51,
-        ));
+        let signed = respond(sign(&mut signer, &from, &account, "1", 1, 51));
         assert!(signed.error.is_none(), "granted at approval");
         assert!(
             matches!(
-                signer.handle(
+                ask(
+                    &mut signer,
                     &from,
                     &request(
                         "2",
@@ -511,7 +517,6 @@ mod tests {
                         &[&Keys::generate().public_key().to_hex(), "x"]
                     ),
                     &account,
-                    RELAYS,
                     52
                 ),
                 Handled::Ask { .. }
