@@ -7,6 +7,18 @@ import { FAST_KDF, changePassword, enterEmailAndCode, shellCached, signUp, submi
 
 const PASSWORD = "correct horse battery staple";
 
+/** Another device logs in with PASSWORD and changes it to `next`, online. */
+async function changePasswordElsewhere(browser, sigil, email, npub, next) {
+  const other = await browser.newContext();
+  const there = await other.newPage();
+  await enterEmailAndCode(there, sigil, email);
+  await submitUnlock(there, PASSWORD);
+  await expect(there.getByTestId("npub")).toHaveText(npub, { timeout: 30_000 });
+  await changePassword(there, PASSWORD, next);
+  await expect(there.locator("#sync-status")).toHaveText("Your new password is saved on the server.", { timeout: 30_000 });
+  await other.close();
+}
+
 /** A new device logs in: `refused` must fail, `accepted` must open `npub`. */
 async function loginElsewhere(browser, sigil, email, refused, accepted, npub) {
   const device = await browser.newContext();
@@ -74,14 +86,7 @@ test("a password changed on two devices at once is settled without losing either
   await expect(page.locator("#sync-status")).toContainText("saved on this device and will be sent");
 
   // ...and another device changes it too, online.
-  const other = await browser.newContext();
-  const there = await other.newPage();
-  await enterEmailAndCode(there, sigil, email);
-  await submitUnlock(there, PASSWORD);
-  await expect(there.getByTestId("npub")).toHaveText(npub, { timeout: 30_000 });
-  await changePassword(there, PASSWORD, THERE);
-  await expect(there.locator("#sync-status")).toHaveText("Your new password is saved on the server.", { timeout: 30_000 });
-  await other.close();
+  await changePasswordElsewhere(browser, sigil, email, npub, THERE);
 
   // Back online, this device finds the other change and asks.
   await page.context().setOffline(false);
@@ -106,14 +111,7 @@ test("a password changed on another device is used here only once its password i
   const npub = await signUp(page, sigil, email, PASSWORD);
 
   // Another device changes the password; the server now holds a newer backup.
-  const other = await browser.newContext();
-  const there = await other.newPage();
-  await enterEmailAndCode(there, sigil, email);
-  await submitUnlock(there, PASSWORD);
-  await expect(there.getByTestId("npub")).toHaveText(npub, { timeout: 30_000 });
-  await changePassword(there, PASSWORD, THERE);
-  await expect(there.locator("#sync-status")).toHaveText("Your new password is saved on the server.", { timeout: 30_000 });
-  await other.close();
+  await changePasswordElsewhere(browser, sigil, email, npub, THERE);
 
   // This device still opens with its own password, and is told rather than switched over.
   await page.reload();
