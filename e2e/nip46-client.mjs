@@ -1,6 +1,8 @@
 // A NIP-46 client someone else wrote (nostr-tools' BunkerSigner), driven from Node against Sigil's
 // signer: connects by the bunker:// URI given as the argument, then uses every method an app
-// would, and prints what it got as one JSON line. Run by server/tests/api/signer.rs.
+// would, and prints what it got as one JSON line. With `--then-wait`, it then waits for a line
+// on its input and tries to sign once more (after the user revoked it), printing a second line.
+// Run by server/tests/api/signer.rs and e2e/tests/signer.spec.mjs.
 import { generateSecretKey, getPublicKey, verifyEvent } from "nostr-tools/pure";
 import WebSocket from "ws";
 
@@ -24,12 +26,24 @@ try {
 } catch (error) {
   outcome.unknown = String(error);
 }
-try {
-  await signer.signEvent({ kind: 4, content: "denied", tags: [], created_at: Math.floor(Date.now() / 1000) });
-  outcome.denied = "signed";
-} catch (error) {
-  outcome.denied = String(error);
-}
+// Asked twice: a user who denied once may allow the next time.
+const attempt = async (content) => {
+  try {
+    const event = await signer.signEvent({ kind: 4, content, tags: [], created_at: Math.floor(Date.now() / 1000) });
+    return verifyEvent(event) ? "signed" : "bad signature";
+  } catch (error) {
+    return String(error);
+  }
+};
+outcome.denied = await attempt("denied");
+outcome.again = await attempt("asked again");
 console.log(JSON.stringify(outcome));
+if (process.argv[3] === "--then-wait") {
+  for await (const _ of (await import("node:readline")).createInterface({ input: process.stdin })) break;
+  outcome.afterRevoke = await signer
+    .signEvent({ kind: 1, content: "after revoke", tags: [], created_at: Math.floor(Date.now() / 1000) })
+    .then(() => "signed", (error) => String(error));
+  console.log(JSON.stringify({ afterRevoke: outcome.afterRevoke }));
+}
 await signer.close();
 process.exit(0);

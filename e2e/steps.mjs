@@ -31,8 +31,14 @@ export async function submitUnlock(page, password) {
   await page.getByRole("button", { name: "Unlock" }).click();
 }
 
+/** Opens one of the vault's sections (its tabs: Identity, Apps, Activity, Security). */
+export async function openSection(page, name) {
+  await page.getByRole("tab", { name }).click();
+}
+
 /** Fills and submits the change-password form, opening it if needed. */
 export async function changePassword(page, current, next) {
+  await openSection(page, "Security");
   const form = page.locator("#change-form");
   if (!(await form.isVisible())) await page.locator("summary", { hasText: "Change password" }).click();
   await page.getByLabel("Current password").fill(current);

@@ -35,6 +35,13 @@ cargo build --profile web --locked --target wasm32-unknown-unknown -p sigil-clie
 # the code of every crate in it.
 cargo rustc --profile web --locked --target wasm32-unknown-unknown -p sigil-lanes --lib -- -C llvm-args=-disable-lsr
 node scripts/lane-shuffles.mjs "$CARGO_TARGET_DIR/wasm32-unknown-unknown/web/sigil_lanes.wasm" "$CARGO_TARGET_DIR/sigil-lanes.wasm"
+# The NIP-46 signer's module, which the vault worker loads on first use (index.html copies it).
+cargo build --profile web --locked --target wasm32-unknown-unknown -p sigil-signer-web
+wasm-bindgen --target web --no-typescript --out-dir "$CARGO_TARGET_DIR/signer" --out-name sigil-signer \
+  "$CARGO_TARGET_DIR/wasm32-unknown-unknown/web/sigil_signer_web.wasm"
+wasm-opt -Oz --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  --enable-mutable-globals --enable-reference-types --enable-multivalue \
+  "$CARGO_TARGET_DIR/signer/sigil-signer_bg.wasm" -o "$CARGO_TARGET_DIR/signer/sigil-signer_bg.wasm"
 trunk build --release "$@"
 # Versioned, long-cached, precompressed files (what a page over Tor needs; see the script).
 node scripts/version-assets.mjs "$ROOT/dist"

@@ -22,6 +22,28 @@ async function handle({ id, message, secrets }) {
   }
 }
 
+// The NIP-46 signer's module (client/signer), loaded the first time the vault's module asks: it
+// is left out of the first screen's download. It runs in this worker, beside the vault's module.
+let signerModule;
+const loadSigner = () =>
+  (signerModule ??= import("./sigil-signer.js").then(async (module) => {
+    await module.default({ module_or_path: "./sigil-signer_bg.wasm" });
+    return module;
+  }));
+self.sigilSigner = {
+  // `secret` is a copy of the key made for this hand-over: wiped once the module copied it.
+  async start(secret, relays) {
+    try {
+      await (await loadSigner()).signer_start(secret, relays);
+    } finally {
+      secret.fill(0);
+    }
+  },
+  stop: () => signerModule?.then((module) => module.signer_stop()),
+  forget: () => signerModule?.then((module) => module.signer_forget()),
+  call: async (command) => (await loadSigner()).signer_call(command),
+};
+
 // Argon2id's memory is filled by the lane module, with lane workers where the page is
 // cross-origin isolated; it loads beside the vault's module.
 const lanes = startLanes({ wasmUrl: "./sigil-lanes.wasm", workerUrl: "./argon2-lane-worker.js", helpers: laneHelpers() });

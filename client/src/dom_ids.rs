@@ -79,6 +79,40 @@ ids! {
     DELETE_PASSWORD = "delete-password";
     DELETE_ERROR = "delete-error";
     VAULT_ERROR = "vault-error";
+
+    /// The vault's sections: tabs and their panels, in order.
+    TABLIST = "vault-tabs";
+    TAB_IDENTITY = "tab-identity";
+    TAB_APPS = "tab-apps";
+    TAB_ACTIVITY = "tab-activity";
+    TAB_SECURITY = "tab-security";
+    PANEL_IDENTITY = "panel-identity";
+    PANEL_APPS = "panel-apps";
+    PANEL_ACTIVITY = "panel-activity";
+    PANEL_SECURITY = "panel-security";
+
+    /// The NIP-46 signer.
+    SIGNER_STATUS = "signer-status";
+    SIGNER_PROMPT = "signer-prompt";
+    SIGNER_PROMPT_ASKS = "signer-prompt-asks";
+    SIGNER_PROMPT_EVENT = "signer-prompt-event";
+    PROMPT_ONCE = "prompt-once";
+    PROMPT_ALWAYS = "prompt-always";
+    PROMPT_DENY = "prompt-deny";
+    PROMPT_NEVER = "prompt-never";
+    CONNECT_FORM = "connect-form";
+    CONNECT_LINK = "connect-link";
+    CONNECT_ERROR = "connect-error";
+    INVITATION = "invitation";
+    INVITATION_NAME = "invitation-name";
+    INVITATION_ABOUT = "invitation-about";
+    INVITATION_ASKS = "invitation-asks";
+    BUNKER_FORM = "bunker-form";
+    BUNKER_LINK = "bunker-link";
+    BUNKER_QR = "bunker-qr";
+    BUNKER_ERROR = "bunker-error";
+    APPS = "apps";
+    ACTIVITY = "activity";
     SERVER_FORM = "server-form";
     SERVER_URL = "server-url";
     SERVER_ERROR = "server-error";
@@ -115,6 +149,14 @@ pub const NEW_PASSWORD_FIELDS: [NewPasswordField; 2] = [
 ];
 
 /// The fields password managers read the account's user name from.
+/// The vault's sections: each tab with its panel, in the order the arrow keys move.
+pub const SECTIONS: [(&str, &str); 4] = [
+    (TAB_IDENTITY, PANEL_IDENTITY),
+    (TAB_APPS, PANEL_APPS),
+    (TAB_ACTIVITY, PANEL_ACTIVITY),
+    (TAB_SECURITY, PANEL_SECURITY),
+];
+
 pub const USERNAME_FIELDS: [&str; 6] = [
     PASSWORD_USERNAME,
     UNLOCK_USERNAME,

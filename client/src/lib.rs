@@ -17,6 +17,10 @@ pub mod wording;
 pub mod worker_api;
 
 #[cfg(target_arch = "wasm32")]
+pub mod browser;
+/// The page's and the vault worker's glue, with the module's exports; left out of the signer's
+/// module (`client/signer`), which brings its own.
+#[cfg(all(target_arch = "wasm32", feature = "app"))]
 mod web;
 
 pub use error::ClientError;

@@ -187,6 +187,32 @@ pub fn address_refused() -> Failure {
     Failure::new("The browser refused to open that address.")
 }
 
+pub fn signer_did_not_start(reason: &str) -> Failure {
+    Failure::new(format!("The signer could not start: {reason}"))
+}
+
+pub fn signer_locked() -> Failure {
+    Failure::new("Unlock the vault first: apps are answered only while it is open.")
+}
+
+pub fn not_an_invitation(why: &str) -> Failure {
+    Failure::new(format!("That link cannot connect an app: {why}."))
+}
+
+pub fn already_connected() -> Failure {
+    Failure::new("That app is already connected with this link.")
+}
+
+pub fn prompt_gone() -> Failure {
+    Failure::new(
+        "That request is no longer waiting: the app may have given up, or the vault locked.",
+    )
+}
+
+pub fn unknown_app() -> Failure {
+    Failure::new("No such app is connected.")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 pub use sigil_shared::method::CodeSent;
 
 pub use crate::session::{Keep, Sync, UnlockNotice};
+pub use crate::signer::session::Choice;
 pub use crate::transport::Progress;
 
 /// Text that must not reach a log: an address, a code, an exported key. It travels as plain
@@ -72,6 +73,19 @@ pub enum Command {
     Lock,
     /// Remove this device's copy of the vault.
     Forget,
+    /// What the NIP-46 signer shows: its state, the connected apps, the activity.
+    SignerState,
+    /// A new `bunker://` link for an app, with a one-time secret (the previous link's stops
+    /// working).
+    NewBunkerLink,
+    /// A pasted `nostrconnect://` link, read to show what the app is and asks for.
+    ReadInvitation(Private),
+    /// The same link, approved: the app is connected with the permissions it asked for.
+    AcceptInvitation(Private),
+    /// Revoke the app with this key (hex): its requests get errors from now on.
+    RevokeApp(String),
+    /// The user's answer to the signer's prompt with this id.
+    AnswerPrompt(u32, Choice),
 }
 
 impl Command {
@@ -97,8 +111,34 @@ pub enum Answer {
     Synced(Sync, bool),
     /// An exported key (`ncryptsec`), or the raw `nsec` the user asked to see.
     Key(Private),
+    Signer(SignerView),
+    /// A `bunker://` link; its secret connects one app.
+    BunkerLink(Private),
+    Invitation(Invitation),
     Done,
 }
+
+/// The NIP-46 signer as the page shows it, already in words (`crate::signer::view` writes them;
+/// the page only places them): whether it answers (the vault is open in this tab), the
+/// connected apps, and the activity, newest first. Tuples rather than structs: the page's
+/// module reads them with less code (see [`Command`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignerView(pub bool, pub Vec<AppView>, pub Vec<String>);
+
+/// One connected app: its key in hex (what [`Command::RevokeApp`] names), lines about it (its
+/// name first), and whether it is revoked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppView(pub String, pub Vec<String>, pub bool);
+
+/// What an app's `nostrconnect://` link says, before the user approves it: its name, then lines
+/// about it (address, icon, relays); and what it asks to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitation(pub Vec<String>, pub Vec<String>);
+
+/// A request waiting for the user ([`Command::AnswerPrompt`] with this id): what the app asks,
+/// and for `sign_event` the event (kind, the start of its content, its first tags) as text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignerPrompt(pub u32, pub String, pub String);
 
 /// The server reached (or this device's copy of it), and what the page may show about the
 /// account kept on this device. (Flat rather than with a nested struct for the account: each
@@ -152,6 +192,11 @@ pub enum FromWorker {
     Progress(Progress),
     /// The outcome of the command sent with this id.
     Reply(u32, Outcome),
+    /// Unasked: a connected app's request waits for the user; `None` when none waits any more
+    /// (answered, expired, or the vault locked).
+    Prompt(Option<SignerPrompt>),
+    /// Unasked: the signer's state changed (a request was answered, an app connected).
+    Signer(SignerView),
 }
 
 /// A command's outcome, as serde writes a `Result`: `{"Ok": answer}` or `{"Err": failure}`.

@@ -3,7 +3,7 @@
 // or client address appears in them.
 import { expect, test } from "@playwright/test";
 import { startSigil } from "../harness.mjs";
-import { FAST_KDF, changePassword, enterEmailAndCode, signUp, submitUnlock } from "../steps.mjs";
+import { FAST_KDF, changePassword, enterEmailAndCode, signUp, submitUnlock, openSection } from "../steps.mjs";
 
 const PASSWORD = "log-audit-password-7e1f";
 const NEW_PASSWORD = "log-audit-new-password-3b9c";
@@ -48,6 +48,7 @@ test("trace-level server logs of whole journeys hold no personal or secret data"
       }),
   );
   third.once("dialog", (dialog) => dialog.accept());
+  await openSection(third, "Security");
   await third.getByText("Delete your account").click();
   await third.locator("#delete-password").fill(NEW_PASSWORD);
   await third.getByRole("button", { name: "Delete account…" }).click();

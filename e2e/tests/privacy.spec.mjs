@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { argon2id } from "hash-wasm";
 import { nip19 } from "nostr-tools";
-import { FAST_KDF, changePassword, enterEmailAndCode, signUp, submitUnlock } from "../steps.mjs";
+import { FAST_KDF, changePassword, enterEmailAndCode, signUp, submitUnlock, openSection } from "../steps.mjs";
 
 const PASSWORD = "unique-password-4c2f8e";
 const NEW_PASSWORD = "another-unique-password-9d1b";
@@ -74,6 +74,7 @@ test("no request or response of signup, login and password change carries a secr
   const vaultBefore = await savedVault(page);
   const vaultAfter = await savedVault(second);
   second.once("dialog", (dialog) => dialog.accept());
+  await openSection(second, "Security");
   await second.locator("summary", { hasText: "Export or show your key" }).click();
   await second.locator("#export-password").fill(NEW_PASSWORD);
   await second.getByRole("button", { name: "Show nsec…" }).click();

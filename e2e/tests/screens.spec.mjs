@@ -2,7 +2,7 @@
 // and the journey done with the keyboard alone.
 import { expect, test } from "@playwright/test";
 import { startSigil } from "../harness.mjs";
-import { FAST_KDF } from "../steps.mjs";
+import { FAST_KDF, openSection } from "../steps.mjs";
 
 test.use({ viewport: { width: 360, height: 740 } });
 
@@ -42,6 +42,7 @@ test("every screen fits a phone and works from the keyboard", async ({ page }, t
 
   await expect(page.getByTestId("npub")).toHaveText(/^npub1/, { timeout: 30_000 });
   await capture(page, testInfo, "4-vault");
+  await openSection(page, "Security");
   for (const section of ["Change password", "Export or show your key"]) {
     await page.locator("summary", { hasText: section }).click();
   }

@@ -2,7 +2,7 @@ import { expect, test } from "@playwright/test";
 import jsQR from "jsqr";
 import { PNG } from "pngjs";
 import { startSigil } from "../harness.mjs";
-import { FAST_KDF, changePassword, enterEmailAndCode, signUp, submitUnlock } from "../steps.mjs";
+import { FAST_KDF, changePassword, enterEmailAndCode, signUp, submitUnlock, openSection } from "../steps.mjs";
 
 const PASSWORD = "correct horse battery staple";
 
@@ -50,6 +50,7 @@ test("the vault shows the default relays, copies the npub and can delete the acc
   await page.screenshot({ path: testInfo.outputPath("vault.png"), fullPage: true });
 
   // Deleting asks for the password, as export does: an open screen alone is not enough.
+  await openSection(page, "Security");
   await page.getByText("Delete your account").click();
   page.on("dialog", (dialog) => dialog.accept());
   await page.locator("#delete-password").fill("not the password at all");

@@ -3,6 +3,7 @@
 //! app's permissions say so, and publishes the answer on every relay. Over a [`RelaySockets`],
 //! so it runs the same in the vault worker and in native tests.
 
+use std::cell::RefCell;
 use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 
@@ -21,6 +22,8 @@ use crate::relay::{REOPEN_AFTER, RESEND_EVERY, RelaySockets, SocketEvent};
 const SUBSCRIPTION: &str = "sigil-nip46";
 /// Request ids remembered to answer each once.
 const SEEN: usize = 1024;
+/// The longest wait between checks of [`Serving::stopped`]: how soon a lock ends the answering.
+const STOP_CHECK: Duration = Duration::from_millis(250);
 
 /// The signer's surroundings: the account whose key signs, its relays, the clock, and what to
 /// send first.
@@ -34,6 +37,10 @@ pub struct Serving<'a> {
     /// every relay as it opens and again every few seconds until the app's first request shows
     /// it arrived.
     pub greetings: &'a [(PublicKey, SignerResponse)],
+    /// Checked between events: true ends the loop (the vault locked, or its relays changed).
+    pub stopped: &'a dyn Fn() -> bool,
+    /// Told after each request that changed the kept state (activity, decisions, the log).
+    pub changed: &'a dyn Fn(&Signer),
 }
 
 impl std::fmt::Debug for Serving<'_> {
@@ -44,12 +51,15 @@ impl std::fmt::Debug for Serving<'_> {
     }
 }
 
-/// Answers requests until `run_for` has passed (by the sockets' clock).
+/// Answers requests until `run_for` has passed (by the sockets' clock) or `at.stopped()`.
+/// `prompt` asks the user; `None` (the vault locked meanwhile, or the prompt went away) leaves
+/// the request unanswered, as a locked vault would. `signer` is borrowed only between awaits, so
+/// the user may revoke or look meanwhile.
 pub async fn serve(
     sockets: &mut impl RelaySockets,
-    signer: &mut Signer,
+    signer: &RefCell<Signer>,
     at: &Serving<'_>,
-    prompt: &mut impl AsyncFnMut(&PublicKey, &SignerRequest, Permission) -> Choice,
+    prompt: &mut impl AsyncFnMut(&PublicKey, &SignerRequest, Permission) -> Option<Choice>,
     run_for: Duration,
 ) {
     let me = at.account.public_key();
@@ -65,7 +75,7 @@ pub async fn serve(
     }
     loop {
         let now = sockets.now();
-        if now >= deadline {
+        if now >= deadline || (at.stopped)() {
             break;
         }
         for (index, at_time) in reopen.iter_mut().enumerate() {
@@ -90,7 +100,7 @@ pub async fn serve(
             .chain(greeting)
             .chain([deadline])
             .min();
-        let wait = wake.unwrap_or(deadline).saturating_sub(now);
+        let wait = wake.unwrap_or(deadline).saturating_sub(now).min(STOP_CHECK);
         let Some(event) = sockets.next_event(wait).await else {
             continue;
         };
@@ -116,20 +126,27 @@ pub async fn serve(
                     continue;
                 }
                 unheard.retain(|(app, _)| *app != incoming.from);
-                let response = match signer.handle(
+                let handled = signer.borrow_mut().handle(
                     &incoming.from,
                     &incoming.json,
                     at.account,
                     at.relays,
                     (at.unix_now)(),
-                ) {
+                );
+                let response = match handled {
                     Handled::Respond(response) => response,
                     Handled::Ask {
                         request,
                         permission,
                     } => {
-                        let choice = prompt(&incoming.from, &request, permission).await;
-                        signer.resolve(
+                        let Some(choice) = prompt(&incoming.from, &request, permission).await
+                        else {
+                            continue;
+                        };
+                        if (at.stopped)() {
+                            break;
+                        }
+                        signer.borrow_mut().resolve(
                             &incoming.from,
                             request,
                             choice,
@@ -140,6 +157,7 @@ pub async fn serve(
                     }
                     Handled::Ignore => continue,
                 };
+                (at.changed)(&signer.borrow());
                 let now = Timestamp::from_secs((at.unix_now)());
                 if let Ok(sealed) = seal_response(&response, &incoming.from, at.account, now) {
                     let message = publish(&sealed);

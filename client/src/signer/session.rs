@@ -11,7 +11,7 @@ use sigil_shared::secret::AccountSecret;
 use super::answer::{answer, check_connect};
 use super::policy::{AppPermissions, Decision, Grant, Permission, PromptLimit};
 use super::request::{Call, RequestError, SignerRequest, SignerResponse};
-use super::uri::NostrConnect;
+use super::uri::{Bunker, NostrConnect};
 use crate::worker_api::Private;
 
 /// Prompts one app may show in a minute before its requests are refused without asking: room
@@ -62,11 +62,17 @@ pub enum Handled {
 }
 
 /// The user's answer to a prompt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Choice {
+    /// Allow this request.
     Once,
+    /// Allow this request and every later one needing the same permission.
     Always,
+    /// Refuse this request; the next one asks again (within the app's prompt limit).
     Deny,
+    /// Refuse this request and every later one needing the same permission.
+    Never,
 }
 
 /// The signer's kept state.
@@ -93,6 +99,42 @@ impl Signer {
     /// A new one-time secret for a bunker:// URI; the previous one stops working.
     pub fn set_bunker_secret(&mut self, secret: Private) {
         self.bunker_secret = Some(secret);
+    }
+
+    /// A `bunker://` link to this vault (`me`) on `relays`, with a new random one-time secret;
+    /// the previous link's stops working.
+    pub fn new_bunker_link(&mut self, me: PublicKey, relays: &[String]) -> Private {
+        let secret: String = rand::random::<[u8; 16]>()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        self.set_bunker_secret(Private(secret.clone()));
+        Private(
+            Bunker {
+                signer: me,
+                relays: relays.to_vec(),
+                secret: Private(secret),
+            }
+            .to_uri(),
+        )
+    }
+
+    /// Whether an app with this key is connected (revoked or not).
+    pub fn knows(&self, app: &PublicKey) -> bool {
+        self.apps.contains_key(&app.to_hex())
+    }
+
+    /// The relays to listen on: the user's, then those of every app not revoked, each once.
+    pub fn relays_in_use(&self, user: &[String]) -> Vec<String> {
+        let mut relays = user.to_vec();
+        for app in self.apps.values().filter(|app| !app.revoked) {
+            for relay in &app.relays {
+                if !relays.contains(relay) {
+                    relays.push(relay.clone());
+                }
+            }
+        }
+        relays
     }
 
     /// The user approved an app's nostrconnect:// invitation with `granted` (from what it asked):
@@ -197,12 +239,12 @@ impl Signer {
         if let (Some(app), Some(permission)) = (self.apps.get_mut(&key), permission) {
             match choice {
                 Choice::Always => app.permissions.remember(permission, Grant::Always),
-                Choice::Deny => app.permissions.remember(permission, Grant::Never),
-                Choice::Once => {}
+                Choice::Never => app.permissions.remember(permission, Grant::Never),
+                Choice::Once | Choice::Deny => {}
             }
         }
         let handled = match choice {
-            Choice::Deny => self.refuse(&key, &request, now),
+            Choice::Deny | Choice::Never => self.refuse(&key, &request, now),
             Choice::Once | Choice::Always => self.run(&key, request, account, relays, now),
         };
         match handled {
@@ -401,6 +443,12 @@ mod tests {
         assert_eq!(permission, Permission::SignEvent(1));
         let denied = signer.resolve(&from, asked, Choice::Deny, &account, RELAYS, 21);
         assert_eq!(denied.error.as_deref(), Some("denied by the user"));
+        let Handled::Ask { request: asked, .. } = sign(&mut signer, &from, &account, "1b", 1, 21)
+        else {
+            panic!("denied once: the next request asks again")
+        };
+        let never = signer.resolve(&from, asked, Choice::Never, &account, RELAYS, 21);
+        assert!(never.error.is_some());
         let again = respond(sign(&mut signer, &from, &account, "2", 1, 22));
         assert!(again.error.is_some(), "denied for good");
         let Handled::Ask { request: asked, .. } = sign(&mut signer, &from, &account, "3", 7, 23)
@@ -417,6 +465,7 @@ mod tests {
         assert_eq!(
             log,
             vec![
+                (false, Some(1)),
                 (false, Some(1)),
                 (false, Some(1)),
                 (true, Some(7)),

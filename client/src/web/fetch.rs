@@ -15,8 +15,8 @@ use sigil_shared::nostr::key::PublicKey;
 
 use super::lanes::JsLanes;
 use super::pow;
-use super::relays::WebSockets;
-use super::timer::set_timeout;
+use crate::browser::relays::WebSockets;
+use crate::browser::timer::set_timeout;
 use crate::relay::{self, RelayExchange};
 use crate::transport::{HttpResponse, Progress, Transport, TransportError};
 use crate::worker_api::FromWorker;
@@ -71,12 +71,7 @@ async fn fetch(path: &str, init: &RequestInit) -> Result<HttpResponse, Transport
 
 /// Sends a progress step to the page, when running in the vault worker.
 fn post_progress(progress: Progress) {
-    let Ok(scope) = js_sys::global().dyn_into::<web_sys::DedicatedWorkerGlobalScope>() else {
-        return;
-    };
-    if let Ok(message) = serde_json::to_string(&FromWorker::Progress(progress)) {
-        let _ = scope.post_message(&JsValue::from_str(&message));
-    }
+    crate::browser::post(&FromWorker::Progress(progress));
 }
 
 impl Transport for FetchTransport {

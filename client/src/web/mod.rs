@@ -7,9 +7,7 @@ mod fetch;
 mod lanes;
 mod page;
 mod pow;
-mod relays;
-mod storage;
-mod timer;
+mod signer;
 mod worker;
 
 use wasm_bindgen::prelude::*;

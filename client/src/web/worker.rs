@@ -10,7 +10,8 @@ use sigil_shared::secret::Password;
 use wasm_bindgen::prelude::*;
 
 use super::fetch::FetchTransport;
-use super::storage;
+use super::signer;
+use crate::browser::storage::{self, Record};
 use crate::error::ClientError;
 use crate::server::Server;
 use crate::session::{Keep, LocalVault, Session, Step, Sync};
@@ -41,7 +42,9 @@ fn synced(outcome: Sync, unsynced: bool) -> Answer {
     Answer::Synced(outcome, unsynced)
 }
 
-fn opened(session: &mut Session<FetchTransport>, pubkey: &PublicKey) -> Answer {
+/// The vault just opened: the signer starts answering apps with its key.
+async fn opened(session: &mut Session<FetchTransport>, pubkey: &PublicKey) -> Answer {
+    signer::opened(session).await;
     Answer::Opened(Opened {
         npub: npub(pubkey),
         relays: session.relays().to_vec(),
@@ -51,7 +54,7 @@ fn opened(session: &mut Session<FetchTransport>, pubkey: &PublicKey) -> Answer {
 
 /// The saved record, or none; an unreadable one is reported and left in place, not deleted.
 async fn load_saved() -> Option<LocalVault> {
-    let json = match storage::load().await {
+    let json = match storage::load(Record::Vault).await {
         Ok(json) => json?,
         Err(error) => {
             web_sys::console::warn_1(&format!("saved vault not read: {}", error.0).into());
@@ -79,7 +82,7 @@ async fn persist(session: &Session<FetchTransport>) -> Result<(), Failure> {
     if SAVED.with(|s| *s.borrow() == json) {
         return Ok(());
     }
-    storage::save(&json)
+    storage::save(Record::Vault, &json)
         .await
         .map_err(|e| wording::not_saved(&e.0))?;
     SAVED.with(|s| *s.borrow_mut() = json);
@@ -143,6 +146,7 @@ pub async fn vault_call(
 
 async fn execute(command: Command, secrets: [Option<Vec<u8>>; 3]) -> Reply {
     if let Command::Connect(announcement) = command {
+        signer::stop();
         return connect(announcement).await;
     }
     // Taken out while a command runs, so no borrow is held across an await.
@@ -172,6 +176,13 @@ async fn run(
     let answer = match command {
         // Handled by `execute`, before a session is taken out to run a command on.
         Command::Connect(_) => return Err(wording::not_understood()),
+        // The signer's own: run by its module.
+        Command::SignerState
+        | Command::NewBunkerLink
+        | Command::ReadInvitation(_)
+        | Command::AcceptInvitation(_)
+        | Command::RevokeApp(_)
+        | Command::AnswerPrompt(..) => return signer::command(session, &command).await,
         Command::RequestCode(email) => {
             Answer::CodeSent(session.request_code(&email).await.map_err(fail)?)
         }
@@ -192,18 +203,18 @@ async fn run(
                 .create_account(&first, &second)
                 .await
                 .map_err(fail)?;
-            opened(session, &pubkey)
+            opened(session, &pubkey).await
         }
         Command::Unlock => {
             let pubkey = session.unlock(&password(secret)?).map_err(fail)?;
-            opened(session, &pubkey)
+            opened(session, &pubkey).await
         }
         Command::UnlockFromEarlier => {
             let (pubkey, _) = session
                 .unlock_from_history(&password(secret)?)
                 .await
                 .map_err(fail)?;
-            opened(session, &pubkey)
+            opened(session, &pubkey).await
         }
         Command::PublishRelayList => {
             let published = session.publish_relay_list().await.map_err(fail)?;
@@ -241,13 +252,16 @@ async fn run(
                 .delete_account(&password(secret)?)
                 .await
                 .map_err(fail)?;
+            signer::forget();
             Answer::Done
         }
         Command::Lock => {
+            signer::stop();
             session.lock();
             Answer::Done
         }
         Command::Forget => {
+            signer::forget();
             session.forget();
             Answer::Done
         }

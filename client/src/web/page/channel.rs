@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Event, MessageEvent, Worker, WorkerOptions, WorkerType};
 
-use super::progress;
+use super::{apps, progress};
 use crate::wording;
 use crate::worker_api::{Answer, Command, Failure, FromWorker, Outcome, ToWorker};
 
@@ -58,6 +58,8 @@ impl VaultWorker {
             match serde_json::from_str::<FromWorker>(&text) {
                 Ok(FromWorker::Progress(step)) => progress::show(step),
                 Ok(FromWorker::Reply(id, outcome)) => deliver(&answered, id, outcome),
+                Ok(FromWorker::Prompt(prompt)) => apps::show_prompt(prompt.as_ref()),
+                Ok(FromWorker::Signer(view)) => apps::show_signer(&view),
                 Err(_) => {}
             }
         });

@@ -3,9 +3,11 @@
 //!
 //! [`Page`] is the page's state; each screen or concern adds its methods in a module of its
 //! own: [`signup`] (email, code, new password), [`unlock`], [`vault`] (the open vault),
+//! [`apps`] (the vault's sections and the apps its signer serves),
 //! [`strength_meter`], [`keyboard`] (the on-screen keyboard) and [`timers`] (auto-lock, the
 //! resend countdown, sync retries). [`channel`] owns the worker, [`dom`] the element helpers.
 
+mod apps;
 mod channel;
 mod dom;
 mod keyboard;
@@ -70,10 +72,12 @@ enum Form {
     Conflict,
     Delete,
     SwitchServer,
+    ConnectApp,
+    BunkerLink,
 }
 
 impl Form {
-    const ALL: [Self; 9] = [
+    const ALL: [Self; 11] = [
         Self::Email,
         Self::Code,
         Self::NewPassword,
@@ -83,6 +87,8 @@ impl Form {
         Self::Conflict,
         Self::Delete,
         Self::SwitchServer,
+        Self::ConnectApp,
+        Self::BunkerLink,
     ];
 
     fn id(self) -> &'static str {
@@ -96,6 +102,8 @@ impl Form {
             Self::Conflict => id::CONFLICT_FORM,
             Self::Delete => id::DELETE_FORM,
             Self::SwitchServer => id::SERVER_FORM,
+            Self::ConnectApp => id::CONNECT_FORM,
+            Self::BunkerLink => id::BUNKER_FORM,
         }
     }
 
@@ -110,6 +118,8 @@ impl Form {
             Self::Conflict => id::CONFLICT_ERROR,
             Self::Delete => id::DELETE_ERROR,
             Self::SwitchServer => id::SERVER_ERROR,
+            Self::ConnectApp => id::CONNECT_ERROR,
+            Self::BunkerLink => id::BUNKER_ERROR,
         }
     }
 }
@@ -128,6 +138,8 @@ impl Page {
             Form::Conflict => self.clone().on_conflict(&action).await,
             Form::Delete => self.clone().on_delete().await,
             Form::SwitchServer => self.clone().on_switch_server().await,
+            Form::ConnectApp => self.clone().on_connect_app(&action).await,
+            Form::BunkerLink => self.clone().on_bunker_link().await,
         };
         self.busy(form.id(), None);
         let error = outcome.err().map(|f: Failure| f.message);
@@ -159,6 +171,7 @@ impl Page {
         self.wire_strength_meters();
         self.wire_keyboard();
         self.wire_activity();
+        self.wire_sections();
     }
 
     /// Connects to the server through the worker and opens the first screen.

@@ -28,6 +28,7 @@ impl Page {
             }
         }
         self.show(id::SCREEN_VAULT);
+        self.select_section(0, false);
         self.arm_idle_lock();
         self.arm_sync_retry();
     }

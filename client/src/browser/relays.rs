@@ -60,6 +60,20 @@ pub struct WebSockets {
     started: f64,
 }
 
+impl std::fmt::Debug for WebSockets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSockets")
+            .field("open", &self.open.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for WebSockets {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl WebSockets {
     pub fn new() -> Self {
         Self {

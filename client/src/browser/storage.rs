@@ -1,5 +1,6 @@
-//! This device's saved vault ([`LocalVault`]) in IndexedDB, from the vault worker. One record,
-//! as JSON: it holds only the sealed backup and public values.
+//! This device's saved vault in IndexedDB, from the vault worker: two records, as JSON. Neither
+//! holds a secret key: the vault's holds the sealed backup and public values, the signer's the
+//! connected apps, their permissions and the activity log.
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
@@ -8,7 +9,25 @@ use web_sys::{IdbDatabase, IdbRequest, IdbTransactionMode, WorkerGlobalScope};
 
 const DATABASE: &str = "sigil";
 const STORE: &str = "vault";
-const KEY: &str = "local";
+
+/// The records kept.
+#[derive(Debug, Clone, Copy)]
+pub enum Record {
+    /// The account ([`crate::local_vault::LocalVault`]).
+    Vault,
+    /// The NIP-46 signer's state (`super::signer`).
+    Signer,
+}
+
+impl Record {
+    fn key(self) -> JsValue {
+        match self {
+            Self::Vault => "local",
+            Self::Signer => "signer",
+        }
+        .into()
+    }
+}
 
 #[derive(Debug)]
 pub struct StorageError(pub String);
@@ -59,21 +78,22 @@ async fn open() -> Result<IdbDatabase, StorageError> {
 }
 
 /// The saved record, if any.
-pub async fn load() -> Result<Option<String>, StorageError> {
+pub async fn load(record: Record) -> Result<Option<String>, StorageError> {
     let database = open().await?;
     let store = database.transaction_with_str(STORE)?.object_store(STORE)?;
-    let value = settled(&store.get(&KEY.into())?).await?;
+    let value = settled(&store.get(&record.key())?).await?;
     database.close();
     Ok(value.as_string())
 }
 
 /// Replaces the record; returns once the transaction is committed.
-pub async fn save(json: &str) -> Result<(), StorageError> {
-    write(|store| store.put_with_key(&json.into(), &KEY.into())).await
+pub async fn save(record: Record, json: &str) -> Result<(), StorageError> {
+    write(|store| store.put_with_key(&json.into(), &record.key())).await
 }
 
+/// Removes every record: the vault and what its signer kept.
 pub async fn clear() -> Result<(), StorageError> {
-    write(|store| store.delete(&KEY.into())).await
+    write(|store| store.clear()).await
 }
 
 async fn write(
