@@ -18,7 +18,8 @@ out="$ROOT/target/bench"
 mkdir -p "$out"
 
 ARGON2_CFFI_VERSION=25.1.0
-"$ROOT/scripts/setup.sh"
+# --test: the signer's part needs nostr-rs-relay and e2e's npm packages (nostr-tools, ws).
+"$ROOT/scripts/setup.sh" --test
 command -v chromium >/dev/null || need_apt chromium
 npm_ci "$ROOT/bench/web"
 venv_install "argon2-cffi==$ARGON2_CFFI_VERSION"
@@ -44,7 +45,7 @@ say "native anchors (sigil-native, argon2-cffi)"
 target/release/sigil-native --runs "$runs" --warmups "$warmups" --pow-seconds "$pow_seconds" >"$out/native.json"
 "$TOOLS/venv/bin/python" bench/web/argon2_cffi_anchor.py "$runs" "$warmups" >"$out/argon2-cffi.json"
 
-say "in Chromium: Argon2id and mining against the peers, client size and start-up"
+say "in Chromium: Argon2id and mining against the peers, client size and start-up, the signer"
 node bench/web/run.mjs --out "$out/browser.json" --runs "$runs" --warmups "$warmups" \
   --pow-seconds "$pow_seconds" --pow-rounds "$pow_rounds" --startup-runs "$runs"
 

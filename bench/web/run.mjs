@@ -5,6 +5,9 @@
 //      nostr-tools' minePow in a Worker.
 //   3. The web client: compressed sizes of dist/, and the time from navigation to interactive
 //      (the first screen shown, its handlers attached) against the real server on loopback.
+//   4. The NIP-46 signer: nostr-tools' BunkerSigner (in Node, e2e/nip46-bench.mjs) has the vault
+//      in Chromium sign through a real relay on loopback: round trips one at a time, the
+//      sustained rate, and the relay's own share.
 // Writes every figure as JSON (--out); scripts/bench.sh turns it into BENCHMARKS.md.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -16,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
+import { startRelay } from "../../e2e/harness.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, "../..");
@@ -30,7 +34,8 @@ const { values: opts } = parseArgs({
     "pow-seconds": { type: "string", default: "5" },
     "pow-rounds": { type: "string", default: "3" },
     "startup-runs": { type: "string", default: "10" },
-    only: { type: "string", default: "argon2,pow,client" },
+    only: { type: "string", default: "argon2,pow,client,signer" },
+    "signer-requests": { type: "string", default: "300" },
     "argon2-impls": { type: "string", default: "sigil,sigil-1-thread,hash-wasm,argon2-browser,argon2-browser-simd,@phi-ag/argon2,@noble/hashes" },
   },
 });
@@ -258,20 +263,24 @@ function freePort() {
   });
 }
 
-async function startSigil() {
+async function startSigil(args = []) {
   const data = mkdtempSync(join(tmpdir(), "sigil-bench-"));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(opts.server, ["--listen", `127.0.0.1:${port}`, "--data-dir", data, "--web-dir", opts.dist], {
-    stdio: ["ignore", "ignore", "pipe"],
+  const child = spawn(opts.server, ["--listen", `127.0.0.1:${port}`, "--data-dir", data, "--web-dir", opts.dist, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
+  let stdout = "";
   child.stderr.on("data", (d) => (stderr += d));
+  // Without SMTP settings the server prints each code here.
+  child.stdout.on("data", (d) => (stdout += d));
+  const codes = () => [...stdout.matchAll(/Sigil code for \S+: ([\d ]+?)\s{2}/g)].map((m) => m[1].replaceAll(" ", ""));
   const stop = () => (child.kill("SIGTERM"), rmSync(data, { recursive: true, force: true }));
   for (let i = 0; i < 200; i++) {
     if (child.exitCode !== null) throw new Error(`sigil-server exited: ${stderr}`);
     try {
-      if ((await fetch(`${url}/.well-known/sigil.json`)).ok) return { url, stop };
+      if ((await fetch(`${url}/.well-known/sigil.json`)).ok) return { url, stop, codes };
     } catch {
       // not listening yet
     }
@@ -345,6 +354,60 @@ async function benchStartup(browser) {
   }
 }
 
+// The signer: a vault signed up in Chromium with a quick KDF (its speed is measured above), a
+// bunker:// link, and the app in Node. The page grants the first kind-1 request always; every
+// later request is answered without a prompt, as an app's everyday traffic is.
+async function benchSigner(browser) {
+  const relay = await startRelay();
+  const sigil = await startSigil(["--default-relays", relay.url, "--kdf-memory-kib", "19456", "--kdf-iterations", "2", "--kdf-parallelism", "1"]);
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(sigil.url);
+    await page.getByLabel("Email address").fill("bench@example.org");
+    await page.getByRole("button", { name: "Continue" }).click();
+    await page.getByLabel("Code from the email").waitFor();
+    let code;
+    for (let i = 0; i < 200 && !code; i++) {
+      code = sigil.codes()[0];
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await page.getByLabel("Code from the email").fill(code);
+    await page.getByRole("button", { name: "Verify" }).click();
+    const password = "benchmark password 9f2c";
+    await page.getByLabel("Password (at least 10 characters)", { exact: true }).fill(password);
+    await page.getByLabel("Repeat the password").fill(password);
+    await page.getByRole("button", { name: "Create my key" }).click();
+    await page.getByRole("tab", { name: "Apps" }).click({ timeout: 60_000 });
+    await page.locator("summary", { hasText: "bunker://" }).click();
+    await page.getByRole("button", { name: "Make a link" }).click();
+    await page.waitForFunction(() => document.getElementById("bunker-link")?.textContent.startsWith("bunker://"));
+    const link = await page.locator("#bunker-link").textContent();
+    const app = spawn("node", [join(ROOT, "e2e/nip46-bench.mjs"), link, opts["signer-requests"]], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    app.stdout.on("data", (d) => (out += d));
+    const exited = new Promise((resolve) => app.once("exit", resolve));
+    let finished = false;
+    exited.then(() => (finished = true));
+    const prompt = page.locator("#signer-prompt");
+    while (!finished) {
+      if (await prompt.isVisible()) await prompt.getByRole("button", { name: "Always allow this", exact: true }).click();
+      await page.waitForTimeout(50);
+    }
+    if ((await exited) !== 0) throw new Error(`nip46-bench.mjs failed: ${out}`);
+    const result = JSON.parse(out.trim());
+    log(
+      `signer: sign_event p50 ${result.sign_event.p50_ms.toFixed(1)} ms, p99 ${result.sign_event.p99_ms.toFixed(1)} ms; ` +
+        `${result.sustained.per_second.toFixed(0)}/s with ${result.sustained.parallel} in flight; relay hop p50 ${result.relay_hop.p50_ms.toFixed(1)} ms`,
+    );
+    return result;
+  } finally {
+    await context.close();
+    sigil.stop();
+    await relay.stop();
+  }
+}
+
 // --- main ---------------------------------------------------------------------------------------
 const browser = await chromium.launch({
   executablePath: opts.chromium,
@@ -374,6 +437,7 @@ try {
     report.sizes = sizes();
     report.startup = await benchStartup(browser);
   }
+  if (ONLY.has("signer")) report.signer = await benchSigner(browser);
   writeFileSync(opts.out, JSON.stringify(report, null, 2));
 } finally {
   statics.close();

@@ -56,6 +56,34 @@ async function bunkerLink(page) {
   return page.getByTestId("bunker-link").textContent();
 }
 
+/** Runs an app's request, once more if the app's own publish to the relay timed out (nostr-tools
+ * gives up on a relay's OK after 4.4 s, which a loaded test machine can exceed); the vault's
+ * answer is what is tested, not the app's relay connection. */
+async function sentAgainIfLost(request) {
+  try {
+    return await request();
+  } catch (error) {
+    if (!String(error?.errors?.[0]?.message ?? error?.message).includes("publish timed out")) throw error;
+    return request();
+  }
+}
+
+/** The names of the records the vault worker keeps in IndexedDB. */
+function savedRecords(page) {
+  return page.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open("sigil");
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const keys = open.result.transaction("vault").objectStore("vault").getAllKeys();
+          keys.onsuccess = () => resolve(keys.result.sort());
+          keys.onerror = () => reject(keys.error);
+        };
+      }),
+  );
+}
+
 /** The key, shown on request, for the traffic audit. */
 async function revealKey(page) {
   await openSection(page, "Security");
@@ -221,8 +249,15 @@ test("an app connects by nostrconnect://; locked, the vault does not answer; unl
   await page.reload();
   await submitUnlock(page, PASSWORD);
   await expect(page.getByTestId("npub")).toHaveText(npub);
-  expect(verifyEvent(await app.signEvent(note("after unlock")))).toBe(true);
+  expect(verifyEvent(await sentAgainIfLost(() => app.signEvent(note("after unlock"))))).toBe(true);
   const peer = getPublicKey(generateSecretKey());
   expect(await app.nip44Decrypt(peer, await app.nip44Encrypt(peer, "kept"))).toBe("kept");
   await app.close();
+
+  // Removed from this device, the signer's record (apps, permissions, log) goes with the vault's.
+  expect(await savedRecords(page)).toEqual(["local", "signer"]);
+  page.once("dialog", (dialog) => dialog.accept());
+  await page.getByRole("button", { name: "Remove from this device…" }).click();
+  await expect(page.getByRole("heading", { name: "Sign up or log in" })).toBeVisible();
+  expect(await savedRecords(page)).toEqual([]);
 });
