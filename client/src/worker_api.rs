@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 pub use sigil_shared::method::CodeSent;
 
 pub use crate::session::{Keep, Sync, UnlockNotice};
-pub use crate::signer::session::Choice;
 pub use crate::transport::Progress;
 
 /// Text that must not reach a log: an address, a code, an exported key. It travels as plain
@@ -93,6 +92,20 @@ impl Command {
     pub fn removes_local_copy(&self) -> bool {
         matches!(self, Self::DeleteAccount | Self::Forget)
     }
+}
+
+/// The user's answer to a signer's prompt ([`Command::AnswerPrompt`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Choice {
+    /// Allow this request.
+    Once,
+    /// Allow this request and every later one needing the same permission.
+    Always,
+    /// Refuse this request; the next one asks again (within the app's prompt limit).
+    Deny,
+    /// Refuse this request and every later one needing the same permission.
+    Never,
 }
 
 /// The worker's answer to a command that succeeded.

@@ -12,6 +12,7 @@ use super::answer::{answer, check_connect};
 use super::policy::{AppPermissions, Decision, Grant, Permission, PromptLimit};
 use super::request::{Call, RequestError, SignerRequest, SignerResponse};
 use super::uri::{Bunker, NostrConnect};
+pub use crate::worker_api::Choice;
 use crate::worker_api::Private;
 
 /// Prompts one app may show in a minute before its requests are refused without asking: room
@@ -59,20 +60,6 @@ pub enum Handled {
     },
     /// Nothing to answer: not a request, or from a key that is not connected and not connecting.
     Ignore,
-}
-
-/// The user's answer to a prompt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Choice {
-    /// Allow this request.
-    Once,
-    /// Allow this request and every later one needing the same permission.
-    Always,
-    /// Refuse this request; the next one asks again (within the app's prompt limit).
-    Deny,
-    /// Refuse this request and every later one needing the same permission.
-    Never,
 }
 
 /// The signer's kept state.
