@@ -277,15 +277,21 @@ fn answer_prompt(id: u32, choice: Choice) -> Result<Answer, Failure> {
     Ok(Answer::Done)
 }
 
-/// A new `bunker://` link on the user's relays.
-fn new_bunker_link() -> Result<Answer, Failure> {
-    let (me, relays) = RUNNING
+/// The open vault's key and the user's relays, or why there are none.
+fn open_vault() -> Result<(Rc<AccountSecret>, Vec<String>), Failure> {
+    RUNNING
         .with(|r| {
             r.borrow()
                 .as_ref()
-                .map(|running| (running.account.public_key(), running.relays.clone()))
+                .map(|running| (running.account.clone(), running.relays.clone()))
         })
-        .ok_or_else(wording::signer_locked)?;
+        .ok_or_else(wording::signer_locked)
+}
+
+/// A new `bunker://` link on the user's relays.
+fn new_bunker_link() -> Result<Answer, Failure> {
+    let (account, relays) = open_vault()?;
+    let me = account.public_key();
     let link = state().borrow_mut().new_bunker_link(me, &relays);
     changed(&state().borrow());
     Ok(Answer::BunkerLink(link))
@@ -303,13 +309,7 @@ fn read_invitation(link: &Private) -> Result<Answer, Failure> {
 /// on its relays too.
 async fn accept_invitation(link: &Private) -> Result<Answer, Failure> {
     let invitation = read(link)?;
-    let (account, relays) = RUNNING
-        .with(|r| {
-            r.borrow()
-                .as_ref()
-                .map(|running| (running.account.clone(), running.relays.clone()))
-        })
-        .ok_or_else(wording::signer_locked)?;
+    let (account, relays) = open_vault()?;
     if state().borrow().knows(&invitation.client) {
         return Err(wording::already_connected());
     }
