@@ -427,10 +427,12 @@ pub fn code_in(message: &str) -> String {
     line.chars().filter(char::is_ascii_digit).collect()
 }
 
-/// The real binary, as an operator runs it, with the test defaults; killed when dropped.
+/// The real binary, as an operator runs it, with the test defaults; killed when dropped. Its
+/// log (warnings and errors) is kept in a file and shown if the test fails.
 pub struct ServerProcess {
     child: Child,
     pub base: String,
+    log: tempfile::NamedTempFile,
 }
 
 impl ServerProcess {
@@ -447,6 +449,7 @@ impl ServerProcess {
             ("--requests-per-key-per-minute", "10000".into()),
             ("--log", "warn".into()),
         ];
+        let log = tempfile::NamedTempFile::new().expect("log file");
         let (child, port) = spawn_listening("sigil-server", |port| {
             let mut command = Command::new(env!("CARGO_BIN_EXE_sigil-server"));
             command
@@ -468,15 +471,17 @@ impl ServerProcess {
                     command.args([*flag, value.as_str()]);
                 }
             }
+            let stderr = log.reopen().expect("log file");
             command
                 .args(extra)
                 .stdout(Stdio::null())
-                .stderr(Stdio::null());
+                .stderr(Stdio::from(stderr));
             command
         });
         Self {
             child,
             base: format!("http://127.0.0.1:{port}"),
+            log,
         }
     }
 
@@ -501,5 +506,9 @@ impl ServerProcess {
 impl Drop for ServerProcess {
     fn drop(&mut self) {
         self.kill();
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(self.log.path()).unwrap_or_default();
+            eprintln!("sigil-server's log:\n{log}");
+        }
     }
 }
