@@ -18,7 +18,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 
 use sigil_client::browser::post;
-use sigil_client::browser::relays::WebSockets;
+use sigil_client::browser::relays::WorkerSockets;
 use sigil_client::browser::storage::{self, Record};
 use sigil_client::browser::timer::set_timeout;
 use sigil_client::signer::policy::Permission;
@@ -237,7 +237,14 @@ async fn serve_until_stopped(account: Rc<AccountSecret>, user: Vec<String>, stop
     let mut prompt = async |app: &PublicKey, request: &SignerRequest, permission: Permission| {
         ask(app, request, permission).await
     };
-    let mut sockets = WebSockets::new();
+    // The apps' relays are reached from a worker whose policy names them (see WorkerSockets).
+    let mut sockets = match WorkerSockets::new(&relays) {
+        Ok(sockets) => sockets,
+        Err(error) => {
+            web_sys::console::error_2(&"the signer could not reach its relays:".into(), &error);
+            return;
+        }
+    };
     // Until stopped: a century is as good as forever, without overflowing the clock.
     let forever = Duration::from_secs(100 * 365 * 24 * 3600);
     serve(&mut sockets, &signer, &serving, &mut prompt, forever).await;

@@ -140,7 +140,8 @@ impl RelayExchange {
 }
 
 /// Something that happened on the sockets of one exchange; relays are named by their index.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// (Also the JSON `relay-sockets.js` sends the signer.)
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub enum SocketEvent {
     Opened(usize),
     Message(usize, String),

@@ -21,10 +21,13 @@ const { BunkerSigner, createNostrConnectURI, parseBunkerInput } = await import("
 const PASSWORD = "signer-password-7e3a91";
 
 let relay;
+// A relay only an app names: the server does not, so the page's content security policy does not.
+let appRelay;
 let sigil;
 let tap;
 test.beforeAll(async () => {
   relay = await startRelay();
+  appRelay = await startRelay();
   sigil = await startSigil({ serverArgs: [...FAST_KDF, "--default-relays", relay.url] });
   tap = tapRelay(relay.url);
 });
@@ -32,6 +35,7 @@ test.afterAll(async () => {
   tap?.close();
   await sigil?.stop();
   await relay?.stop();
+  await appRelay?.stop();
 });
 
 /** Every NIP-46 message (kind 24133) the relay passes on, as the text it sent. */
@@ -205,10 +209,27 @@ test("an app connects by nostrconnect://; locked, the vault does not answer; unl
   const npub = await signUp(page, sigil, "connect@example.org", PASSWORD);
   const pubkey = nip19.decode(npub).data;
   await openSection(page, "Apps");
+  // The page's policy does not name the app's relay: the page cannot reach it, the signer can.
+  const pageConnects = (url) =>
+    page.evaluate(
+      (url) =>
+        new Promise((resolve) => {
+          try {
+            const socket = new WebSocket(url);
+            socket.onopen = () => resolve(true);
+            socket.onerror = () => resolve(false);
+          } catch {
+            resolve(false);
+          }
+        }),
+      url,
+    );
+  expect(await pageConnects(relay.url)).toBe(true);
+  expect(await pageConnects(appRelay.url)).toBe(false);
   const clientSecret = generateSecretKey();
   const uri = createNostrConnectURI({
     clientPubkey: getPublicKey(clientSecret),
-    relays: [relay.url],
+    relays: [appRelay.url],
     secret: `secret-${Date.now()}`,
     perms: ["sign_event:1", "nip44_encrypt", "nip44_decrypt"],
     name: "Playwright Notes",

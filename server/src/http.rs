@@ -18,6 +18,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::csp;
 use crate::requests::{self, SharedState};
 
 /// Strict by default: the page may load only its own scripts and WebAssembly, talk only to its
@@ -35,32 +36,35 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
     ),
 ];
 
-/// The page's content security policy. The client may open WebSockets to the server's DVM
-/// relays (relay transport) and the default relays (the account's NIP-65 list), and nowhere
-/// else. Relay URLs were checked at start-up to hold no separators.
 /// Where the versioned build lives (see `router`).
 const VERSIONED_PATH: &str = "/v";
 
-fn content_security_policy(info: &ServerInfo) -> String {
-    let mut connect = vec!["'self'".to_owned()];
-    for relay in info.dvm_relays.iter().chain(&info.default_relays) {
-        if !connect.contains(relay) {
-            connect.push(relay.clone());
+/// The page's policy, made once; the signer's socket worker gets one of its own per address
+/// (see [`csp`]).
+#[derive(Debug, Clone)]
+struct Policies {
+    page: HeaderValue,
+}
+
+impl Policies {
+    fn for_request(&self, request: &Request) -> HeaderValue {
+        let uri = request.uri();
+        let script = format!("/{}", csp::RELAY_SOCKETS_SCRIPT);
+        if uri.path().ends_with(&script)
+            && let Ok(policy) = HeaderValue::from_str(&csp::relay_sockets_policy(uri.query()))
+        {
+            return policy;
         }
+        self.page.clone()
     }
-    format!(
-        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src {}; \
-         img-src 'self' data:; style-src 'self'; font-src 'self'; manifest-src 'self'; \
-         worker-src 'self'; base-uri 'self'; form-action 'none'; frame-ancestors 'none'",
-        connect.join(" ")
-    )
 }
 
 async fn security_headers(
-    State(csp): State<HeaderValue>,
+    State(policies): State<Policies>,
     request: Request,
     next: Next,
 ) -> Response {
+    let csp = policies.for_request(&request);
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_SECURITY_POLICY, csp);
@@ -76,8 +80,10 @@ async fn security_headers(
 
 pub fn router(state: SharedState, web_dir: &Path) -> Router {
     let max_body = state.policy.max_bytes;
-    let csp = HeaderValue::from_str(&content_security_policy(&state.info))
-        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
+    let policies = Policies {
+        page: HeaderValue::from_str(&csp::page_policy(&state.info))
+            .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'")),
+    };
     // The app's files are built into v/<build hash>/ (scripts/version-assets.mjs) with .br and
     // .gz siblings: sent as they are, and kept by browsers for a year, since a new build is a new
     // directory. A miss there is a 404, never the page: a page cached under a file's name for
@@ -116,7 +122,7 @@ pub fn router(state: SharedState, web_dir: &Path) -> Router {
         .with_state(state);
     api.nest_service(VERSIONED_PATH, versioned)
         .fallback_service(shell)
-        .layer(middleware::from_fn_with_state(csp, security_headers))
+        .layer(middleware::from_fn_with_state(policies, security_headers))
 }
 
 /// A build's file never changes; anything else (a miss, an error) must not be kept.
@@ -202,9 +208,6 @@ async fn post_event(
 
 #[cfg(test)]
 mod tests {
-    use sigil_shared::envelope::KdfParams;
-    use sigil_shared::nostr::key::Keys;
-
     use super::*;
 
     /// Each row of the specification's refusal table gives the status this server answers.
@@ -226,25 +229,5 @@ mod tests {
             rows += 1;
         }
         assert_eq!(rows, 11, "one row per refusal");
-    }
-
-    #[test]
-    fn the_page_may_connect_to_its_own_origin_and_the_named_relays_only() {
-        let mut info = ServerInfo::new(
-            &Keys::generate().public_key(),
-            16,
-            300,
-            65536,
-            KdfParams::DEFAULT,
-        );
-        assert!(content_security_policy(&info).contains("connect-src 'self';"));
-        info.dvm_relays = vec!["wss://dvm.example".into()];
-        info.default_relays = vec!["wss://a.example".into(), "wss://dvm.example".into()];
-        let csp = content_security_policy(&info);
-        assert!(
-            csp.contains("connect-src 'self' wss://dvm.example wss://a.example;"),
-            "{csp}"
-        );
-        assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
     }
 }

@@ -6,6 +6,7 @@ pub mod app;
 pub mod backup;
 pub mod codes;
 pub mod config;
+pub mod csp;
 pub mod http;
 pub mod keys;
 pub mod mail;

@@ -44,6 +44,7 @@ async fn every_response_carries_the_security_headers_and_no_cookie() {
         ("index.html", "<!doctype html><title>Sigil</title>"),
         ("app.js", "export {};"),
         ("sigil_bg.wasm", "\0asm"),
+        ("relay-sockets.js", "self.onmessage = null;"),
     ] {
         std::fs::write(web.path().join(file), body).expect("web file");
     }
@@ -63,6 +64,10 @@ async fn every_response_carries_the_security_headers_and_no_cookie() {
         ("app shell", app.http.get(url("/"))),
         ("script", app.http.get(url("/app.js"))),
         ("wasm", app.http.get(url("/sigil_bg.wasm"))),
+        (
+            "the signer's socket worker",
+            app.http.get(url(SOCKET_WORKER)),
+        ),
         ("client route", app.http.get(url("/no/such/page"))),
         ("GET on the API", app.http.get(url("/api/v1/events"))),
         ("a request", post(valid.clone())),
@@ -101,8 +106,18 @@ async fn every_response_carries_the_security_headers_and_no_cookie() {
             );
         }
         assert!(headers.get("set-cookie").is_none(), "{label}");
+        // Only the signer's socket worker may reach the relay its address names.
+        let reaches_app_relay = csp.contains("connect-src ws://127.0.0.1:9;");
+        assert_eq!(
+            reaches_app_relay,
+            label == "the signer's socket worker",
+            "{label}: {csp}"
+        );
     }
 }
+
+/// The signer's socket worker, for an app on a relay the server does not name.
+const SOCKET_WORKER: &str = "/relay-sockets.js?connect=ws%3A%2F%2F127.0.0.1%3A9";
 
 /// Issue 25 §1: mail must not undo the onion. The mail server records the client's address and
 /// EHLO name in `Received:`; through the proxy it sees the proxy's connection, and the name is
