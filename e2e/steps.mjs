@@ -56,3 +56,25 @@ export async function shellCached(page) {
     }
   });
 }
+
+/** The records the vault worker keeps in the page's IndexedDB ("local": the vault, "signer": the
+ * NIP-46 signer's state), by name, each parsed from the JSON it is stored as. */
+export function savedRecords(page) {
+  return page.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open("sigil");
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const database = open.result;
+          if (!database.objectStoreNames.contains("vault")) return resolve({});
+          const store = database.transaction("vault").objectStore("vault");
+          const names = store.getAllKeys();
+          const values = store.getAll();
+          values.onsuccess = () =>
+            resolve(Object.fromEntries(names.result.map((name, i) => [name, JSON.parse(values.result[i])])));
+          values.onerror = () => reject(values.error);
+        };
+      }),
+  );
+}

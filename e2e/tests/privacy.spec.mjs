@@ -4,26 +4,10 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { argon2id } from "hash-wasm";
 import { nip19 } from "nostr-tools";
-import { FAST_KDF, changePassword, enterEmailAndCode, signUp, submitUnlock, openSection } from "../steps.mjs";
+import { FAST_KDF, changePassword, enterEmailAndCode, openSection, savedRecords, signUp, submitUnlock } from "../steps.mjs";
 
 const PASSWORD = "unique-password-4c2f8e";
 const NEW_PASSWORD = "another-unique-password-9d1b";
-
-/** This device's saved vault, as the worker wrote it to IndexedDB. */
-function savedVault(page) {
-  return page.evaluate(
-    () =>
-      new Promise((resolve, reject) => {
-        const open = indexedDB.open("sigil");
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const get = open.result.transaction("vault").objectStore("vault").get("local");
-          get.onsuccess = () => resolve(JSON.parse(get.result));
-          get.onerror = () => reject(get.error);
-        };
-      }),
-  );
-}
 
 /** The key Argon2id derives from `password` for this backup (the same derivation as the client's). */
 async function derivedKey(password, vault) {
@@ -71,8 +55,8 @@ test("no request or response of signup, login and password change carries a secr
 
   // The secrets to look for: the key itself (shown once on request, after recording) and the
   // keys Argon2id derives from both passwords.
-  const vaultBefore = await savedVault(page);
-  const vaultAfter = await savedVault(second);
+  const vaultBefore = (await savedRecords(page)).local;
+  const vaultAfter = (await savedRecords(second)).local;
   second.once("dialog", (dialog) => dialog.accept());
   await openSection(second, "Security");
   await second.locator("summary", { hasText: "Export or show your key" }).click();
