@@ -10,7 +10,7 @@
 use sigil_shared::info::ServerInfo;
 
 /// The file name of the signer's socket worker, wherever the build puts it.
-pub const RELAY_SOCKETS_SCRIPT: &str = "relay-sockets.js";
+const RELAY_SOCKETS_SCRIPT: &str = "relay-sockets.js";
 
 /// At most this many relays in one socket worker's policy (an app names a handful).
 const MAX_RELAY_SOURCES: usize = 32;
@@ -42,6 +42,11 @@ pub fn page_policy(info: &ServerInfo) -> String {
         }
     }
     policy(&connect)
+}
+
+/// Whether `path` names the socket worker's script (in whichever build directory).
+pub fn is_relay_sockets_script(path: &str) -> bool {
+    path.rsplit('/').next() == Some(RELAY_SOCKETS_SCRIPT)
 }
 
 /// The socket worker's policy, from its address's query: exactly the relays it names that can be
@@ -161,8 +166,7 @@ mod tests {
             "data:",
         ];
         for source in hostile {
-            let query = format!("connect={}", source.replace(' ', "%20"));
-            let csp = relay_sockets_policy(Some(&query));
+            let csp = relay_sockets_policy(Some(&format!("connect={source}")));
             assert_eq!(connect_src(&csp), "'none'", "{source}");
             assert_eq!(csp.matches("script-src").count(), 1, "{source}");
         }

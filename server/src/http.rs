@@ -5,7 +5,7 @@ use std::path::Path;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -47,10 +47,17 @@ struct Policies {
 }
 
 impl Policies {
-    fn for_request(&self, request: &Request) -> HeaderValue {
-        let uri = request.uri();
-        let script = format!("/{}", csp::RELAY_SOCKETS_SCRIPT);
-        if uri.path().ends_with(&script)
+    /// The socket worker's script gets its own policy; everything else, the page's, including
+    /// a miss that falls back to the page under the script's name: the page never runs with the
+    /// worker's policy.
+    fn for_response(&self, uri: &Uri, response: &Response) -> HeaderValue {
+        let javascript = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|kind| kind.starts_with("text/javascript"));
+        if javascript
+            && csp::is_relay_sockets_script(uri.path())
             && let Ok(policy) = HeaderValue::from_str(&csp::relay_sockets_policy(uri.query()))
         {
             return policy;
@@ -64,8 +71,9 @@ async fn security_headers(
     request: Request,
     next: Next,
 ) -> Response {
-    let csp = policies.for_request(&request);
+    let uri = request.uri().clone();
     let mut response = next.run(request).await;
+    let csp = policies.for_response(&uri, &response);
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     for (name, value) in SECURITY_HEADERS {

@@ -68,6 +68,10 @@ async fn every_response_carries_the_security_headers_and_no_cookie() {
             "the signer's socket worker",
             app.http.get(url(SOCKET_WORKER)),
         ),
+        (
+            "a miss under the worker's name, answered with the page",
+            app.http.get(url(&format!("/elsewhere{SOCKET_WORKER}"))),
+        ),
         ("client route", app.http.get(url("/no/such/page"))),
         ("GET on the API", app.http.get(url("/api/v1/events"))),
         ("a request", post(valid.clone())),
