@@ -1,4 +1,4 @@
-// Checks Sigil's protocol known answers (shared/tests/vectors/protocol-v2.json) with nostr-tools,
+// Checks Sigil's protocol known answers (shared/tests/vectors/protocol-v3.json) with nostr-tools,
 // an implementation of NIP-01, NIP-13 and NIP-44 independent of Sigil's: the conversation key,
 // the padded plaintexts, the NIP-44 payloads, the ids, the signatures and the proof of work.
 // Run by scripts/test.sh; fails with a message naming the first value that differs.
@@ -8,7 +8,7 @@ import { v2 as nip44 } from "nostr-tools/nip44";
 import { getPow } from "nostr-tools/nip13";
 import { hexToBytes, bytesToHex } from "nostr-tools/utils";
 
-const file = new URL("../shared/tests/vectors/protocol-v2.json", import.meta.url);
+const file = new URL("../shared/tests/vectors/protocol-v3.json", import.meta.url);
 const v = JSON.parse(readFileSync(file, "utf8"));
 
 function same(what, got, expected) {
@@ -25,7 +25,7 @@ same(
   v.conversation_key,
 );
 
-for (const [name, length] of [["request", 1024], ["reply", 1024]]) {
+for (const [name, length] of [["request", 4096], ["reply", 4096]]) {
   const { plaintext, nip44_nonce, event } = v[name];
   same(`${name} plaintext length`, new TextEncoder().encode(plaintext).length, length);
   JSON.parse(plaintext); // trailing spaces are JSON whitespace

@@ -14,15 +14,34 @@ export async function enterEmailAndCode(page, sigil, email) {
   await page.getByRole("button", { name: "Verify" }).click();
 }
 
-/** A whole signup; returns the new npub. */
-export async function signUp(page, sigil, email, password) {
+/** A recovery code as the emergency kit shows it: eight groups of four bech32 characters. */
+export const RECOVERY_CODE = /^([02-9ac-hj-np-z]{4}-){7}[02-9ac-hj-np-z]{4}$/;
+
+/** On the emergency kit screen: reads the recovery code, confirms the kit saved; returns the code. */
+export async function saveKit(page) {
+  await expect(page.getByRole("heading", { name: "Save your emergency kit" })).toBeVisible({ timeout: 30_000 });
+  const code = await page.getByTestId("kit-code").textContent();
+  expect(code).toMatch(RECOVERY_CODE);
+  await page.getByLabel("I have saved or printed my emergency kit").check();
+  await page.getByRole("button", { name: "Continue to my vault" }).click();
+  return code;
+}
+
+/** A whole signup, kit included; returns the new npub and the recovery code. */
+export async function signUpWithKit(page, sigil, email, password) {
   await enterEmailAndCode(page, sigil, email);
   await expect(page.getByRole("heading", { name: "Choose a password" })).toBeVisible();
   await page.getByLabel("Password (at least 10 characters)", { exact: true }).fill(password);
   await page.getByLabel("Repeat the password").fill(password);
   await page.getByRole("button", { name: "Create my key" }).click();
+  const code = await saveKit(page);
   await expect(page.getByTestId("npub")).toHaveText(/^npub1/);
-  return page.getByTestId("npub").textContent();
+  return { npub: await page.getByTestId("npub").textContent(), code };
+}
+
+/** A whole signup; returns the new npub. */
+export async function signUp(page, sigil, email, password) {
+  return (await signUpWithKit(page, sigil, email, password)).npub;
 }
 
 /** Enters a password on the unlock screen. */
@@ -42,8 +61,8 @@ export async function changePassword(page, current, next) {
   const form = page.locator("#change-form");
   if (!(await form.isVisible())) await page.locator("summary", { hasText: "Change password" }).click();
   await page.getByLabel("Current password").fill(current);
-  await page.getByLabel("New password (at least 10 characters)").fill(next);
-  await page.getByLabel("Repeat the new password").fill(next);
+  await form.getByLabel("New password (at least 10 characters)").fill(next);
+  await form.getByLabel("Repeat the new password").fill(next);
   await page.getByRole("button", { name: "Change password" }).click();
 }
 

@@ -44,6 +44,32 @@ ids! {
     UNLOCK_ERROR = "unlock-error";
     OTHER_ACCOUNT = "other-account";
     TRY_EARLIER = "try-earlier";
+    FORGOT = "forgot";
+    RECOVER_FORM = "recover-form";
+    RECOVER_USERNAME = "recover-username";
+    RECOVERY_CODE = "recovery-code";
+    RECOVER_NEW = "recover-new";
+    RECOVER_NEW_METER = "recover-new-meter";
+    RECOVER_NEW_STRENGTH = "recover-new-strength";
+    RECOVER_REPEAT = "recover-repeat";
+    RECOVER_ERROR = "recover-error";
+
+    /// The emergency kit, after signup, a recovery or a new code.
+    SCREEN_KIT = "screen-kit";
+    KIT = "kit";
+    KIT_SERVER = "kit-server";
+    KIT_EMAIL = "kit-email";
+    KIT_CODE = "kit-code";
+    KIT_FORM = "kit-form";
+    KIT_DOWNLOAD = "kit-download";
+    KIT_SAVED = "kit-saved";
+    KIT_PRINT = "kit-print";
+    KIT_ERROR = "kit-error";
+    KIT_MISSING = "kit-missing";
+    NEW_KIT_FORM = "new-kit-form";
+    NEW_KIT_USERNAME = "new-kit-username";
+    NEW_KIT_PASSWORD = "new-kit-password";
+    NEW_KIT_ERROR = "new-kit-error";
 
     SCREEN_VAULT = "screen-vault";
     SYNC_STATUS = "sync-status";
@@ -135,7 +161,7 @@ pub struct NewPasswordField {
     pub strength: &'static str,
 }
 
-pub const NEW_PASSWORD_FIELDS: [NewPasswordField; 2] = [
+pub const NEW_PASSWORD_FIELDS: [NewPasswordField; 3] = [
     NewPasswordField {
         input: NEW_PASSWORD,
         meter: NEW_PASSWORD_METER,
@@ -145,6 +171,11 @@ pub const NEW_PASSWORD_FIELDS: [NewPasswordField; 2] = [
         input: CHANGE_NEW,
         meter: CHANGE_NEW_METER,
         strength: CHANGE_NEW_STRENGTH,
+    },
+    NewPasswordField {
+        input: RECOVER_NEW,
+        meter: RECOVER_NEW_METER,
+        strength: RECOVER_NEW_STRENGTH,
     },
 ];
 
@@ -157,9 +188,11 @@ pub const SECTIONS: [(&str, &str); 4] = [
     (TAB_SECURITY, PANEL_SECURITY),
 ];
 
-pub const USERNAME_FIELDS: [&str; 6] = [
+pub const USERNAME_FIELDS: [&str; 8] = [
     PASSWORD_USERNAME,
     UNLOCK_USERNAME,
+    RECOVER_USERNAME,
+    NEW_KIT_USERNAME,
     CHANGE_USERNAME,
     EXPORT_USERNAME,
     CONFLICT_USERNAME,

@@ -36,6 +36,11 @@ pub enum ClientError {
     /// that could change it could make every account's salt the same.
     #[error("the server changed this account's key-derivation entropy")]
     EntropyChanged,
+    /// The server handed back an older backup than one this device has held (an earlier
+    /// revision, or an earlier envelope version): it would bring back a removed password,
+    /// recovery code or passkey.
+    #[error("the server sent an older backup than the one this device has")]
+    RolledBack,
     #[error(transparent)]
     Email(#[from] EmailError),
     #[error(transparent)]

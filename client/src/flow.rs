@@ -6,12 +6,16 @@
 use sigil_shared::argon2id::FillLanes;
 use sigil_shared::dvm::sign_key_proof;
 use sigil_shared::email::EmailAddress;
-use sigil_shared::envelope::{BackupEnvelope, Entropy, KdfParams};
+use sigil_shared::envelope::{
+    BackupEnvelope, Entropy, EnvelopeError, KdfParams, Opened, OpenedBackup, SlotEnvelope,
+    SlotKind, Unlock,
+};
 use sigil_shared::method::{
     AccountDeleted, BackupRecord, BackupStored, BackupVersions, CodeSent, Request, Verified,
 };
 use sigil_shared::nostr::key::{Keys, PublicKey};
 use sigil_shared::nostr::types::Timestamp;
+use sigil_shared::recovery::RecoveryCode;
 use sigil_shared::secret::{AccountSecret, Password};
 
 use crate::error::ClientError;
@@ -125,19 +129,23 @@ impl CodeSession {
         })
     }
 
-    /// Generates the account key, seals it under the password and registers it. The key never
-    /// leaves this function except inside the sealed envelope and the returned [`Vault`]. On
-    /// success the caller drops this session: its ephemeral key has no further use.
+    /// Generates the account key, seals it under the password and a new recovery code, and
+    /// registers it. The key never leaves this function except inside the sealed envelope and
+    /// the returned [`Vault`]; the code is for the user's emergency kit. On success the caller
+    /// drops this session: its ephemeral key has no further use.
     pub async fn create_account<T: Transport>(
         &self,
         server: &Server<T>,
         entropy: Entropy,
         password: &Password,
-    ) -> Result<Vault, ClientError> {
+    ) -> Result<(Vault, RecoveryCode), ClientError> {
         let secret = AccountSecret::generate();
         server.progress(Progress::DerivingKey);
         let lanes = server.transport().lanes();
-        let envelope = BackupEnvelope::seal(&secret, password, &entropy, server.info().kdf, lanes)?;
+        let (envelope, opened) =
+            SlotEnvelope::create(&secret, password, &entropy, server.info().kdf, lanes)?;
+        let code = RecoveryCode::generate();
+        let envelope = BackupEnvelope::Slots(envelope.with_recovery(&opened, &code)?);
         let proof = sign_key_proof(
             secret.keys(),
             &self.ephemeral.public_key(),
@@ -153,55 +161,141 @@ impl CodeSession {
                 },
             )
             .await?;
-        Ok(Vault {
-            secret,
+        let vault = Vault {
+            opened,
             backup: StoredBackup {
                 entropy,
                 envelope,
                 version: stored.backup_version,
             },
-        })
+        };
+        Ok((vault, code))
     }
 }
 
-/// An unlocked account: the secret key in memory, and the backup it came from.
+/// An unlocked account: the secret key and the backup's data key in memory, and the backup
+/// they came from, always of the current envelope version.
 #[derive(Debug)]
 pub struct Vault {
-    secret: AccountSecret,
+    opened: Opened,
     backup: StoredBackup,
 }
 
+/// What [`Vault::unlock`] did beyond opening.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unlocked {
+    /// The backup was of the current version.
+    AsIs,
+    /// The backup was of an earlier envelope version and is now sealed again as the current
+    /// one, under the same password; it waits to be synced like a password change.
+    Upgraded,
+}
+
 impl Vault {
-    /// Opens a backup locally, with `lanes` filling Argon2id's memory. No network: a wrong
-    /// password is known without asking anyone.
+    /// Opens a backup of the current version locally, with `lanes` filling Argon2id's memory.
+    /// No network: a wrong password is known without asking anyone.
     pub fn unlock(
         backup: StoredBackup,
         password: &Password,
         lanes: &dyn FillLanes,
     ) -> Result<Self, ClientError> {
-        let secret = backup.envelope.open(password, &backup.entropy, lanes)?;
-        Ok(Self { secret, backup })
+        match backup
+            .envelope
+            .open_with_password(password, &backup.entropy, lanes)?
+        {
+            OpenedBackup::Slots(opened) => Ok(Self { opened, backup }),
+            OpenedBackup::Legacy(_) => {
+                Err(EnvelopeError::UnsupportedVersion(backup.envelope.version()).into())
+            }
+        }
     }
 
-    /// A vault whose key came from another backup than `backup` (an earlier version that
-    /// opened when `backup` did not); `backup` is then replaced by sealing the key again.
-    pub(crate) fn recovered(secret: AccountSecret, backup: StoredBackup) -> Self {
-        Self { secret, backup }
+    /// Like [`Self::unlock`], and a backup of an earlier version is sealed again at once as
+    /// the current version with `kdf`, while the password is at hand.
+    pub fn unlock_upgrading(
+        mut backup: StoredBackup,
+        password: &Password,
+        kdf: KdfParams,
+        lanes: &dyn FillLanes,
+    ) -> Result<(Self, Unlocked), ClientError> {
+        match backup
+            .envelope
+            .open_with_password(password, &backup.entropy, lanes)?
+        {
+            OpenedBackup::Slots(opened) => Ok((Self { opened, backup }, Unlocked::AsIs)),
+            OpenedBackup::Legacy(secret) => {
+                let (envelope, opened) =
+                    SlotEnvelope::create(&secret, password, &backup.entropy, kdf, lanes)?;
+                backup.envelope = BackupEnvelope::Slots(envelope);
+                Ok((Self { opened, backup }, Unlocked::Upgraded))
+            }
+        }
+    }
+
+    /// Opens a backup with its recovery code, locally, and at once replaces its password with
+    /// `new` and the code with a fresh one (the one typed here may have been seen): neither the
+    /// old password nor the old code opens the result. Returns the new code for a new kit.
+    pub fn recover(
+        mut backup: StoredBackup,
+        code: &RecoveryCode,
+        new: &Password,
+        kdf: KdfParams,
+        lanes: &dyn FillLanes,
+    ) -> Result<(Self, RecoveryCode), ClientError> {
+        let BackupEnvelope::Slots(envelope) = &backup.envelope else {
+            return Err(EnvelopeError::NoSlot(SlotKind::Recovery).into());
+        };
+        let opened = envelope.open(&Unlock::Recovery(code))?;
+        let changed = envelope.with_password(&opened, new, &backup.entropy, kdf, lanes)?;
+        let fresh = RecoveryCode::generate();
+        let changed = changed.with_recovery(&opened, &fresh)?;
+        backup.envelope = BackupEnvelope::Slots(changed);
+        Ok((Self { opened, backup }, fresh))
+    }
+
+    /// A vault whose key came from another backup than `newest` (an earlier version that
+    /// opened when `newest` did not): the key is sealed again under `password` as a new
+    /// envelope, to replace `newest` at its version.
+    pub(crate) fn recovered(
+        secret: &AccountSecret,
+        newest: &StoredBackup,
+        password: &Password,
+        kdf: KdfParams,
+        lanes: &dyn FillLanes,
+    ) -> Result<Self, ClientError> {
+        let (envelope, opened) =
+            SlotEnvelope::create(secret, password, &newest.entropy, kdf, lanes)?;
+        let backup = StoredBackup {
+            entropy: newest.entropy,
+            envelope: BackupEnvelope::Slots(envelope),
+            version: newest.version,
+        };
+        Ok(Self { opened, backup })
     }
 
     pub fn public_key(&self) -> PublicKey {
-        self.secret.public_key()
+        self.opened.secret().public_key()
     }
 
     pub fn secret(&self) -> &AccountSecret {
-        &self.secret
+        self.opened.secret()
     }
 
     pub fn backup(&self) -> &StoredBackup {
         &self.backup
     }
 
-    /// Re-encrypts locally under a new password; works offline. The old password must unlock the
+    /// The backup's slots: a vault's backup is always of the current version.
+    fn slots(&self) -> Result<&SlotEnvelope, ClientError> {
+        match &self.backup.envelope {
+            BackupEnvelope::Slots(envelope) => Ok(envelope),
+            BackupEnvelope::Password(envelope) => {
+                Err(EnvelopeError::UnsupportedVersion(envelope.v).into())
+            }
+        }
+    }
+
+    /// Replaces the password slot locally; works offline. The old password must unlock the
     /// current backup, so a walk-up attacker at an unlocked screen cannot change it. Returns the
     /// new envelope to sync with [`Vault::push_backup`]; `self` already uses it.
     pub fn change_password(
@@ -214,32 +308,43 @@ impl Vault {
         self.backup
             .envelope
             .open(old, &self.backup.entropy, lanes)?;
-        let envelope = BackupEnvelope::seal(&self.secret, new, &self.backup.entropy, kdf, lanes)?;
-        self.backup.envelope = envelope.clone();
-        Ok(envelope)
+        let changed =
+            self.slots()?
+                .with_password(&self.opened, new, &self.backup.entropy, kdf, lanes)?;
+        self.backup.envelope = BackupEnvelope::Slots(changed);
+        Ok(self.backup.envelope.clone())
     }
 
-    /// Seals a backup of an earlier envelope version again as the current version, under the
-    /// same `password` (the one that just opened it) and `kdf`; true if it did. Like a password
-    /// change it works offline and is synced with [`Vault::push_backup`].
-    pub fn upgrade_envelope(
-        &mut self,
-        password: &Password,
-        kdf: KdfParams,
-        lanes: &dyn FillLanes,
-    ) -> Result<bool, ClientError> {
-        if !self.backup.envelope.is_outdated() {
-            return Ok(false);
+    /// Replaces the recovery code (or adds one to a backup that has none) locally; the old code
+    /// no longer opens the result. Synced like a password change.
+    pub fn new_recovery_code(&mut self) -> Result<RecoveryCode, ClientError> {
+        let code = RecoveryCode::generate();
+        let changed = self.slots()?.with_recovery(&self.opened, &code)?;
+        self.backup.envelope = BackupEnvelope::Slots(changed);
+        Ok(code)
+    }
+
+    /// Whether the backup has a recovery code.
+    pub fn has_recovery_code(&self) -> bool {
+        self.slots()
+            .is_ok_and(|slots| slots.has(SlotKind::Recovery))
+    }
+
+    /// Uses the server's version number for this device's backup: keeping this device's change
+    /// over a conflicting one made elsewhere.
+    pub fn rebase(&mut self, version: u64) {
+        self.backup.version = version;
+    }
+
+    /// Uses another backup of this same key, opened here (`opened` is its data key): the
+    /// server's newer copy, when the user chose it.
+    pub fn adopt(&mut self, opened: Opened, backup: StoredBackup) -> Result<(), ClientError> {
+        if opened.secret().public_key() != self.public_key() {
+            return Err(EnvelopeError::ForeignKey.into());
         }
-        let entropy = &self.backup.entropy;
-        self.backup.envelope = BackupEnvelope::seal(&self.secret, password, entropy, kdf, lanes)?;
-        Ok(true)
-    }
-
-    /// Uses another backup of this same key: one saved before [`Vault::change_password`], or the
-    /// server's newer copy. The caller has checked that it belongs to this key.
-    pub fn replace_backup(&mut self, backup: StoredBackup) {
+        self.opened = opened;
         self.backup = backup;
+        Ok(())
     }
 
     /// Uploads `envelope` if the server still holds `base_version` (compare-and-swap). On a
@@ -252,7 +357,7 @@ impl Vault {
     ) -> Result<u64, ClientError> {
         let stored: BackupStored = server
             .call(
-                self.secret.keys(),
+                self.secret().keys(),
                 &Request::UpdateBackup {
                     backup: envelope,
                     base_version,
@@ -269,7 +374,7 @@ impl Vault {
         server: &Server<T>,
     ) -> Result<StoredBackup, ClientError> {
         let record: BackupRecord = server
-            .call(self.secret.keys(), &Request::GetBackup { version: None })
+            .call(self.secret().keys(), &Request::GetBackup { version: None })
             .await?;
         let stored = StoredBackup {
             entropy: Entropy::from_hex(&record.entropy)?,
@@ -277,11 +382,14 @@ impl Vault {
             version: record.backup_version,
         };
         if stored.envelope.validate()? != self.public_key() {
-            return Err(sigil_shared::envelope::EnvelopeError::ForeignKey.into());
+            return Err(EnvelopeError::ForeignKey.into());
         }
         // The entropy is the account's for good; a server that changes it is trying something.
         if stored.entropy != self.backup.entropy {
             return Err(ClientError::EntropyChanged);
+        }
+        if stored.envelope.is_rollback_of(&self.backup.envelope) {
+            return Err(ClientError::RolledBack);
         }
         Ok(stored)
     }
@@ -291,7 +399,7 @@ impl Vault {
         server: &Server<T>,
     ) -> Result<(), ClientError> {
         let _: AccountDeleted = server
-            .call(self.secret.keys(), &Request::DeleteAccount {})
+            .call(self.secret().keys(), &Request::DeleteAccount {})
             .await?;
         Ok(())
     }

@@ -38,6 +38,10 @@ pub struct LocalVault {
     /// with one made here). Both copies are kept until the user picks one; the server's is used
     /// only once its password opens it.
     pub conflict: Option<StoredBackup>,
+    /// A recovery code was made here and the user has not yet confirmed saving its kit (the tab
+    /// closed first): the vault asks for a new kit. Absent in older records.
+    #[serde(default)]
+    pub kit_unconfirmed: bool,
 }
 
 impl std::fmt::Debug for LocalVault {

@@ -372,7 +372,7 @@ mod tests {
     fn reply_from(server: &Keys, request: &Event, subscription: &str) -> (String, String) {
         let request = CheckedRequest::verify(request.clone()).unwrap();
         let reply = Exchange::new(&ServerKeys::new(server.clone()), &request)
-            .seal(&Reply::Result(serde_json::json!({})))
+            .seal(&Reply::ok(&serde_json::json!({})).unwrap())
             .unwrap();
         let json = reply.as_json();
         (format!(r#"["EVENT","{subscription}",{json}]"#), json)

@@ -8,15 +8,16 @@
 
 use serde::{Deserialize, Serialize};
 use sigil_shared::email::EmailAddress;
-use sigil_shared::envelope::{BackupEnvelope, Entropy, EnvelopeError};
+use sigil_shared::envelope::{BackupEnvelope, Entropy, EnvelopeError, OpenedBackup};
 use sigil_shared::error::ErrorCode;
 use sigil_shared::method::CodeSent;
 use sigil_shared::nostr::key::PublicKey;
 use sigil_shared::nostr::types::Timestamp;
+use sigil_shared::recovery::RecoveryCode;
 use sigil_shared::secret::Password;
 
 use crate::error::ClientError;
-use crate::flow::{AfterVerify, CodeSession, StoredBackup, Vault};
+use crate::flow::{AfterVerify, CodeSession, StoredBackup, Unlocked, Vault};
 use crate::local_vault::LOCAL_FORMAT;
 pub use crate::local_vault::LocalVault;
 use crate::relay::relay_list;
@@ -153,14 +154,16 @@ pub struct Session<T> {
     /// Whether this account belongs on this device: it was created or unlocked here. A backup
     /// downloaded for a login is not kept until its password has opened it.
     keep_locally: bool,
-    /// The account this device held when a new code was asked for, and its KDF entropy: a login
-    /// to the same account must be answered with the same entropy.
-    known_entropy: Option<(PublicKey, Entropy)>,
+    /// The account this device held when a new code was asked for: a login to the same account
+    /// must be answered with the same KDF entropy, and with no older backup than this one.
+    known: Option<(PublicKey, Entropy, BackupEnvelope)>,
     /// A login's verified code session, until the backup is open: it may read the account's
     /// earlier backups (see [`Session::unlock_from_history`]).
     login: Option<CodeSession>,
     /// What the last unlock did beyond opening, until [`Session::take_notice`].
     notice: Option<UnlockNotice>,
+    /// A recovery code was made and its kit not yet confirmed saved.
+    kit_unconfirmed: bool,
 }
 
 impl<T: Transport> Session<T> {
@@ -174,9 +177,10 @@ impl<T: Transport> Session<T> {
             unsynced: false,
             conflict: None,
             keep_locally: false,
-            known_entropy: None,
+            known: None,
             login: None,
             notice: None,
+            kit_unconfirmed: false,
         }
     }
 
@@ -192,9 +196,10 @@ impl<T: Transport> Session<T> {
             unsynced: local.unsynced,
             conflict: local.conflict,
             keep_locally: true,
-            known_entropy: None,
+            known: None,
             login: None,
             notice: None,
+            kit_unconfirmed: local.kit_unconfirmed,
         }
     }
 
@@ -241,6 +246,7 @@ impl<T: Transport> Session<T> {
             backup,
             unsynced: self.unsynced,
             conflict: self.conflict.clone(),
+            kit_unconfirmed: self.kit_unconfirmed,
         })
     }
 
@@ -255,11 +261,11 @@ impl<T: Transport> Session<T> {
             _ => None,
         };
         if let Some(backup) = held {
-            self.known_entropy = backup
+            self.known = backup
                 .envelope
                 .validate()
                 .ok()
-                .map(|key| (key, backup.entropy));
+                .map(|key| (key, backup.entropy, backup.envelope.clone()));
         }
         let sent = code.sent.clone();
         self.email = Some(code.email.clone());
@@ -296,11 +302,15 @@ impl<T: Transport> Session<T> {
             },
             AfterVerify::Existing(backup) => {
                 let account = backup.envelope.validate().map_err(ClientError::from)?;
-                if let Some((known, entropy)) = self.known_entropy
-                    && known == account
-                    && entropy != backup.entropy
+                if let Some((known, entropy, envelope)) = &self.known
+                    && *known == account
                 {
-                    return Err(ClientError::EntropyChanged.into());
+                    if *entropy != backup.entropy {
+                        return Err(ClientError::EntropyChanged.into());
+                    }
+                    if backup.envelope.is_rollback_of(envelope) {
+                        return Err(ClientError::RolledBack.into());
+                    }
                 }
                 self.login = Some(session);
                 State::Locked(backup)
@@ -310,24 +320,75 @@ impl<T: Transport> Session<T> {
     }
 
     /// New account: checks the two entries, then generates, seals and registers the key.
+    /// Returns the recovery code for the emergency kit, which the user confirms saving with
+    /// [`Session::confirm_kit`].
     pub async fn create_account(
         &mut self,
         password: &Password,
         repeated: &Password,
-    ) -> Result<PublicKey, SessionError> {
+    ) -> Result<(PublicKey, RecoveryCode), SessionError> {
         let State::NewAccount { code, entropy } = &self.state else {
             return Err(OutOfStep(self.step()).into());
         };
         check_new_password(password, repeated)?;
         // On failure the step stays the same, so the user can retry (e.g. after a network drop).
-        let vault = code
+        let (vault, code) = code
             .create_account(&self.server, *entropy, password)
             .await?;
         let pubkey = vault.public_key();
         // The ephemeral key goes with the code session: it has no further use.
         self.state = State::Unlocked(vault);
         self.keep_locally = true;
-        Ok(pubkey)
+        self.kit_unconfirmed = true;
+        Ok((pubkey, code))
+    }
+
+    /// "Forgot password": opens the backup with its recovery code instead, sets the new
+    /// password (checked like a new account's) and replaces the code, all on this device; the
+    /// change is queued like a password change and [`Session::sync`] sends it. Returns the new
+    /// code for a new kit.
+    pub fn recover(
+        &mut self,
+        code: &RecoveryCode,
+        new: &Password,
+        repeated: &Password,
+    ) -> Result<(PublicKey, RecoveryCode), SessionError> {
+        let State::Locked(backup) = &self.state else {
+            return Err(OutOfStep(self.step()).into());
+        };
+        check_new_password(new, repeated)?;
+        self.server.progress(Progress::DerivingKey);
+        let (kdf, lanes) = (self.server.info().kdf, self.server.transport().lanes());
+        let (vault, fresh) = Vault::recover(backup.clone(), code, new, kdf, lanes)?;
+        let pubkey = vault.public_key();
+        self.state = State::Unlocked(vault);
+        self.unsynced = true;
+        self.keep_locally = true;
+        self.login = None;
+        self.kit_unconfirmed = true;
+        Ok((pubkey, fresh))
+    }
+
+    /// A new recovery code in place of the old one (which stops working once synced). Needs
+    /// the password, as export does.
+    pub fn new_recovery_code(&mut self, password: &Password) -> Result<RecoveryCode, SessionError> {
+        self.confirmed_vault(password)?;
+        let code = self.vault_mut()?.new_recovery_code()?;
+        self.unsynced = true;
+        self.kit_unconfirmed = true;
+        Ok(code)
+    }
+
+    /// The user saved the emergency kit of the last recovery code.
+    pub fn confirm_kit(&mut self) {
+        self.kit_unconfirmed = false;
+    }
+
+    /// Whether the open vault should ask for an emergency kit: it has no recovery code, or
+    /// the last one's kit was never confirmed saved.
+    pub fn needs_kit(&self) -> bool {
+        self.vault()
+            .is_some_and(|vault| self.kit_unconfirmed || !vault.has_recovery_code())
     }
 
     /// Publishes the account's relay list (NIP-65, kind 10002, signed here) on those relays,
@@ -357,12 +418,14 @@ impl<T: Transport> Session<T> {
         };
         self.server.progress(Progress::DerivingKey);
         let lanes = self.server.transport().lanes();
-        let mut vault = Vault::unlock(backup.clone(), password, lanes)?;
-        // A backup of an earlier envelope version is sealed again now, while the password is at
-        // hand, and synced like a password change.
-        if vault.backup().envelope.is_outdated() {
+        if backup.envelope.is_outdated() {
+            // Opening, then sealing again as the current version: two derivations.
             self.server.progress(Progress::DerivingKey);
-            vault.upgrade_envelope(password, self.server.info().kdf, lanes)?;
+        }
+        let kdf = self.server.info().kdf;
+        let (vault, unlocked) = Vault::unlock_upgrading(backup.clone(), password, kdf, lanes)?;
+        // An upgraded backup is synced like a password change.
+        if unlocked == Unlocked::Upgraded {
             self.unsynced = true;
             self.notice = Some(UnlockNotice::Upgraded);
         }
@@ -410,19 +473,16 @@ impl<T: Transport> Session<T> {
                 .open_for(&account, password, &backup.entropy, lanes)
             {
                 Ok(secret) => secret,
-                Err(EnvelopeError::WrongPasswordOrTampered) => continue,
+                // A version this password does not open, or one altered: try the one before.
+                Err(EnvelopeError::WrongPasswordOrTampered | EnvelopeError::SlotsAltered) => {
+                    continue;
+                }
                 Err(error) => return Err(ClientError::from(error).into()),
             };
             self.server.progress(Progress::DerivingKey);
             let kdf = self.server.info().kdf;
-            let envelope = BackupEnvelope::seal(&secret, password, &newest.entropy, kdf, lanes)
-                .map_err(ClientError::from)?;
-            let repaired = StoredBackup {
-                entropy: newest.entropy,
-                envelope,
-                version: newest.version,
-            };
-            self.state = State::Unlocked(Vault::recovered(secret, repaired));
+            let vault = Vault::recovered(&secret, newest, password, kdf, lanes)?;
+            self.state = State::Unlocked(vault);
             self.unsynced = true;
             self.keep_locally = true;
             self.login = None;
@@ -571,10 +631,7 @@ impl<T: Transport> Session<T> {
         let theirs = self.conflict.clone().ok_or(OutOfStep(Step::Unlocked))?;
         match keep {
             Keep::ThisDevice => {
-                let vault = self.vault_mut()?;
-                let mut ours = vault.backup().clone();
-                ours.version = theirs.version;
-                vault.replace_backup(ours);
+                self.vault_mut()?.rebase(theirs.version);
                 self.conflict = None;
                 self.unsynced = true;
                 self.sync().await
@@ -582,17 +639,16 @@ impl<T: Transport> Session<T> {
             Keep::OtherDevice => {
                 let password = other_password.ok_or(SessionError::PasswordNeeded)?;
                 let lanes = self.server.transport().lanes();
-                let opened = theirs.envelope.open(password, &theirs.entropy, lanes);
-                let opened = opened.map_err(ClientError::from)?;
-                let vault = self.vault_mut()?;
-                if opened.public_key() != vault.public_key() {
-                    return Err(ClientError::from(
-                        sigil_shared::envelope::EnvelopeError::ForeignKey,
-                    )
-                    .into());
-                }
+                let opened = theirs
+                    .envelope
+                    .open_with_password(password, &theirs.entropy, lanes)
+                    .map_err(ClientError::from)?;
+                // A sync refuses an older envelope version before it gets here.
+                let OpenedBackup::Slots(opened) = opened else {
+                    return Err(ClientError::RolledBack.into());
+                };
                 let version = theirs.version;
-                vault.replace_backup(theirs);
+                self.vault_mut()?.adopt(opened, theirs)?;
                 self.conflict = None;
                 self.unsynced = false;
                 Ok(Sync::Adopted(version))

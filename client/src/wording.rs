@@ -19,6 +19,12 @@ fn session_message(error: &SessionError) -> String {
         SessionError::Client(ClientError::Envelope(EnvelopeError::WrongPasswordOrTampered)) => {
             "That password does not unlock this vault. Check it and try again.".into()
         }
+        SessionError::Client(ClientError::Envelope(EnvelopeError::SlotsAltered)) => {
+            "This backup was altered by someone without your key: its ways to unlock were changed. Nothing was opened. Unlock on a device that has its own copy.".into()
+        }
+        SessionError::Client(ClientError::RolledBack) => {
+            "The server sent an older backup than the one this device has, which could bring back a removed password, code or passkey. This device keeps its own copy.".into()
+        }
         SessionError::Client(ClientError::Transport(_)) => {
             "The server could not be reached. Check your connection and try again.".into()
         }
@@ -34,6 +40,11 @@ fn session_message(error: &SessionError) -> String {
         // error type; none carries text a server wrote.
         other => sentence(&other.to_string()),
     }
+}
+
+/// A typed recovery code that cannot be one: said before any key is derived.
+pub fn recovery_code(error: &sigil_shared::recovery::RecoveryCodeError) -> Failure {
+    Failure::new(sentence(&error.to_string()))
 }
 
 /// A method's error, by its code; `retry_after` is the only thing taken from the server.

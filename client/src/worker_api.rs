@@ -54,6 +54,8 @@ pub enum Command {
     CreateAccount,
     /// Secret: the password.
     Unlock,
+    /// "Forgot password". Secrets: the recovery code, the new password, and its repetition.
+    Recover,
     /// Secret: the password, which the newest backup refused at a login: try the earlier
     /// versions the server keeps (the user asks for this; a typo should not cost requests).
     UnlockFromEarlier,
@@ -63,6 +65,10 @@ pub enum Command {
     ChangePassword,
     /// Secret, when the other device's password is kept: that password.
     ResolveConflict(Keep),
+    /// A new recovery code in place of the old one. Secret: the password.
+    NewRecoveryCode,
+    /// The user saved the emergency kit just shown.
+    ConfirmKit,
     /// Secret: the password.
     ExportNcryptsec,
     /// Secret: the password.
@@ -124,6 +130,8 @@ pub enum Answer {
     Synced(Sync, bool),
     /// An exported key (`ncryptsec`), or the raw `nsec` the user asked to see.
     Key(Private),
+    /// A new recovery code, for the emergency kit the page shows.
+    RecoveryKit(Private),
     Signer(SignerView),
     /// A `bunker://` link; its secret connects one app.
     BunkerLink(Private),
@@ -179,6 +187,12 @@ pub struct Opened {
     pub npub: String,
     pub relays: Vec<String>,
     pub notice: Option<UnlockNotice>,
+    /// A recovery code just made (at signup, or by a recovery), for the emergency kit the user
+    /// must confirm saving. The one place the code leaves the worker: the page shows it.
+    pub kit: Option<Private>,
+    /// The vault has no recovery code, or its kit was never confirmed saved: the page asks the
+    /// user to make one.
+    pub needs_kit: bool,
 }
 
 /// Why a command failed, in the words the page shows (all of them from [`crate::wording`]).

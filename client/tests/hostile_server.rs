@@ -1,7 +1,9 @@
 //! The client against a server that lies. An in-process adversary built from the protocol crate
 //! answers with weak KDF parameters, a backup for another key, replies signed by the wrong key,
 //! a reply recorded for an earlier request, or other KDF entropy for an account the client knows;
-//! the client logic refuses each with a clear error.
+//! the client logic refuses each with a clear error. It also tampers with the backup's unlock
+//! slots (one removed, two swapped) and hands a device an older backup than the one it holds (an
+//! earlier revision, or an envelope of an earlier version), which the client notices.
 //! It also plays a busy server (503), where the client backs off and tries again, and a server
 //! that raises its proof of work and then names another key, which the client refuses.
 
@@ -15,12 +17,15 @@ use sigil_client::session::{Session, SessionError};
 use sigil_client::transport::{Progress, TransportError};
 use sigil_client::{ClientError, HttpResponse, Server, Transport};
 use sigil_shared::dvm::{Exchange, ReplyError, ServerKeys};
-use sigil_shared::envelope::{BackupEnvelope, Entropy, EnvelopeError, KdfParams};
+use sigil_shared::envelope::{
+    BackupEnvelope, Entropy, EnvelopeError, KdfParams, Slot, SlotEnvelope,
+};
 use sigil_shared::error::{RejectBody, RejectCode};
 use sigil_shared::info::{EVENTS_PATH, InfoError, ServerInfo};
 use sigil_shared::method::{BackupRecord, CodeSent, Reply, Request, Verified};
 use sigil_shared::nostr::event::Event;
 use sigil_shared::nostr::key::Keys;
+use sigil_shared::recovery::RecoveryCode;
 use sigil_shared::secret::{AccountSecret, Password};
 use sigil_shared::validation::CheckedRequest;
 
@@ -47,6 +52,16 @@ enum Lie {
     /// Refuses the first post for too little work, then announces a higher difficulty under
     /// another key.
     KeyChangesWithDifficulty,
+    /// Hands out the backup with its recovery slot removed (to keep the user from recovering).
+    RemovedSlot,
+    /// Hands out the backup with its password and recovery slots swapped.
+    ReorderedSlots,
+    /// Gives the first login the newest backup, and everything after it the revision before,
+    /// whose recovery code the user has since replaced.
+    EarlierRevision,
+    /// Gives the first login a version-3 backup, and everything after it the same account's
+    /// version-2 backup.
+    EarlierVersion,
 }
 
 struct HostileServer {
@@ -56,6 +71,8 @@ struct HostileServer {
     /// The account the lies are about: its backup, sealed at the floor parameters.
     account: AccountSecret,
     entropy: Entropy,
+    /// For the lies about slots and history: the account's newest backup, and an older one.
+    history: Option<(BackupEnvelope, BackupEnvelope)>,
     first_reply: RefCell<Option<String>>,
     gets: Cell<u32>,
     posts: Cell<u32>,
@@ -67,12 +84,22 @@ struct HostileServer {
 
 impl HostileServer {
     fn new(lie: Lie) -> Self {
+        let (account, entropy, history) = match lie {
+            Lie::RemovedSlot | Lie::ReorderedSlots | Lie::EarlierRevision => {
+                let (account, entropy) = (AccountSecret::generate(), Entropy::generate());
+                let history = revisions(&account, &entropy);
+                (account, entropy, Some(history))
+            }
+            Lie::EarlierVersion => version_2_account(),
+            _ => (AccountSecret::generate(), Entropy::generate(), None),
+        };
         Self {
             lie,
             keys: ServerKeys::new(Keys::generate()),
             impostor: ServerKeys::new(Keys::generate()),
-            account: AccountSecret::generate(),
-            entropy: Entropy::generate(),
+            account,
+            entropy,
+            history,
             first_reply: RefCell::default(),
             gets: Cell::new(0),
             posts: Cell::new(0),
@@ -91,6 +118,28 @@ impl HostileServer {
             &ThisThread,
         )
         .expect("seal")
+    }
+
+    /// The account's backup as this lie hands it out.
+    fn account_backup(&self, request: &Request) -> BackupEnvelope {
+        let Some((newest, older)) = &self.history else {
+            return self.backup_of(&self.account);
+        };
+        let after_login = matches!(request, Request::GetBackup { .. }) || self.verifies.get() > 1;
+        let mut backup = match self.lie {
+            Lie::EarlierRevision | Lie::EarlierVersion if after_login => older.clone(),
+            _ => newest.clone(),
+        };
+        if let BackupEnvelope::Slots(envelope) = &mut backup {
+            match self.lie {
+                Lie::RemovedSlot => envelope
+                    .slots
+                    .retain(|s| !matches!(s, Slot::Recovery { .. })),
+                Lie::ReorderedSlots => envelope.slots.swap(0, 1),
+                _ => {}
+            }
+        }
+        backup
     }
 
     /// The entropy this answer carries: another after the first login, if that is the lie.
@@ -114,10 +163,13 @@ impl HostileServer {
                 resend_after: 60,
             }),
             Request::VerifyCode { .. } => {
-                let mut backup = self.backup_of(&self.account);
-                if self.lie == Lie::WeakKdfBackup {
-                    backup.kdf.m_kib = 8;
-                    backup.kdf.t = 1;
+                let mut backup = self.account_backup(request);
+                if self.lie == Lie::WeakKdfBackup
+                    && let BackupEnvelope::Slots(envelope) = &mut backup
+                    && let Some(Slot::Password { kdf, .. }) = envelope.slots.first_mut()
+                {
+                    kdf.m_kib = 8;
+                    kdf.t = 1;
                 }
                 serde_json::to_value(Verified::Existing {
                     entropy: self.entropy_now(request).to_hex(),
@@ -128,14 +180,14 @@ impl HostileServer {
             Request::GetBackup { .. } => serde_json::to_value(BackupRecord {
                 entropy: self.entropy_now(request).to_hex(),
                 backup: match self.lie {
-                    Lie::ChangedEntropy => self.backup_of(&self.account),
-                    _ => self.backup_of(&AccountSecret::generate()),
+                    Lie::ForeignBackup => self.backup_of(&AccountSecret::generate()),
+                    _ => self.account_backup(request),
                 },
                 backup_version: 2,
             }),
             _ => serde_json::to_value(serde_json::json!({})),
         };
-        Reply::Result(result.expect("json"))
+        Reply::ok(&result.expect("json")).expect("json")
     }
 }
 
@@ -204,6 +256,54 @@ impl Transport for HostileServer {
     async fn sleep(&self, duration: Duration) {
         self.slept.borrow_mut().push(duration);
     }
+}
+
+/// Two revisions of one envelope with a recovery slot: the newer one replaced the code.
+fn revisions(account: &AccountSecret, entropy: &Entropy) -> (BackupEnvelope, BackupEnvelope) {
+    let password = Password::new(PASSWORD);
+    let (created, opened) =
+        SlotEnvelope::create(account, &password, entropy, KdfParams::FLOOR, &ThisThread).unwrap();
+    let older = created
+        .with_recovery(&opened, &RecoveryCode::generate())
+        .unwrap();
+    let newest = older
+        .with_recovery(&opened, &RecoveryCode::generate())
+        .unwrap();
+    (BackupEnvelope::Slots(newest), BackupEnvelope::Slots(older))
+}
+
+/// The account of the first version-2 known answer (whose password is [`PASSWORD`]), with its
+/// version-2 envelope as the older backup and a version-3 one as the newest.
+fn version_2_account() -> (
+    AccountSecret,
+    Entropy,
+    Option<(BackupEnvelope, BackupEnvelope)>,
+) {
+    #[derive(serde::Deserialize)]
+    struct Vector {
+        password: String,
+        entropy: String,
+        secret_key: String,
+        envelope: BackupEnvelope,
+    }
+    let vectors: Vec<Vector> =
+        serde_json::from_str(include_str!("../../shared/tests/vectors/backup-v2.json")).unwrap();
+    let v = vectors.into_iter().next().unwrap();
+    assert_eq!(v.password, PASSWORD);
+    let mut key = [0u8; 32];
+    hex::decode_to_slice(&v.secret_key, &mut key).unwrap();
+    let account = AccountSecret::from_bytes(&key).unwrap();
+    let entropy = Entropy::from_hex(&v.entropy).unwrap();
+    let (newest, _) = SlotEnvelope::create(
+        &account,
+        &Password::new(PASSWORD),
+        &entropy,
+        KdfParams::FLOOR,
+        &ThisThread,
+    )
+    .unwrap();
+    let history = (BackupEnvelope::Slots(newest), v.envelope);
+    (account, entropy, Some(history))
 }
 
 async fn session(lie: Lie) -> Session<HostileServer> {
@@ -368,4 +468,53 @@ async fn a_raised_difficulty_under_another_key_is_refused() {
         1,
         "nothing sent to the impostor"
     );
+}
+
+/// A server that drops the recovery slot (so the user cannot recover), or reorders the slots,
+/// cannot do it quietly: the password still opens its slot, but the vault's associated data
+/// covers every slot, so the unlock says the backup was altered (not "wrong password").
+#[tokio::test]
+async fn removed_or_reordered_slots_are_noticed_at_unlock() {
+    for lie in [Lie::RemovedSlot, Lie::ReorderedSlots] {
+        let mut session = session(lie).await;
+        let refused = log_in(&mut session).await;
+        assert!(
+            matches!(
+                refused,
+                Err(SessionError::Client(ClientError::Envelope(
+                    EnvelopeError::SlotsAltered
+                )))
+            ),
+            "{lie:?}: {refused:?}"
+        );
+        assert!(session.vault().is_none(), "{lie:?}: nothing was unlocked");
+    }
+}
+
+/// A device that has held a backup refuses an older one from the server (it would bring back a
+/// replaced recovery code or a removed passkey, or a password-only envelope), in a sync and in
+/// a new login to the same account.
+#[tokio::test]
+async fn an_older_backup_is_refused_by_a_device_that_held_a_newer_one() {
+    for lie in [Lie::EarlierRevision, Lie::EarlierVersion] {
+        let mut session = session(lie).await;
+        log_in(&mut session)
+            .await
+            .expect("the first login is honest");
+        let refused = session.sync().await;
+        assert!(
+            matches!(refused, Err(SessionError::Client(ClientError::RolledBack))),
+            "{lie:?}: {refused:?}"
+        );
+        session.lock();
+        session
+            .request_code("victim@example.org")
+            .await
+            .expect("code");
+        let refused = session.verify_code("123456").await;
+        assert!(
+            matches!(refused, Err(SessionError::Client(ClientError::RolledBack))),
+            "{lie:?}: {refused:?}"
+        );
+    }
 }

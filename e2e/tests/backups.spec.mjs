@@ -1,11 +1,11 @@
-// The backups a login meets: one sealed by the previous release (envelope version 1) is opened and
-// sealed again as version 2; a newest backup the password cannot open still gives the key back
+// The backups a login meets: one sealed by an earlier release (envelope version 1) is opened and
+// sealed again as version 3, and the vault then asks for an emergency kit; a newest backup the password cannot open still gives the key back
 // from an earlier version, when the user asks for it.
 import { readFileSync } from "node:fs";
 import { expect, test } from "@playwright/test";
 import { nip19 } from "nostr-tools";
 import { startSigil } from "../harness.mjs";
-import { FAST_KDF, enterEmailAndCode, signUp, submitUnlock } from "../steps.mjs";
+import { FAST_KDF, RECOVERY_CODE, enterEmailAndCode, openSection, saveKit, signUp, submitUnlock } from "../steps.mjs";
 
 const PASSWORD = "correct horse battery staple";
 
@@ -28,7 +28,7 @@ function storedBackup(npub) {
   return { backup: JSON.parse(backup), version };
 }
 
-test("a version-1 backup from the previous release opens and is sealed again as version 2", async ({ page, browser }) => {
+test("a version-1 backup from an earlier release opens, is sealed again as version 3 and gets a kit", async ({ page, browser }) => {
   const email = "previous-release@example.org";
   const placeholder = await signUp(page, sigil, email, PASSWORD);
   // The account as the previous release left it: the known answer made with argon2-cffi and
@@ -54,21 +54,34 @@ test("a version-1 backup from the previous release opens and is sealed again as 
   );
   const stored = storedBackup(npub);
   expect(stored.version).toBe(2);
-  expect(stored.backup.v).toBe(2);
+  expect(stored.backup.v).toBe(3);
   expect(stored.backup.pubkey).toBe(v1.pubkey);
+  expect(stored.backup.slots.map((slot) => slot.kind)).toEqual(["password"]);
+
+  // The upgraded vault has no recovery code: it says so, and makes one when asked.
+  await expect(second.locator("#kit-missing")).toBeVisible();
+  await openSection(second, "Security");
+  await second.locator("summary", { hasText: "Recovery kit" }).click();
+  await second.locator("#new-kit-password").fill(v1.password);
+  await second.getByRole("button", { name: "Make a new recovery code" }).click();
+  const code = await saveKit(second);
+  expect(code).toMatch(RECOVERY_CODE);
+  await expect(second.locator("#kit-missing")).toBeHidden();
+  await expect.poll(() => storedBackup(npub).backup.slots.map((slot) => slot.kind), { timeout: 30_000 }).toEqual(["password", "recovery"]);
   await device.close();
 });
 
 test("when the newest backup refuses the password, an earlier one gives the key back", async ({ page, browser }) => {
   const email = "bad-upload@example.org";
   const created = await signUp(page, sigil, email, PASSWORD);
-  // A bad upload, as a client's bug would make: the server keeps the good one as version 1, and
-  // the newest (version 2) no longer opens with the password.
+  // A bad upload, as a client's bug would make (the password's slot wraps a wrong key): the
+  // server keeps the good one as version 1, and the newest (version 2) no longer opens with the
+  // password.
   sigil.database(
     [
       "row = c.execute('SELECT pubkey, backup, updated_at FROM users WHERE pubkey = ?', (bytes.fromhex(args[0]),)).fetchone()",
       "c.execute('INSERT INTO backup_history (pubkey, version, backup, stored_at) VALUES (?, 1, ?, ?)', (row[0], row[1], row[2]))",
-      "bad = json.loads(row[1]); bad['ciphertext'] = bad['ciphertext'][:-1] + ('0' if bad['ciphertext'][-1] != '0' else '1')",
+      "bad = json.loads(row[1]); w = bad['slots'][0]['wrapped']; bad['slots'][0]['wrapped'] = w[:-1] + ('0' if w[-1] != '0' else '1')",
       "c.execute('UPDATE users SET backup = ?, backup_version = 2 WHERE pubkey = ?', (json.dumps(bad), row[0]))",
     ].join("\n"),
     Buffer.from(nip19.decode(created).data, "hex").toString("hex"),

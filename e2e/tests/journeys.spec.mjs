@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { startSigil } from "../harness.mjs";
-import { FAST_KDF, enterEmailAndCode, submitUnlock } from "../steps.mjs";
+import { FAST_KDF, enterEmailAndCode, saveKit, submitUnlock } from "../steps.mjs";
 
 const PASSWORD = "correct horse battery staple";
 
@@ -40,6 +40,7 @@ test("sign up, then log in on a new device with the same key", async ({ page, br
   await page.getByLabel("Password (at least 10 characters)", { exact: true }).fill(PASSWORD);
   await page.getByLabel("Repeat the password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create my key" }).click();
+  await saveKit(page);
   const npub = page.getByTestId("npub");
   await expect(npub).toHaveText(/^npub1[02-9ac-hj-np-z]{58}$/, { timeout: 30_000 });
   const created = await npub.textContent();

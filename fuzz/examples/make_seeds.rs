@@ -148,6 +148,7 @@ fn main() {
         },
         unsynced: false,
         conflict: None,
+        kit_unconfirmed: false,
     };
     write("backup_envelope", "saved_vault", saved.to_json().as_bytes());
 }

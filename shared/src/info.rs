@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::envelope::{EnvelopeError, KdfParams};
 
 /// Version 2 pads every request and reply to one size (see [`crate::padding`]).
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 pub const WELL_KNOWN_PATH: &str = "/.well-known/sigil.json";
 pub const EVENTS_PATH: &str = "/api/v1/events";
 /// The most work a client will do for one request: 2^28 hashes is minutes in a browser. More

@@ -13,6 +13,7 @@ pub mod kinds;
 pub mod method;
 pub mod padding;
 pub mod pow;
+pub mod recovery;
 pub mod relay;
 pub mod secret;
 pub mod sha256x4;

@@ -4,6 +4,7 @@
 //! signup or login apart.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::envelope::BackupEnvelope;
 use crate::error::ErrorBody;
@@ -68,23 +69,37 @@ impl Request {
 }
 
 /// Plaintext of a reply event's content: exactly one of `result` or `error`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// The result stays raw JSON text until [`Reply::into_result`] reads it into the method's own
+/// type: read through a `serde_json::Value` instead, every result type was compiled a second
+/// time to read from one, which cost the vault's WebAssembly about 10 KiB.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reply {
-    Result(serde_json::Value),
+    Result(Box<RawValue>),
     Error(ErrorBody),
+}
+
+impl PartialEq for Reply {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Result(a), Self::Result(b)) => a.get() == b.get(),
+            (Self::Error(a), Self::Error(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 impl Reply {
     pub fn ok<T: Serialize>(result: &T) -> Result<Self, serde_json::Error> {
-        Ok(Self::Result(serde_json::to_value(result)?))
+        Ok(Self::Result(serde_json::value::to_raw_value(result)?))
     }
 
     pub fn into_result<T: for<'de> Deserialize<'de>>(
         self,
     ) -> Result<Result<T, ErrorBody>, serde_json::Error> {
         match self {
-            Self::Result(value) => serde_json::from_value(value).map(Ok),
+            Self::Result(raw) => serde_json::from_str(raw.get()).map(Ok),
             Self::Error(error) => Ok(Err(error)),
         }
     }
@@ -100,8 +115,12 @@ pub struct CodeSent {
 }
 
 /// Result of `verify_code`.
+// Read through [`AnyVerified`] rather than as an internally tagged enum: serde buffers such an
+// enum before it can pick the variant, and every type inside (the whole backup envelope) is
+// then compiled a second time to read from that buffer, which cost the vault's WebAssembly
+// several KiB.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "account", rename_all = "snake_case")]
+#[serde(tag = "account", rename_all = "snake_case", try_from = "AnyVerified")]
 pub enum Verified {
     /// No account yet: the client creates a key and calls `activate`.
     New {
@@ -114,6 +133,41 @@ pub enum Verified {
         backup: BackupEnvelope,
         backup_version: u64,
     },
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum AccountKind {
+    New,
+    Existing,
+}
+
+/// Every member either answer has, sorted by `account`. Members it does not know are ignored,
+/// as in every reply.
+#[derive(Deserialize)]
+struct AnyVerified {
+    account: AccountKind,
+    entropy: String,
+    backup: Option<BackupEnvelope>,
+    backup_version: Option<u64>,
+}
+
+impl TryFrom<AnyVerified> for Verified {
+    type Error = &'static str;
+
+    fn try_from(any: AnyVerified) -> Result<Self, Self::Error> {
+        match (any.account, any.backup, any.backup_version) {
+            (AccountKind::New, None, None) => Ok(Self::New {
+                entropy: any.entropy,
+            }),
+            (AccountKind::Existing, Some(backup), Some(backup_version)) => Ok(Self::Existing {
+                entropy: any.entropy,
+                backup,
+                backup_version,
+            }),
+            _ => Err("`verify_code` answers `new` with entropy, or `existing` with a backup"),
+        }
+    }
 }
 
 /// Result of `activate` and `update_backup`.

@@ -9,14 +9,15 @@
 //! it reads the bare one; a receiver refuses a plaintext of any other length.
 //!
 //! The request size is paid for in proof of work: the miner hashes the content, which follows
-//! the nonce, for every attempt. 1,024 bytes is a NIP-44 bucket of its own and leaves room for
-//! the envelope to grow; the largest request today, `activate` at its widest, takes 903 (test
-//! `the_largest_request_fits` in `shared/tests/sizes.rs`).
+//! the nonce, for every attempt. 4,096 bytes is a NIP-44 bucket of its own and holds a backup
+//! with every slot it may have: the largest request, `activate` at its widest (four passkeys with
+//! the longest credentials and names), takes 4,052 (test `the_largest_request_fits` in
+//! `shared/tests/sizes.rs`).
 
 /// Bytes of every request plaintext.
-pub const REQUEST_LEN: usize = 1024;
-/// Bytes of every reply plaintext. The largest reply, a backup at its widest, takes 488.
-pub const REPLY_LEN: usize = 1024;
+pub const REQUEST_LEN: usize = 4096;
+/// Bytes of every reply plaintext. The largest reply, a backup at its widest, takes 3,637.
+pub const REPLY_LEN: usize = 4096;
 
 /// A message too long for its padded size: a bug in whoever built it, never user input that
 /// the client did not check first.

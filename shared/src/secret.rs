@@ -1,10 +1,20 @@
 //! Secret material: zeroized on drop, redacted in `Debug`, never serialisable.
 
-use std::fmt;
-
 use nostr::key::{Keys, PublicKey, SecretKey};
 use unicode_normalization::UnicodeNormalization;
 use zeroize::{Zeroize, Zeroizing};
+
+/// `Debug` that names the type and never its content, for every type holding a secret.
+macro_rules! redacted_debug {
+    ($($secret:ty),+ $(,)?) => {$(
+        impl std::fmt::Debug for $secret {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}(<redacted>)", stringify!($secret))
+            }
+        }
+    )+};
+}
+pub(crate) use redacted_debug;
 
 /// A password, NFKC-normalised so the same characters typed on different keyboards or platforms
 /// derive the same key.
@@ -34,11 +44,7 @@ impl Password {
     }
 }
 
-impl fmt::Debug for Password {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Password(<redacted>)")
-    }
-}
+redacted_debug!(Password, AccountSecret);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordError {
@@ -88,12 +94,6 @@ impl AccountSecret {
             KeySecurity::Medium,
         )?;
         encrypted.to_bech32()
-    }
-}
-
-impl fmt::Debug for AccountSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AccountSecret(<redacted>)")
     }
 }
 

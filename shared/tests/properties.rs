@@ -6,7 +6,9 @@
 use proptest::prelude::*;
 use sigil_shared::argon2id::ThisThread;
 use sigil_shared::dvm;
-use sigil_shared::envelope::{BackupEnvelope, Entropy, EnvelopeError, KdfParams};
+use sigil_shared::envelope::{
+    BackupEnvelope, Entropy, EnvelopeError, KdfParams, SlotEnvelope, Unlock,
+};
 use sigil_shared::method::Request;
 use sigil_shared::nostr::key::Keys;
 use sigil_shared::nostr::types::Timestamp;
@@ -24,7 +26,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(6))]
 
     /// Any key, password and entropy: what is sealed opens to the same key, only with that
-    /// password, and any flipped byte of nonce or ciphertext is refused, not mis-decrypted.
+    /// password, and any flipped byte of the sealed key is refused, not mis-decrypted.
     #[test]
     fn sealed_backups_open_only_intact_and_with_their_password(
         seed in any::<[u8; 32]>(),
@@ -36,13 +38,14 @@ proptest! {
         let secret = secret_from(seed);
         let entropy = Entropy(entropy);
         let password_typed = Password::new(&password);
-        let envelope = BackupEnvelope::seal(&secret, &password_typed, &entropy, KdfParams::FLOOR, &ThisThread).unwrap();
-        let opened = envelope.open(&password_typed, &entropy, &ThisThread).unwrap();
-        prop_assert_eq!(opened.public_key(), secret.public_key());
+        let (envelope, _) = SlotEnvelope::create(&secret, &password_typed, &entropy, KdfParams::FLOOR, &ThisThread).unwrap();
+        let by_password = Unlock::Password(&password_typed, &entropy, &ThisThread);
+        let opened = envelope.open(&by_password).unwrap();
+        prop_assert_eq!(opened.secret().public_key(), secret.public_key());
 
         if Password::new(&other).as_bytes() != password_typed.as_bytes() {
             prop_assert_eq!(
-                envelope.open(&Password::new(&other), &entropy, &ThisThread).err(),
+                envelope.open(&Unlock::Password(&Password::new(&other), &entropy, &ThisThread)).err(),
                 Some(EnvelopeError::WrongPasswordOrTampered)
             );
         }
@@ -53,8 +56,8 @@ proptest! {
         let mut tampered = envelope.clone();
         tampered.ciphertext = hex::encode(bytes);
         prop_assert_eq!(
-            tampered.open(&password_typed, &entropy, &ThisThread).err(),
-            Some(EnvelopeError::WrongPasswordOrTampered)
+            tampered.open(&by_password).err(),
+            Some(EnvelopeError::SlotsAltered)
         );
     }
 }

@@ -19,7 +19,7 @@ use sigil_shared::padding::{REPLY_LEN, REQUEST_LEN};
 const DOC: &str = include_str!("../../docs/protocol.md");
 
 fn vectors() -> Value {
-    serde_json::from_str(include_str!("vectors/protocol-v2.json")).unwrap()
+    serde_json::from_str(include_str!("vectors/protocol-v3.json")).unwrap()
 }
 
 /// The document's JSON examples: (label after "```json", text).

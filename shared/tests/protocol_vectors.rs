@@ -1,4 +1,4 @@
-//! The protocol's known answers (`vectors/protocol-v2.json`, referenced from docs/protocol.md):
+//! The protocol's known answers (`vectors/protocol-v3.json`, referenced from docs/protocol.md):
 //! one request and its reply, with fixed keys, times, NIP-44 nonces and signing randomness, so a
 //! second implementation can check its conversation key, padding, encryption, nonce tag, id and
 //! signature byte for byte. `e2e/check-vectors.mjs` checks the same file with nostr-tools.
@@ -23,7 +23,7 @@ use sigil_shared::validation::{Policy, check_request};
 
 const FILE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/tests/vectors/protocol-v2.json"
+    "/tests/vectors/protocol-v3.json"
 );
 const DIFFICULTY: u8 = 8;
 

@@ -2,22 +2,48 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use sigil_shared::dvm::sign_key_proof;
-use sigil_shared::envelope::{BackupEnvelope, KdfParams};
+use sigil_shared::envelope::{
+    BackupEnvelope, KdfParams, MAX_CREDENTIAL_BYTES, MAX_PASSKEY_NAME_BYTES, MAX_PASSKEYS, Slot,
+    SlotEnvelope,
+};
 use sigil_shared::error::{ErrorBody, ErrorCode};
 use sigil_shared::method::{BackupRecord, BackupVersion, BackupVersions, Reply, Request, Verified};
 use sigil_shared::nostr::key::Keys;
 use sigil_shared::nostr::types::Timestamp;
 use sigil_shared::padding::{REPLY_LEN, REQUEST_LEN};
 
-/// An envelope with every field at its widest: the highest version and the widest numbers.
+/// An envelope with every member at its widest: every slot there may be, the widest numbers,
+/// the longest credentials, and names whose every byte JSON escapes.
 fn widest_backup() -> BackupEnvelope {
-    BackupEnvelope {
+    let (nonce, wrapped) = ("f".repeat(48), "f".repeat(96));
+    let mut slots = vec![
+        Slot::Password {
+            kdf: KdfParams::argon2id(u32::MAX, u32::MAX, u32::MAX),
+            nonce: nonce.clone(),
+            wrapped: wrapped.clone(),
+        },
+        Slot::Recovery {
+            nonce: nonce.clone(),
+            wrapped: wrapped.clone(),
+        },
+    ];
+    slots.extend((0..MAX_PASSKEYS).map(|_| Slot::Passkey {
+        credential: "f".repeat(2 * MAX_CREDENTIAL_BYTES),
+        name: "\"".repeat(MAX_PASSKEY_NAME_BYTES),
+        created: u64::MAX,
+        prf_salt: "f".repeat(64),
+        nonce: nonce.clone(),
+        wrapped: wrapped.clone(),
+    }));
+    BackupEnvelope::Slots(SlotEnvelope {
         v: u8::MAX,
         pubkey: "f".repeat(64),
-        kdf: KdfParams::argon2id(u32::MAX, u32::MAX, u32::MAX),
-        nonce: "f".repeat(48),
+        id: "f".repeat(32),
+        rev: u64::MAX,
+        nonce,
         ciphertext: "f".repeat(96),
-    }
+        slots,
+    })
 }
 
 fn len(value: &impl serde::Serialize) -> usize {

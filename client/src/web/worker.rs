@@ -6,8 +6,10 @@ use std::cell::RefCell;
 
 use sigil_shared::nostr::key::PublicKey;
 use sigil_shared::nostr::nips::nip19::ToBech32;
+use sigil_shared::recovery::RecoveryCode;
 use sigil_shared::secret::Password;
 use wasm_bindgen::prelude::*;
+use zeroize::Zeroizing;
 
 use super::fetch::FetchTransport;
 use super::signer;
@@ -42,14 +44,33 @@ fn synced(outcome: Sync, unsynced: bool) -> Answer {
     Answer::Synced(outcome, unsynced)
 }
 
-/// The vault just opened: the signer starts answering apps with its key.
-async fn opened(session: &mut Session<FetchTransport>, pubkey: &PublicKey) -> Answer {
+/// The vault just opened: the signer starts answering apps with its key. `kit` is a recovery
+/// code just made, to show once.
+async fn opened(
+    session: &mut Session<FetchTransport>,
+    pubkey: &PublicKey,
+    kit: Option<RecoveryCode>,
+) -> Answer {
     signer::opened(session).await;
     Answer::Opened(Opened {
         npub: npub(pubkey),
         relays: session.relays().to_vec(),
         notice: session.take_notice(),
+        kit: kit.map(|code| shown(&code)),
+        needs_kit: session.needs_kit(),
     })
+}
+
+/// A recovery code as the user writes it down: the page must show it (see SECURITY.md).
+fn shown(code: &RecoveryCode) -> Private {
+    Private(code.display().to_string())
+}
+
+/// The recovery code typed beside a command, read in this module's memory and wiped.
+fn recovery_code(bytes: Option<Vec<u8>>) -> Result<RecoveryCode, Failure> {
+    let bytes = Zeroizing::new(bytes.ok_or_else(wording::password_missing)?);
+    let text = std::str::from_utf8(&bytes).map_err(|_| wording::password_not_text())?;
+    RecoveryCode::parse(text).map_err(|e| wording::recovery_code(&e))
 }
 
 /// The saved record, or none; an unreadable one is reported and left in place, not deleted.
@@ -199,22 +220,30 @@ async fn run(
         }
         Command::CreateAccount => {
             let (first, second) = (password(secret)?, password(repeated)?);
-            let pubkey = session
+            let (pubkey, code) = session
                 .create_account(&first, &second)
                 .await
                 .map_err(fail)?;
-            opened(session, &pubkey).await
+            opened(session, &pubkey, Some(code)).await
         }
         Command::Unlock => {
             let pubkey = session.unlock(&password(secret)?).map_err(fail)?;
-            opened(session, &pubkey).await
+            opened(session, &pubkey, None).await
+        }
+        Command::Recover => {
+            let code = recovery_code(secret)?;
+            let (new, again) = (password(repeated)?, password(third)?);
+            let (pubkey, fresh) = session.recover(&code, &new, &again).map_err(fail)?;
+            // Saved before the network is tried: a closed tab must not lose the new password.
+            persist(session).await?;
+            opened(session, &pubkey, Some(fresh)).await
         }
         Command::UnlockFromEarlier => {
             let (pubkey, _) = session
                 .unlock_from_history(&password(secret)?)
                 .await
                 .map_err(fail)?;
-            opened(session, &pubkey).await
+            opened(session, &pubkey, None).await
         }
         Command::PublishRelayList => {
             let published = session.publish_relay_list().await.map_err(fail)?;
@@ -239,6 +268,17 @@ async fn run(
             };
             let sync = session.resolve_conflict(keep, other.as_ref()).await;
             synced(sync.map_err(fail)?, session.unsynced())
+        }
+        Command::NewRecoveryCode => {
+            let code = session
+                .new_recovery_code(&password(secret)?)
+                .map_err(fail)?;
+            persist(session).await?;
+            Answer::RecoveryKit(shown(&code))
+        }
+        Command::ConfirmKit => {
+            session.confirm_kit();
+            Answer::Done
         }
         Command::ExportNcryptsec => Answer::Key(Private(
             session.export_ncryptsec(&password(secret)?).map_err(fail)?,

@@ -80,10 +80,12 @@ async fn uploads_the_server_must_not_keep_are_refused_with_the_reason(via: Via) 
         Some(BackupProblem::ForeignKey)
     );
 
-    let mut upper = seal(secret, announced);
+    let BackupEnvelope::Slots(mut upper) = seal(secret, announced) else {
+        panic!("a new backup has slots");
+    };
     upper.nonce = upper.nonce.to_uppercase();
     assert_eq!(
-        problem(upload(&app, secret, upper).await),
+        problem(upload(&app, secret, BackupEnvelope::Slots(upper)).await),
         Some(BackupProblem::Malformed)
     );
 
@@ -147,7 +149,7 @@ async fn a_version_1_backup_is_opened_and_upgraded_at_the_next_unlock(via: Via) 
         .call(account.keys(), &Request::GetBackup { version: None })
         .await
         .expect("get");
-    assert_eq!(record.backup.v, ENVELOPE_VERSION);
+    assert_eq!(record.backup.version(), ENVELOPE_VERSION);
     assert_eq!(record.entropy, v1.entropy);
     let entropy = sigil_shared::envelope::Entropy::from_hex(&record.entropy).expect("entropy");
     let reopened = record

@@ -52,7 +52,7 @@ async fn acknowledged_writes_survive_kill_9_and_nothing_is_half_written() {
         let AfterVerify::NewAccount { entropy } = after else {
             panic!("new account expected");
         };
-        let vault = session
+        let (vault, _) = session
             .create_account(&server, entropy, &Password::new(PASSWORD))
             .await
             .expect("activate");

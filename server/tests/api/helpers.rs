@@ -370,6 +370,7 @@ impl TestApp {
             .create_account(&server, entropy, &Password::new(password))
             .await
             .expect("activate")
+            .0
     }
 
     /// Moves every pending code's expiry into the past, as if ten minutes had gone by.

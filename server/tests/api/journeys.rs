@@ -177,7 +177,7 @@ async fn a_browser_session_walks_signup_then_login_on_a_second_device() {
         .await;
     assert_eq!(short.err(), Some(SessionError::PasswordTooShort));
     assert_eq!(first.step(), Step::ChoosePassword, "refusals keep the step");
-    let pubkey = first
+    let (pubkey, _) = first
         .create_account(&password, &password)
         .await
         .expect("activate");
@@ -222,7 +222,7 @@ async fn a_session_changes_the_password_and_exports_the_key() {
     let new = Password::new("an entirely new passphrase");
 
     let mut session = app.verified_session(email).await;
-    let pubkey = session.create_account(&old, &old).await.expect("activate");
+    let (pubkey, _) = session.create_account(&old, &old).await.expect("activate");
 
     // A wrong old password changes nothing, locally or on the server.
     let refused = session.change_password(&Password::new("wrong old password"), &new, &new);

@@ -117,7 +117,7 @@ async fn the_relay_list_is_published_once_after_activation() {
     let app = relay_app(&[&relay], None, |_| {}).await;
     let mut session = app.verified_session("nip65@example.org").await;
     let password = Password::new(PASSWORD);
-    let pubkey = session
+    let (pubkey, _) = session
         .create_account(&password, &password)
         .await
         .expect("activate");

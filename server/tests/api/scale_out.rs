@@ -63,7 +63,7 @@ async fn two_processes_share_sessions_replays_and_compare_and_swap() {
     else {
         panic!("a new account");
     };
-    let owner = session
+    let (owner, _) = session
         .create_account(b, entropy, &Password::new(PASSWORD))
         .await
         .expect("activate via B");

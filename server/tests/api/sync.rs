@@ -2,6 +2,7 @@
 //! and synced later, a change made on another device used once its password is given (and a
 //! hostile server's tricks refused), and a conflict settled either way without losing a backup.
 
+use sigil_client::ClientError;
 use sigil_client::local_vault::LocalCopyError;
 use sigil_client::session::{Keep, LocalVault, Session, SessionError, Sync};
 use sigil_client::wording::session_failure;
@@ -137,8 +138,8 @@ async fn a_newer_backup_from_elsewhere_waits_for_the_password_that_opens_it() {
 }
 
 /// A hostile server replays the backup sealed under the old password as the newest version,
-/// to undo a password change. This device keeps its copy; the old one would need the old
-/// password typed on purpose.
+/// to undo a password change. Its revision is lower than this device's: the sync refuses it
+/// outright, and this device keeps its copy.
 #[tokio::test]
 async fn a_server_cannot_slip_this_device_an_older_backup() {
     let app = spawn_app().await;
@@ -157,9 +158,12 @@ async fn a_server_cannot_slip_this_device_an_older_backup() {
             "UPDATE users SET backup = '{old_envelope}', backup_version = 3"
         ))
         .await;
-    assert_eq!(here.sync().await.expect("sync"), Sync::ChangedElsewhere(3));
-    let refused = here.resolve_conflict(Keep::OtherDevice, Some(&new)).await;
-    assert!(refused.is_err(), "the current password does not open it");
+    let refused = here.sync().await;
+    assert!(
+        matches!(refused, Err(SessionError::Client(ClientError::RolledBack))),
+        "{refused:?}"
+    );
+    assert_eq!(here.conflict_version(), None, "nothing waits to be adopted");
     let saved = here.local().expect("kept");
     assert_eq!(saved.backup.version, 2);
     let mut next_visit = resumed(&app, &saved, false);

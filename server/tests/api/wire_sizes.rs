@@ -352,8 +352,8 @@ async fn assert_one_size_each(app: &TestApp) {
     assert_eq!(
         first,
         WireSizes {
-            request: 1904,
-            answer: Some(1947)
+            request: 6000,
+            answer: Some(6043)
         },
         "{}",
         table.join("\n")

@@ -2,7 +2,8 @@
 //! the input event that carries a password straight to the worker.
 //!
 //! [`Page`] is the page's state; each screen or concern adds its methods in a module of its
-//! own: [`signup`] (email, code, new password), [`unlock`], [`vault`] (the open vault),
+//! own: [`signup`] (email, code, new password), [`unlock`], [`kit`] (the emergency kit and
+//! "forgot password"), [`vault`] (the open vault),
 //! [`apps`] (the vault's sections and the apps its signer serves),
 //! [`strength_meter`], [`keyboard`] (the on-screen keyboard) and [`timers`] (auto-lock, the
 //! resend countdown, sync retries). [`channel`] owns the worker, [`dom`] the element helpers.
@@ -11,6 +12,7 @@ mod apps;
 mod channel;
 mod dom;
 mod keyboard;
+mod kit;
 mod progress;
 mod signup;
 mod strength_meter;
@@ -58,6 +60,10 @@ pub(super) struct Page {
     /// The strength meter's word lists, fetched the first time a new password is typed.
     words: RefCell<Rc<Dictionary>>,
     words_requested: Cell<bool>,
+    /// What the next sync that sends a change says it saved (a new password, unless set).
+    pushed: Cell<Option<&'static str>>,
+    /// The vault that opens once the emergency kit on screen is confirmed saved.
+    after_kit: RefCell<Option<crate::worker_api::Opened>>,
 }
 
 /// The page's forms, each with the element that shows its errors.
@@ -67,6 +73,9 @@ enum Form {
     Code,
     NewPassword,
     Unlock,
+    Recover,
+    Kit,
+    NewKit,
     ChangePassword,
     Export,
     Conflict,
@@ -77,11 +86,14 @@ enum Form {
 }
 
 impl Form {
-    const ALL: [Self; 11] = [
+    const ALL: [Self; 14] = [
         Self::Email,
         Self::Code,
         Self::NewPassword,
         Self::Unlock,
+        Self::Recover,
+        Self::Kit,
+        Self::NewKit,
         Self::ChangePassword,
         Self::Export,
         Self::Conflict,
@@ -97,6 +109,9 @@ impl Form {
             Self::Code => id::CODE_FORM,
             Self::NewPassword => id::PASSWORD_FORM,
             Self::Unlock => id::UNLOCK_FORM,
+            Self::Recover => id::RECOVER_FORM,
+            Self::Kit => id::KIT_FORM,
+            Self::NewKit => id::NEW_KIT_FORM,
             Self::ChangePassword => id::CHANGE_FORM,
             Self::Export => id::EXPORT_FORM,
             Self::Conflict => id::CONFLICT_FORM,
@@ -113,6 +128,9 @@ impl Form {
             Self::Code => id::CODE_ERROR,
             Self::NewPassword => id::PASSWORD_ERROR,
             Self::Unlock => id::UNLOCK_ERROR,
+            Self::Recover => id::RECOVER_ERROR,
+            Self::Kit => id::KIT_ERROR,
+            Self::NewKit => id::NEW_KIT_ERROR,
             Self::ChangePassword => id::CHANGE_ERROR,
             Self::Export => id::EXPORT_ERROR,
             Self::Conflict => id::CONFLICT_ERROR,
@@ -133,6 +151,9 @@ impl Page {
             Form::Code => self.clone().on_code().await,
             Form::NewPassword => self.clone().on_new_password().await,
             Form::Unlock => self.clone().on_unlock(&action).await,
+            Form::Recover => self.clone().on_recover().await,
+            Form::Kit => self.clone().on_kit_saved().await,
+            Form::NewKit => self.clone().on_new_kit().await,
             Form::ChangePassword => self.clone().on_change_password().await,
             Form::Export => self.clone().on_export(&action).await,
             Form::Conflict => self.clone().on_conflict(&action).await,
@@ -168,6 +189,8 @@ impl Page {
         on_click(self, id::LOCK, Page::lock_and_reload);
         on_click(self, id::OTHER_ACCOUNT, Page::on_other_account);
         on_click(self, id::FORGET_DEVICE, Page::on_forget);
+        on_click(self, id::KIT_DOWNLOAD, Page::on_kit_download);
+        on_click(self, id::KIT_PRINT, Page::on_kit_print);
         self.wire_strength_meters();
         self.wire_keyboard();
         self.wire_activity();
@@ -229,6 +252,8 @@ pub fn start() {
         sync_retry: Cell::new(None),
         words: RefCell::default(),
         words_requested: Cell::new(false),
+        pushed: Cell::new(None),
+        after_kit: RefCell::default(),
     });
     let _ = page.timers.set(Timers::new(&page));
     page.wire();

@@ -100,7 +100,7 @@ impl Page {
         else {
             return Err(wording::unexpected_answer());
         };
-        self.show_vault(&opened);
+        self.enter_vault(opened);
         spawn_local(self.publish_relay_list());
         Ok(())
     }

@@ -29,8 +29,9 @@ impl Page {
         };
         self.at_login.set(false);
         self.conceal(id::TRY_EARLIER);
-        self.show_vault(&opened);
-        if let Some(notice) = opened.notice {
+        let notice = opened.notice;
+        self.enter_vault(opened);
+        if let Some(notice) = notice {
             let words = wording::unlock_notice(notice);
             self.set_text(id::SYNC_STATUS, &words);
             *self.unlock_notice.borrow_mut() = Some(words);

@@ -27,6 +27,11 @@ impl Page {
                 }
             }
         }
+        if opened.needs_kit {
+            self.reveal(id::KIT_MISSING);
+        } else {
+            self.conceal(id::KIT_MISSING);
+        }
         self.show(id::SCREEN_VAULT);
         self.select_section(0, false);
         self.arm_idle_lock();
@@ -112,7 +117,10 @@ impl Page {
         }
         let message = match outcome {
             Sync::UpToDate => "",
-            Sync::Pushed(_) => "Your new password is saved on the server.",
+            Sync::Pushed(_) => self
+                .pushed
+                .take()
+                .unwrap_or("Your new password is saved on the server."),
             Sync::Adopted(_) => {
                 "The backup from the other device opened with that password. This device now uses it."
             }
