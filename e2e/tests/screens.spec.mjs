@@ -2,7 +2,7 @@
 // and the journey done with the keyboard alone.
 import { expect, test } from "@playwright/test";
 import { startSigil } from "../harness.mjs";
-import { FAST_KDF, openSection } from "../steps.mjs";
+import { FAST_KDF, openSection, RECOVERY_CODE } from "../steps.mjs";
 
 test.use({ viewport: { width: 360, height: 740 } });
 
@@ -40,19 +40,30 @@ test("every screen fits a phone and works from the keyboard", async ({ page }, t
   await capture(page, testInfo, "3-choose-password");
   await page.keyboard.press("Enter");
 
+  await expect(page.getByRole("heading", { name: "Save your emergency kit" })).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByTestId("kit-code")).toHaveText(RECOVERY_CODE);
+  await expect(page.getByRole("button", { name: "Save as a file" })).toBeFocused();
+  await capture(page, testInfo, "4-emergency-kit");
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Tab");
+  await expect(page.getByLabel("I have saved or printed my emergency kit")).toBeFocused();
+  await page.keyboard.press("Space");
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Enter");
+
   await expect(page.getByTestId("npub")).toHaveText(/^npub1/, { timeout: 30_000 });
-  await capture(page, testInfo, "4-vault");
+  await capture(page, testInfo, "5-vault");
   await openSection(page, "Security");
   for (const section of ["Change password", "Export or show your key"]) {
     await page.locator("summary", { hasText: section }).click();
   }
-  await capture(page, testInfo, "5-vault-actions");
+  await capture(page, testInfo, "6-vault-actions");
 
   await page.getByRole("button", { name: "Lock" }).focus();
   await page.keyboard.press("Enter");
   await expect(page.getByRole("heading", { name: "Unlock your vault" })).toBeVisible();
   await page.getByRole("button", { name: "On-screen keyboard" }).click();
-  await capture(page, testInfo, "6-unlock-with-on-screen-keyboard");
+  await capture(page, testInfo, "7-unlock-with-on-screen-keyboard");
   await page.getByLabel("Password", { exact: true }).focus();
   await page.keyboard.type(PASSWORD);
   await page.keyboard.press("Enter");
