@@ -19,7 +19,8 @@ export const RECOVERY_CODE = /^([02-9ac-hj-np-z]{4}-){7}[02-9ac-hj-np-z]{4}$/;
 
 /** On the emergency kit screen: reads the recovery code, confirms the kit saved; returns the code. */
 export async function saveKit(page) {
-  await expect(page.getByRole("heading", { name: "Save your emergency kit" })).toBeVisible({ timeout: 30_000 });
+  // Signup mines three requests first: at a raised difficulty on a loaded machine that can take a while.
+  await expect(page.getByRole("heading", { name: "Save your emergency kit" })).toBeVisible({ timeout: 60_000 });
   const code = await page.getByTestId("kit-code").textContent();
   expect(code).toMatch(RECOVERY_CODE);
   await page.getByLabel("I have saved or printed my emergency kit").check();
@@ -96,4 +97,24 @@ export function savedRecords(page) {
         };
       }),
   );
+}
+
+/** Every way a 32-byte secret could appear in text: hex, base64 (both alphabets). */
+export function encodings(bytes) {
+  const buffer = Buffer.from(bytes);
+  return [buffer.toString("hex"), buffer.toString("base64").replace(/=+$/, ""), buffer.toString("base64url")];
+}
+
+/** Records every finished request of `target` (a page or a context) into `exchanges`, whole. */
+export function recordExchanges(target, exchanges) {
+  target.on("requestfinished", async (request) => {
+    const response = await request.response();
+    exchanges.push({
+      url: request.url(),
+      requestHeaders: JSON.stringify(await request.allHeaders()),
+      requestBody: request.postData() ?? "",
+      responseHeaders: JSON.stringify((await response?.allHeaders()) ?? {}),
+      responseBody: (await response?.text().catch(() => "")) ?? "",
+    });
+  });
 }

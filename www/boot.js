@@ -9,6 +9,9 @@ globalThis.sigilAnnouncement = fetch("/.well-known/sigil.json", { cache: "no-sto
   () => null,
 );
 
+// WebAuthn for passkeys (www/passkeys.js), imported only when a passkey is offered or used.
+globalThis.sigilPasskeys = () => import("./passkeys.js");
+
 const status = document.getElementById("status");
 document.getElementById("needs-script").hidden = true;
 status.textContent = "Loading…";

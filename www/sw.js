@@ -9,7 +9,7 @@ const VERSION = "dev";
 const BASE = VERSION === "dev" ? "/" : `/v/${VERSION}/`;
 const CACHE = `sigil-shell-${VERSION}`;
 // Fetched at install: what the first screen and the vault need.
-const SHELL = ["style.css", "boot.js", "vault-worker.js", "pow-worker.js", "argon2-lanes.js", "argon2-lane-worker.js", "sigil-lanes.wasm", "sigil-client.js", "sigil-client_bg.wasm"].map((f) => BASE + f);
+const SHELL = ["style.css", "boot.js", "vault-worker.js", "pow-worker.js", "argon2-lanes.js", "argon2-lane-worker.js", "passkeys.js", "sigil-lanes.wasm", "sigil-client.js", "sigil-client_bg.wasm"].map((f) => BASE + f);
 // Kept once used: the strength meter's word lists, fetched when a new password is first typed.
 const LATER = [`${BASE}strength-words.txt`];
 

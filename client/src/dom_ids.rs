@@ -53,6 +53,8 @@ ids! {
     RECOVER_NEW_STRENGTH = "recover-new-strength";
     RECOVER_REPEAT = "recover-repeat";
     RECOVER_ERROR = "recover-error";
+    PASSKEY_UNLOCK_FORM = "passkey-unlock-form";
+    PASSKEY_UNLOCK_ERROR = "passkey-unlock-error";
 
     /// The emergency kit, after signup, a recovery or a new code.
     SCREEN_KIT = "screen-kit";
@@ -70,6 +72,15 @@ ids! {
     NEW_KIT_USERNAME = "new-kit-username";
     NEW_KIT_PASSWORD = "new-kit-password";
     NEW_KIT_ERROR = "new-kit-error";
+
+    /// The vault's passkeys.
+    PASSKEY_LIST = "passkey-list";
+    PASSKEY_UNSUPPORTED = "passkey-unsupported";
+    PASSKEY_FORM = "passkey-form";
+    PASSKEY_USERNAME = "passkey-username";
+    PASSKEY_NAME = "passkey-name";
+    PASSKEY_PASSWORD = "passkey-password";
+    PASSKEY_ERROR = "passkey-error";
 
     SCREEN_VAULT = "screen-vault";
     SYNC_STATUS = "sync-status";
@@ -188,11 +199,12 @@ pub const SECTIONS: [(&str, &str); 4] = [
     (TAB_SECURITY, PANEL_SECURITY),
 ];
 
-pub const USERNAME_FIELDS: [&str; 8] = [
+pub const USERNAME_FIELDS: [&str; 9] = [
     PASSWORD_USERNAME,
     UNLOCK_USERNAME,
     RECOVER_USERNAME,
     NEW_KIT_USERNAME,
+    PASSKEY_USERNAME,
     CHANGE_USERNAME,
     EXPORT_USERNAME,
     CONFLICT_USERNAME,

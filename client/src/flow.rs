@@ -7,8 +7,8 @@ use sigil_shared::argon2id::FillLanes;
 use sigil_shared::dvm::sign_key_proof;
 use sigil_shared::email::EmailAddress;
 use sigil_shared::envelope::{
-    BackupEnvelope, Entropy, EnvelopeError, KdfParams, Opened, OpenedBackup, SlotEnvelope,
-    SlotKind, Unlock,
+    BackupEnvelope, Entropy, EnvelopeError, KdfParams, Opened, OpenedBackup, PasskeyInfo,
+    SlotEnvelope, SlotKind, Unlock,
 };
 use sigil_shared::method::{
     AccountDeleted, BackupRecord, BackupStored, BackupVersions, CodeSent, Request, Verified,
@@ -232,6 +232,24 @@ impl Vault {
         }
     }
 
+    /// Opens a backup with a passkey: `credential` is the one the authenticator used and
+    /// `prf_output` its PRF output for that slot's salt. Local, like a password unlock; only a
+    /// backup of the current version has passkeys.
+    pub fn unlock_with_passkey(
+        backup: StoredBackup,
+        credential: &[u8],
+        prf_output: &[u8; 32],
+    ) -> Result<Self, ClientError> {
+        let BackupEnvelope::Slots(envelope) = &backup.envelope else {
+            return Err(EnvelopeError::NoSlot(SlotKind::Passkey).into());
+        };
+        let opened = envelope.open(&Unlock::Passkey {
+            credential,
+            prf_output,
+        })?;
+        Ok(Self { opened, backup })
+    }
+
     /// Opens a backup with its recovery code, locally, and at once replaces its password with
     /// `new` and the code with a fresh one (the one typed here may have been seen): neither the
     /// old password nor the old code opens the result. Returns the new code for a new kit.
@@ -322,6 +340,30 @@ impl Vault {
         let changed = self.slots()?.with_recovery(&self.opened, &code)?;
         self.backup.envelope = BackupEnvelope::Slots(changed);
         Ok(code)
+    }
+
+    /// The passkeys that open the backup, in the order they were added.
+    pub fn passkeys(&self) -> Vec<PasskeyInfo> {
+        self.slots().map(SlotEnvelope::passkeys).unwrap_or_default()
+    }
+
+    /// Adds a passkey's slot locally (at most [`sigil_shared::envelope::MAX_PASSKEYS`]); synced
+    /// like a password change.
+    pub fn add_passkey(
+        &mut self,
+        info: PasskeyInfo,
+        prf_output: &[u8; 32],
+    ) -> Result<(), ClientError> {
+        let changed = self.slots()?.with_passkey(&self.opened, info, prf_output)?;
+        self.backup.envelope = BackupEnvelope::Slots(changed);
+        Ok(())
+    }
+
+    /// Removes a passkey's slot locally: once synced, that passkey opens the backup nowhere.
+    pub fn remove_passkey(&mut self, credential: &[u8]) -> Result<(), ClientError> {
+        let changed = self.slots()?.without_passkey(&self.opened, credential)?;
+        self.backup.envelope = BackupEnvelope::Slots(changed);
+        Ok(())
     }
 
     /// Whether the backup has a recovery code.

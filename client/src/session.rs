@@ -8,7 +8,9 @@
 
 use serde::{Deserialize, Serialize};
 use sigil_shared::email::EmailAddress;
-use sigil_shared::envelope::{BackupEnvelope, Entropy, EnvelopeError, OpenedBackup};
+use sigil_shared::envelope::{
+    BackupEnvelope, Entropy, EnvelopeError, MAX_PASSKEY_NAME_BYTES, OpenedBackup, PasskeyInfo,
+};
 use sigil_shared::error::ErrorCode;
 use sigil_shared::method::CodeSent;
 use sigil_shared::nostr::key::PublicKey;
@@ -58,6 +60,8 @@ pub enum SessionError {
     Export(String),
     #[error("enter the password that was set on the other device")]
     PasswordNeeded,
+    #[error("confirm your password before adding a passkey")]
+    PasskeyNotStarted,
 }
 
 impl SessionError {
@@ -88,7 +92,32 @@ fn check_new_password(password: &Password, repeated: &Password) -> Result<(), Se
     Ok(())
 }
 
-/// What a sync with the server found (also what the vault worker tells the page).
+/// What the browser's WebAuthn registration of a new passkey needs: the user handle (the
+/// account's public key: one passkey per account on an authenticator), the PRF input the new
+/// slot will use, and the credentials already in the backup, which an authenticator must not
+/// register twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyRegistration {
+    pub user_id: [u8; 32],
+    pub prf_salt: [u8; 32],
+    pub exclude: Vec<Vec<u8>>,
+}
+
+/// A passkey's name as stored: what the user typed without control characters, trimmed, cut
+/// to what the envelope holds; "Passkey" when nothing is left.
+pub fn passkey_name(typed: &str) -> String {
+    let clean: String = typed.chars().filter(|c| !c.is_control()).collect();
+    let mut name = clean.trim();
+    while name.len() > MAX_PASSKEY_NAME_BYTES {
+        let mut end = MAX_PASSKEY_NAME_BYTES;
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        name = name[..end].trim_end();
+    }
+    if name.is_empty() { "Passkey" } else { name }.to_owned()
+}
+
 /// What the user should know about the unlock that just happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -164,6 +193,8 @@ pub struct Session<T> {
     notice: Option<UnlockNotice>,
     /// A recovery code was made and its kit not yet confirmed saved.
     kit_unconfirmed: bool,
+    /// The PRF input of a passkey being registered, once the password allowed it.
+    passkey_salt: Option<[u8; 32]>,
 }
 
 impl<T: Transport> Session<T> {
@@ -181,6 +212,7 @@ impl<T: Transport> Session<T> {
             login: None,
             notice: None,
             kit_unconfirmed: false,
+            passkey_salt: None,
         }
     }
 
@@ -200,6 +232,7 @@ impl<T: Transport> Session<T> {
             login: None,
             notice: None,
             kit_unconfirmed: local.kit_unconfirmed,
+            passkey_salt: None,
         }
     }
 
@@ -436,6 +469,85 @@ impl<T: Transport> Session<T> {
         Ok(pubkey)
     }
 
+    /// Opens the backup with a passkey, locally like [`Session::unlock`]: `credential` is the
+    /// one the authenticator used, `prf_output` its PRF output for that slot's salt.
+    pub fn unlock_with_passkey(
+        &mut self,
+        credential: &[u8],
+        prf_output: &[u8; 32],
+    ) -> Result<PublicKey, SessionError> {
+        let State::Locked(backup) = &self.state else {
+            return Err(OutOfStep(self.step()).into());
+        };
+        let vault = Vault::unlock_with_passkey(backup.clone(), credential, prf_output)?;
+        let pubkey = vault.public_key();
+        self.state = State::Unlocked(vault);
+        self.keep_locally = true;
+        self.login = None;
+        Ok(pubkey)
+    }
+
+    /// The passkeys that open the backup held here, locked or open.
+    pub fn passkeys(&self) -> Vec<PasskeyInfo> {
+        let backup = match &self.state {
+            State::Locked(backup) => backup,
+            State::Unlocked(vault) => return vault.passkeys(),
+            _ => return Vec::new(),
+        };
+        match &backup.envelope {
+            BackupEnvelope::Slots(envelope) => envelope.passkeys(),
+            BackupEnvelope::Password(_) => Vec::new(),
+        }
+    }
+
+    /// Starts adding a passkey: a new way in needs the password, as a new password does, so an
+    /// unattended open screen is not enough. Returns what the browser registers it with.
+    pub fn begin_passkey(
+        &mut self,
+        password: &Password,
+    ) -> Result<PasskeyRegistration, SessionError> {
+        let vault = self.confirmed_vault(password)?;
+        let registration = PasskeyRegistration {
+            user_id: vault.public_key().to_bytes(),
+            prf_salt: rand::random(),
+            exclude: vault.passkeys().into_iter().map(|p| p.credential).collect(),
+        };
+        self.passkey_salt = Some(registration.prf_salt);
+        Ok(registration)
+    }
+
+    /// Adds the passkey the browser just registered after [`Session::begin_passkey`], with its
+    /// PRF output for the salt given then; queued and synced like a password change.
+    pub fn add_passkey(
+        &mut self,
+        credential: Vec<u8>,
+        name: &str,
+        prf_output: &[u8; 32],
+        now: u64,
+    ) -> Result<(), SessionError> {
+        self.expect_step(&[Step::Unlocked])?;
+        let prf_salt = self
+            .passkey_salt
+            .take()
+            .ok_or(SessionError::PasskeyNotStarted)?;
+        let info = PasskeyInfo {
+            credential,
+            name: passkey_name(name),
+            created: now,
+            prf_salt,
+        };
+        self.vault_mut()?.add_passkey(info, prf_output)?;
+        self.unsynced = true;
+        Ok(())
+    }
+
+    /// Removes a passkey: once synced, it opens the backup on no device.
+    pub fn remove_passkey(&mut self, credential: &[u8]) -> Result<(), SessionError> {
+        self.vault_mut()?.remove_passkey(credential)?;
+        self.unsynced = true;
+        Ok(())
+    }
+
     /// What the last unlock did beyond opening the backup, once.
     pub fn take_notice(&mut self) -> Option<UnlockNotice> {
         self.notice.take()
@@ -669,6 +781,7 @@ impl<T: Transport> Session<T> {
     /// Forgets every secret. The backup stays, so the next step is unlocking it again.
     pub fn lock(&mut self) {
         self.login = None;
+        self.passkey_salt = None;
         self.state = match std::mem::replace(&mut self.state, State::Email) {
             State::Unlocked(vault) => State::Locked(vault.backup().clone()),
             State::Locked(backup) => State::Locked(backup),

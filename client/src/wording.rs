@@ -146,6 +146,39 @@ pub fn busy() -> Failure {
     Failure::new("Another action is still running, or the server is not connected yet.")
 }
 
+/// What went wrong with a passkey in the browser, before the vault was asked anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasskeyTrouble {
+    /// The user cancelled, or the browser's prompt timed out (WebAuthn's `NotAllowedError`).
+    Cancelled,
+    /// This authenticator already holds one of this vault's passkeys (`InvalidStateError`).
+    AlreadyAdded,
+    /// The authenticator made a passkey but gave no PRF output: it cannot unlock.
+    NoPrf,
+    /// Any other refusal, with the browser's error name.
+    Refused,
+}
+
+pub fn passkey_trouble(trouble: PasskeyTrouble) -> Failure {
+    Failure::new(match trouble {
+        PasskeyTrouble::Cancelled => {
+            "The passkey request was cancelled or timed out. Nothing was changed."
+        }
+        PasskeyTrouble::AlreadyAdded => {
+            "This authenticator already holds a passkey for this vault."
+        }
+        PasskeyTrouble::NoPrf => {
+            "This passkey cannot unlock Sigil: your browser or authenticator does not support the PRF extension that passkey unlock needs. You can delete it from your passkey manager."
+        }
+        PasskeyTrouble::Refused => "The browser refused the passkey request.",
+    })
+}
+
+/// A passkey command came without its PRF output.
+pub fn passkey_failed() -> Failure {
+    passkey_trouble(PasskeyTrouble::NoPrf)
+}
+
 pub fn not_understood() -> Failure {
     Failure::new("The vault did not understand the page.")
 }

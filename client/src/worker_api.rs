@@ -5,7 +5,13 @@
 //! Passwords are never in these messages: they travel beside a command as transferred byte
 //! arrays, in the order each command's documentation gives, and the worker wipes them after use.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
+use sigil_shared::envelope::PasskeyInfo;
+
+use crate::session::PasskeyRegistration;
+use crate::signer::view::utc;
 
 /// The server's own answer to `request_code`, passed on as it is.
 pub use sigil_shared::method::CodeSent;
@@ -69,6 +75,18 @@ pub enum Command {
     NewRecoveryCode,
     /// The user saved the emergency kit just shown.
     ConfirmKit,
+    /// The passkeys of the backup held here, locked or open.
+    Passkeys,
+    /// Starts adding a passkey. Secret: the password.
+    BeginPasskey,
+    /// The passkey just registered: its credential id (base64url, as WebAuthn names it) and the
+    /// name the user gave it. Secret: its PRF output for the salt [`Command::BeginPasskey`] gave.
+    AddPasskey(String, String),
+    /// Removes the passkey with this credential id (base64url).
+    RemovePasskey(String),
+    /// Opens the vault with the passkey with this credential id (base64url). Secret: its PRF
+    /// output.
+    UnlockWithPasskey(String),
     /// Secret: the password.
     ExportNcryptsec,
     /// Secret: the password.
@@ -132,11 +150,56 @@ pub enum Answer {
     Key(Private),
     /// A new recovery code, for the emergency kit the page shows.
     RecoveryKit(Private),
+    /// The backup's passkeys, in the order they were added.
+    Passkeys(Vec<PasskeyView>),
+    /// What the browser registers a new passkey with.
+    PasskeyRequest(PasskeyRequest),
     Signer(SignerView),
     /// A `bunker://` link; its secret connects one app.
     BunkerLink(Private),
     Invitation(Invitation),
     Done,
+}
+
+/// One passkey of the backup: its credential id, its name, when it was added (as text), and
+/// its PRF input, the bytes as base64url (what WebAuthn's options take).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyView(pub String, pub String, pub String, pub String);
+
+/// A passkey registration's inputs, base64url: the user handle, the PRF input, and the
+/// credentials the authenticator must not register again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyRequest(pub String, pub String, pub Vec<String>);
+
+/// Bytes as WebAuthn's JSON forms write them: base64url without padding.
+pub fn base64url(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A credential id the page names, back to bytes.
+pub fn credential_id(text: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(text).ok()
+}
+
+impl PasskeyView {
+    pub fn of(info: &PasskeyInfo) -> Self {
+        Self(
+            base64url(&info.credential),
+            info.name.clone(),
+            format!("added {}", utc(info.created)),
+            base64url(&info.prf_salt),
+        )
+    }
+}
+
+impl PasskeyRequest {
+    pub fn of(registration: &PasskeyRegistration) -> Self {
+        Self(
+            base64url(&registration.user_id),
+            base64url(&registration.prf_salt),
+            registration.exclude.iter().map(|c| base64url(c)).collect(),
+        )
+    }
 }
 
 /// The NIP-46 signer as the page shows it, already in words (`crate::signer::view` writes them;

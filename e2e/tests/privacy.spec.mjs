@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { argon2id } from "hash-wasm";
 import { nip19 } from "nostr-tools";
-import { FAST_KDF, changePassword, enterEmailAndCode, openSection, saveKit, savedRecords, signUpWithKit, submitUnlock } from "../steps.mjs";
+import { FAST_KDF, changePassword, encodings, enterEmailAndCode, openSection, recordExchanges, saveKit, savedRecords, signUpWithKit, submitUnlock } from "../steps.mjs";
 
 const PASSWORD = "unique-password-4c2f8e";
 const NEW_PASSWORD = "another-unique-password-9d1b";
@@ -35,28 +35,12 @@ function spellings(code) {
   return [code, bare, code.toUpperCase(), bare.toUpperCase()];
 }
 
-/** Every way a 32-byte secret could appear in text: hex, base64 (both alphabets). */
-function encodings(bytes) {
-  const buffer = Buffer.from(bytes);
-  return [buffer.toString("hex"), buffer.toString("base64").replace(/=+$/, ""), buffer.toString("base64url")];
-}
 
 test("no request or response of signup, login, password change and recovery carries a secret or the address", async ({ page, browser }) => {
   const sigil = await startSigil({ serverArgs: FAST_KDF });
   const email = "audit.person@example.org";
   const exchanges = [];
-  const record = (target) => {
-    target.on("requestfinished", async (request) => {
-      const response = await request.response();
-      exchanges.push({
-        url: request.url(),
-        requestHeaders: JSON.stringify(await request.allHeaders()),
-        requestBody: request.postData() ?? "",
-        responseHeaders: JSON.stringify((await response?.allHeaders()) ?? {}),
-        responseBody: (await response?.text().catch(() => "")) ?? "",
-      });
-    });
-  };
+  const record = (target) => recordExchanges(target, exchanges);
   record(page.context());
   const { code: firstCode } = await signUpWithKit(page, sigil, email, PASSWORD);
 

@@ -16,7 +16,6 @@ pub mod pow;
 pub mod recovery;
 pub mod relay;
 pub mod secret;
-pub mod sha256x4;
 mod signature;
 pub mod validation;
 

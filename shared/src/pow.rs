@@ -2,14 +2,14 @@
 //!
 //! The miner hashes the fixed part of the NIP-01 serialisation once and starts each attempt from
 //! that SHA-256 state, so it only hashes the nonce and what follows it (the nonce tag is the last
-//! tag). In the browser it hashes four nonces at once on SIMD128 ([`crate::sha256x4`]). Work is searched in ranges so callers can split it across
+//! tag). In the browser it hashes four nonces at once on SIMD128 ([`sigil_sha256x4`]). Work is searched in ranges so callers can split it across
 //! workers and report progress between ranges.
 
 use nostr::event::{EventId, Kind, Tag, Tags};
 use nostr::key::PublicKey;
 use nostr::types::Timestamp;
 
-use crate::sha256x4;
+use sigil_sha256x4 as sha256x4;
 
 /// The first nonce searched. Every nonce from here to [`NONCE_END`] has 13 digits, so the
 /// nonce tag, like the padded content, has one length whatever the request (see

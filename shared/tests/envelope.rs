@@ -6,9 +6,9 @@
 use serde::Deserialize;
 use sigil_shared::argon2id::ThisThread;
 use sigil_shared::envelope::{
-    BackupEnvelope, DataKey, ENVELOPE_VERSION, Entropy, EnvelopeError, KdfParams, MAX_PASSKEYS,
-    NewSlot, PasskeyInfo, PasswordEnvelope, Slot, SlotEnvelope, SlotKind, SlotSecret, Unlock,
-    derive_key, kdf_salt,
+    BackupEnvelope, DataKey, ENVELOPE_VERSION, Entropy, EnvelopeError, KdfParams,
+    MAX_CREDENTIAL_BYTES, MAX_PASSKEY_NAME_BYTES, MAX_PASSKEYS, NewSlot, PasskeyInfo,
+    PasswordEnvelope, Slot, SlotEnvelope, SlotKind, SlotSecret, Unlock, derive_key, kdf_salt,
 };
 use sigil_shared::error::BackupProblem;
 use sigil_shared::nostr::key::Keys;
@@ -464,6 +464,48 @@ fn passkeys_are_capped_and_the_data_key_edits_only_its_own_envelope() {
         f.envelope.with_recovery(&other_opened, &f.code).err(),
         Some(EnvelopeError::OtherEnvelope)
     );
+}
+
+#[test]
+fn a_passkey_the_format_cannot_hold_is_refused_when_added() {
+    let f = fixture();
+    let opened = f.envelope.open(&f.by_password()).unwrap();
+    let (good, prf) = passkey(1);
+    let refused = [
+        ("credential", vec![], good.name.clone()),
+        (
+            "credential",
+            vec![7; MAX_CREDENTIAL_BYTES + 1],
+            good.name.clone(),
+        ),
+        (
+            "name",
+            good.credential.clone(),
+            "n".repeat(MAX_PASSKEY_NAME_BYTES + 1),
+        ),
+        ("name", good.credential.clone(), "tab\there".into()),
+    ];
+    for (field, credential, name) in refused {
+        let info = PasskeyInfo {
+            credential,
+            name,
+            ..good.clone()
+        };
+        assert_eq!(
+            f.envelope.with_passkey(&opened, info, &prf).err(),
+            Some(EnvelopeError::Malformed(field))
+        );
+    }
+    let longest = PasskeyInfo {
+        credential: vec![7; MAX_CREDENTIAL_BYTES],
+        name: "é".repeat(MAX_PASSKEY_NAME_BYTES / 2),
+        ..good
+    };
+    let envelope = f
+        .envelope
+        .with_passkey(&opened, longest.clone(), &prf)
+        .unwrap();
+    assert_eq!(envelope.passkeys(), vec![longest]);
 }
 
 /// What a server holding the backup could try. Each is noticed at the next unlock, by every way

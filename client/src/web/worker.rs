@@ -6,6 +6,7 @@ use std::cell::RefCell;
 
 use sigil_shared::nostr::key::PublicKey;
 use sigil_shared::nostr::nips::nip19::ToBech32;
+use sigil_shared::nostr::types::Timestamp;
 use sigil_shared::recovery::RecoveryCode;
 use sigil_shared::secret::Password;
 use wasm_bindgen::prelude::*;
@@ -19,7 +20,8 @@ use crate::server::Server;
 use crate::session::{Keep, LocalVault, Session, Step, Sync};
 use crate::wording::{self, session_failure};
 use crate::worker_api::{
-    Answer, Command, Connected, Failure, FromWorker, NextStep, Opened, Outcome, Private, ToWorker,
+    Answer, Command, Connected, Failure, FromWorker, NextStep, Opened, Outcome, PasskeyRequest,
+    PasskeyView, Private, ToWorker, credential_id,
 };
 
 thread_local! {
@@ -71,6 +73,26 @@ fn recovery_code(bytes: Option<Vec<u8>>) -> Result<RecoveryCode, Failure> {
     let bytes = Zeroizing::new(bytes.ok_or_else(wording::password_missing)?);
     let text = std::str::from_utf8(&bytes).map_err(|_| wording::password_not_text())?;
     RecoveryCode::parse(text).map_err(|e| wording::recovery_code(&e))
+}
+
+/// A passkey's PRF output beside a command, in this module's memory (wiped after use).
+fn prf_output(bytes: Option<Vec<u8>>) -> Result<Zeroizing<[u8; 32]>, Failure> {
+    let bytes = Zeroizing::new(bytes.ok_or_else(wording::passkey_failed)?);
+    let mut output = Zeroizing::new([0u8; 32]);
+    if bytes.len() != output.len() {
+        return Err(wording::passkey_failed());
+    }
+    output.copy_from_slice(&bytes);
+    Ok(output)
+}
+
+/// A credential id the page names.
+fn credential(text: &str) -> Result<Vec<u8>, Failure> {
+    credential_id(text).ok_or_else(wording::not_understood)
+}
+
+fn passkeys(session: &Session<FetchTransport>) -> Answer {
+    Answer::Passkeys(session.passkeys().iter().map(PasskeyView::of).collect())
 }
 
 /// The saved record, or none; an unreadable one is reported and left in place, not deleted.
@@ -279,6 +301,32 @@ async fn run(
         Command::ConfirmKit => {
             session.confirm_kit();
             Answer::Done
+        }
+        Command::Passkeys => passkeys(session),
+        Command::BeginPasskey => {
+            let registration = session.begin_passkey(&password(secret)?).map_err(fail)?;
+            Answer::PasskeyRequest(PasskeyRequest::of(&registration))
+        }
+        Command::AddPasskey(id, name) => {
+            let output = prf_output(secret)?;
+            let now = Timestamp::now().as_secs();
+            session
+                .add_passkey(credential(&id)?, &name, &output, now)
+                .map_err(fail)?;
+            persist(session).await?;
+            passkeys(session)
+        }
+        Command::RemovePasskey(id) => {
+            session.remove_passkey(&credential(&id)?).map_err(fail)?;
+            persist(session).await?;
+            passkeys(session)
+        }
+        Command::UnlockWithPasskey(id) => {
+            let output = prf_output(secret)?;
+            let pubkey = session
+                .unlock_with_passkey(&credential(&id)?, &output)
+                .map_err(fail)?;
+            opened(session, &pubkey, None).await
         }
         Command::ExportNcryptsec => Answer::Key(Private(
             session.export_ncryptsec(&password(secret)?).map_err(fail)?,

@@ -18,5 +18,6 @@ mod retries;
 mod scale_out;
 mod signer;
 mod sync;
+mod unlock_methods;
 mod web;
 mod wire_sizes;

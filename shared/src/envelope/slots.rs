@@ -151,6 +151,20 @@ pub struct PasskeyInfo {
     pub prf_salt: [u8; 32],
 }
 
+impl PasskeyInfo {
+    /// What the envelope's format allows: a credential of 1 to [`MAX_CREDENTIAL_BYTES`] bytes,
+    /// a name of at most [`MAX_PASSKEY_NAME_BYTES`] without control characters.
+    fn check(&self) -> Result<(), EnvelopeError> {
+        if !(1..=MAX_CREDENTIAL_BYTES).contains(&self.credential.len()) {
+            return Err(EnvelopeError::Malformed("credential"));
+        }
+        if self.name.len() > MAX_PASSKEY_NAME_BYTES || self.name.chars().any(char::is_control) {
+            return Err(EnvelopeError::Malformed("name"));
+        }
+        Ok(())
+    }
+}
+
 /// A slot's header: everything but its nonce and wrapped key, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Header {
@@ -259,17 +273,13 @@ impl Slot {
             } => {
                 let credential = decode_hex_up_to(credential, MAX_CREDENTIAL_BYTES)
                     .ok_or(EnvelopeError::Malformed("credential"))?;
-                let name_ok =
-                    name.len() <= MAX_PASSKEY_NAME_BYTES && !name.chars().any(char::is_control);
-                if !name_ok {
-                    return Err(EnvelopeError::Malformed("name"));
-                }
                 let info = PasskeyInfo {
                     credential,
                     name: name.clone(),
                     created: *created,
                     prf_salt: decode_hex(prf_salt, "prf_salt")?,
                 };
+                info.check()?;
                 (Header::Passkey(info), nonce, wrapped)
             }
         };
@@ -525,18 +535,26 @@ impl SlotEnvelope {
         slots: &[(NewSlot, &SlotSecret, [u8; NONCE_LEN])],
     ) -> Result<Self, EnvelopeError> {
         let pubkey = secret.public_key();
-        let slots = slots
-            .iter()
-            .map(|(new, slot_secret, slot_nonce)| {
-                let header = match new {
-                    NewSlot::Password(kdf) => Header::Password(*kdf),
-                    NewSlot::Recovery => Header::Recovery,
-                    NewSlot::Passkey(info) => Header::Passkey(info.clone()),
-                };
-                wrap(header, slot_secret, *slot_nonce, &pubkey, &id, data_key)
-            })
-            .collect();
-        Self::seal_vault(secret, data_key, id, rev, nonce, slots)
+        let mut wrapped = Vec::with_capacity(slots.len());
+        for (new, slot_secret, slot_nonce) in slots {
+            let header = match new {
+                NewSlot::Password(kdf) => Header::Password(*kdf),
+                NewSlot::Recovery => Header::Recovery,
+                NewSlot::Passkey(info) => {
+                    info.check()?;
+                    Header::Passkey(info.clone())
+                }
+            };
+            wrapped.push(wrap(
+                header,
+                slot_secret,
+                *slot_nonce,
+                &pubkey,
+                &id,
+                data_key,
+            ));
+        }
+        Self::seal_vault(secret, data_key, id, rev, nonce, wrapped)
     }
 
     fn seal_vault(
@@ -727,6 +745,7 @@ impl SlotEnvelope {
         info: PasskeyInfo,
         prf_output: &[u8; 32],
     ) -> Result<Self, EnvelopeError> {
+        info.check()?;
         let secret = SlotSecret::passkey(&opened.secret.public_key(), prf_output);
         self.rewrite(opened, |slots, new| {
             slots.retain(

@@ -112,12 +112,8 @@ impl Page {
         let Answer::Opened(opened) = self.worker.call(Command::Recover, &secrets).await? else {
             return Err(wording::unexpected_answer());
         };
-        self.at_login.set(false);
-        self.conceal(id::TRY_EARLIER);
         self.unsynced.set(true);
-        self.enter_vault(opened);
-        spawn_local(self.clone().sync());
-        spawn_local(self.publish_relay_list());
+        self.unlocked(opened);
         Ok(())
     }
 

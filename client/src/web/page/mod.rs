@@ -3,7 +3,7 @@
 //!
 //! [`Page`] is the page's state; each screen or concern adds its methods in a module of its
 //! own: [`signup`] (email, code, new password), [`unlock`], [`kit`] (the emergency kit and
-//! "forgot password"), [`vault`] (the open vault),
+//! "forgot password"), [`passkeys`] (WebAuthn), [`vault`] (the open vault),
 //! [`apps`] (the vault's sections and the apps its signer serves),
 //! [`strength_meter`], [`keyboard`] (the on-screen keyboard) and [`timers`] (auto-lock, the
 //! resend countdown, sync retries). [`channel`] owns the worker, [`dom`] the element helpers.
@@ -13,6 +13,7 @@ mod channel;
 mod dom;
 mod keyboard;
 mod kit;
+mod passkeys;
 mod progress;
 mod signup;
 mod strength_meter;
@@ -64,6 +65,8 @@ pub(super) struct Page {
     pushed: Cell<Option<&'static str>>,
     /// The vault that opens once the emergency kit on screen is confirmed saved.
     after_kit: RefCell<Option<crate::worker_api::Opened>>,
+    /// The passkeys of the backup held, as last listed by the worker.
+    passkeys: RefCell<Vec<crate::worker_api::PasskeyView>>,
 }
 
 /// The page's forms, each with the element that shows its errors.
@@ -74,8 +77,10 @@ enum Form {
     NewPassword,
     Unlock,
     Recover,
+    PasskeyUnlock,
     Kit,
     NewKit,
+    AddPasskey,
     ChangePassword,
     Export,
     Conflict,
@@ -86,14 +91,16 @@ enum Form {
 }
 
 impl Form {
-    const ALL: [Self; 14] = [
+    const ALL: [Self; 16] = [
         Self::Email,
         Self::Code,
         Self::NewPassword,
         Self::Unlock,
         Self::Recover,
+        Self::PasskeyUnlock,
         Self::Kit,
         Self::NewKit,
+        Self::AddPasskey,
         Self::ChangePassword,
         Self::Export,
         Self::Conflict,
@@ -110,8 +117,10 @@ impl Form {
             Self::NewPassword => id::PASSWORD_FORM,
             Self::Unlock => id::UNLOCK_FORM,
             Self::Recover => id::RECOVER_FORM,
+            Self::PasskeyUnlock => id::PASSKEY_UNLOCK_FORM,
             Self::Kit => id::KIT_FORM,
             Self::NewKit => id::NEW_KIT_FORM,
+            Self::AddPasskey => id::PASSKEY_FORM,
             Self::ChangePassword => id::CHANGE_FORM,
             Self::Export => id::EXPORT_FORM,
             Self::Conflict => id::CONFLICT_FORM,
@@ -129,8 +138,10 @@ impl Form {
             Self::NewPassword => id::PASSWORD_ERROR,
             Self::Unlock => id::UNLOCK_ERROR,
             Self::Recover => id::RECOVER_ERROR,
+            Self::PasskeyUnlock => id::PASSKEY_UNLOCK_ERROR,
             Self::Kit => id::KIT_ERROR,
             Self::NewKit => id::NEW_KIT_ERROR,
+            Self::AddPasskey => id::PASSKEY_ERROR,
             Self::ChangePassword => id::CHANGE_ERROR,
             Self::Export => id::EXPORT_ERROR,
             Self::Conflict => id::CONFLICT_ERROR,
@@ -152,8 +163,10 @@ impl Page {
             Form::NewPassword => self.clone().on_new_password().await,
             Form::Unlock => self.clone().on_unlock(&action).await,
             Form::Recover => self.clone().on_recover().await,
+            Form::PasskeyUnlock => self.clone().on_passkey_unlock().await,
             Form::Kit => self.clone().on_kit_saved().await,
             Form::NewKit => self.clone().on_new_kit().await,
+            Form::AddPasskey => self.clone().on_add_passkey().await,
             Form::ChangePassword => self.clone().on_change_password().await,
             Form::Export => self.clone().on_export(&action).await,
             Form::Conflict => self.clone().on_conflict(&action).await,
@@ -195,6 +208,7 @@ impl Page {
         self.wire_keyboard();
         self.wire_activity();
         self.wire_sections();
+        self.wire_passkeys();
     }
 
     /// Connects to the server through the worker and opens the first screen.
@@ -254,6 +268,7 @@ pub fn start() {
         words_requested: Cell::new(false),
         pushed: Cell::new(None),
         after_kit: RefCell::default(),
+        passkeys: RefCell::default(),
     });
     let _ = page.timers.set(Timers::new(&page));
     page.wire();

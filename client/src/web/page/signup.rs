@@ -79,10 +79,10 @@ impl Page {
         };
         self.at_login.set(next == NextStep::Unlock);
         self.conceal(id::TRY_EARLIER);
-        self.show(match next {
-            NextStep::ChoosePassword => id::SCREEN_PASSWORD,
-            NextStep::Unlock => id::SCREEN_UNLOCK,
-        });
+        match next {
+            NextStep::ChoosePassword => self.show(id::SCREEN_PASSWORD),
+            NextStep::Unlock => self.show_unlock(),
+        }
         Ok(())
     }
 

@@ -8,7 +8,7 @@ use super::dom::confirm;
 use super::{Form, Page};
 use crate::dom_ids as id;
 use crate::wording;
-use crate::worker_api::{Answer, Command, Failure};
+use crate::worker_api::{Answer, Command, Failure, Opened};
 
 impl Page {
     /// Unlocks with the password; `action` is `earlier` when the user asks, at a login, to try
@@ -27,6 +27,12 @@ impl Page {
         let Answer::Opened(opened) = answer? else {
             return Err(wording::unexpected_answer());
         };
+        self.unlocked(opened);
+        Ok(())
+    }
+
+    /// The backup opened (by password or passkey): into the vault, then sync.
+    pub(super) fn unlocked(self: Rc<Self>, opened: Opened) {
         self.at_login.set(false);
         self.conceal(id::TRY_EARLIER);
         let notice = opened.notice;
@@ -38,11 +44,16 @@ impl Page {
         }
         spawn_local(self.clone().sync());
         spawn_local(self.publish_relay_list());
-        Ok(())
+    }
+
+    /// Shows the unlock screen, with the passkey button when the backup has passkeys.
+    pub(super) fn show_unlock(self: &Rc<Self>) {
+        self.show(id::SCREEN_UNLOCK);
+        spawn_local(self.clone().offer_passkey_unlock());
     }
 
     /// Opens on the unlock screen for the account kept on this device.
-    pub(super) fn show_returning(&self, email: &str, unsynced: bool, online: bool) {
+    pub(super) fn show_returning(self: &Rc<Self>, email: &str, unsynced: bool, online: bool) {
         self.set_username(email);
         self.unsynced.set(unsynced);
         let mut who = format!("Welcome back, {email}. Your vault is saved on this device.");
@@ -51,7 +62,7 @@ impl Page {
         }
         self.set_text(id::UNLOCK_WHO, &who);
         self.reveal(id::OTHER_ACCOUNT);
-        self.show(id::SCREEN_UNLOCK);
+        self.show_unlock();
     }
 
     /// Logs in to another account: back to the first step. This device's copy stays until

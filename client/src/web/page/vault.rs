@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_futures::{JsFuture, spawn_local};
 
 use super::dom::confirm;
 use super::{Form, Page};
@@ -33,6 +33,7 @@ impl Page {
             self.conceal(id::KIT_MISSING);
         }
         self.show(id::SCREEN_VAULT);
+        spawn_local(self.clone().offer_passkeys());
         self.select_section(0, false);
         self.arm_idle_lock();
         self.arm_sync_retry();
