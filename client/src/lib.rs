@@ -1,6 +1,7 @@
 //! Sigil's client: the vault flows as pure, natively testable logic over a [`Transport`], plus a
 //! thin browser glue module for WebAssembly.
 
+pub mod dates;
 pub mod dom_ids;
 pub mod error;
 pub mod flow;

@@ -10,8 +10,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use sigil_shared::envelope::PasskeyInfo;
 
+use crate::dates::utc;
 use crate::session::PasskeyRegistration;
-use crate::signer::view::utc;
 
 /// The server's own answer to `request_code`, passed on as it is.
 pub use sigil_shared::method::CodeSent;

@@ -18,7 +18,7 @@ use sigil_client::transport::{Progress, TransportError};
 use sigil_client::{ClientError, HttpResponse, Server, Transport};
 use sigil_shared::dvm::{Exchange, ReplyError, ServerKeys};
 use sigil_shared::envelope::{
-    BackupEnvelope, Entropy, EnvelopeError, KdfParams, Slot, SlotEnvelope,
+    BackupEnvelope, Entropy, EnvelopeError, KdfParams, PasskeyInfo, Slot, SlotEnvelope, SlotKind,
 };
 use sigil_shared::error::{RejectBody, RejectCode};
 use sigil_shared::info::{EVENTS_PATH, InfoError, ServerInfo};
@@ -56,6 +56,8 @@ enum Lie {
     RemovedSlot,
     /// Hands out the backup with its password and recovery slots swapped.
     ReorderedSlots,
+    /// Hands out the backup without its passkey (to keep the user to the password).
+    RemovedPasskey,
     /// Gives the first login the newest backup, and everything after it the revision before,
     /// whose recovery code the user has since replaced.
     EarlierRevision,
@@ -85,7 +87,7 @@ struct HostileServer {
 impl HostileServer {
     fn new(lie: Lie) -> Self {
         let (account, entropy, history) = match lie {
-            Lie::RemovedSlot | Lie::ReorderedSlots | Lie::EarlierRevision => {
+            Lie::RemovedSlot | Lie::ReorderedSlots | Lie::RemovedPasskey | Lie::EarlierRevision => {
                 let (account, entropy) = (AccountSecret::generate(), Entropy::generate());
                 let history = revisions(&account, &entropy);
                 (account, entropy, Some(history))
@@ -136,6 +138,9 @@ impl HostileServer {
                     .slots
                     .retain(|s| !matches!(s, Slot::Recovery { .. })),
                 Lie::ReorderedSlots => envelope.slots.swap(0, 1),
+                Lie::RemovedPasskey => envelope
+                    .slots
+                    .retain(|s| !matches!(s, Slot::Passkey { .. })),
                 _ => {}
             }
         }
@@ -258,7 +263,12 @@ impl Transport for HostileServer {
     }
 }
 
-/// Two revisions of one envelope with a recovery slot: the newer one replaced the code.
+/// The passkey of the newest revision, and its PRF output.
+const CREDENTIAL: &[u8] = b"the victim's passkey";
+const PRF: [u8; 32] = [0x42; 32];
+
+/// Two revisions of one envelope with a recovery slot: the newer one replaced the code and
+/// added a passkey.
 fn revisions(account: &AccountSecret, entropy: &Entropy) -> (BackupEnvelope, BackupEnvelope) {
     let password = Password::new(PASSWORD);
     let (created, opened) =
@@ -266,8 +276,15 @@ fn revisions(account: &AccountSecret, entropy: &Entropy) -> (BackupEnvelope, Bac
     let older = created
         .with_recovery(&opened, &RecoveryCode::generate())
         .unwrap();
+    let passkey = PasskeyInfo {
+        credential: CREDENTIAL.to_vec(),
+        name: "Phone".into(),
+        created: 1_764_950_400,
+        prf_salt: [0x24; 32],
+    };
     let newest = older
         .with_recovery(&opened, &RecoveryCode::generate())
+        .and_then(|newer| newer.with_passkey(&opened, passkey, &PRF))
         .unwrap();
     (BackupEnvelope::Slots(newest), BackupEnvelope::Slots(older))
 }
@@ -486,6 +503,41 @@ async fn removed_or_reordered_slots_are_noticed_at_unlock() {
                 )))
             ),
             "{lie:?}: {refused:?}"
+        );
+        assert!(session.vault().is_none(), "{lie:?}: nothing was unlocked");
+    }
+}
+
+/// The same lies, met by a passkey unlock: the passkey's slot still opens, the vault does not;
+/// and a backup whose passkey was dropped is said to be altered, whichever way is tried.
+#[tokio::test]
+async fn a_passkey_unlock_notices_removed_or_reordered_slots_too() {
+    for lie in [Lie::RemovedSlot, Lie::ReorderedSlots, Lie::RemovedPasskey] {
+        let mut session = session(lie).await;
+        session
+            .request_code("victim@example.org")
+            .await
+            .expect("code");
+        session.verify_code("123456").await.expect("verified");
+        let by_passkey = session.unlock_with_passkey(CREDENTIAL, &PRF);
+        let expected = match lie {
+            // Its slot is gone: nothing to open with it.
+            Lie::RemovedPasskey => EnvelopeError::NoSlot(SlotKind::Passkey),
+            _ => EnvelopeError::SlotsAltered,
+        };
+        assert!(
+            matches!(&by_passkey, Err(SessionError::Client(ClientError::Envelope(e))) if *e == expected),
+            "{lie:?}: {by_passkey:?}"
+        );
+        let by_password = session.unlock(&Password::new(PASSWORD));
+        assert!(
+            matches!(
+                by_password,
+                Err(SessionError::Client(ClientError::Envelope(
+                    EnvelopeError::SlotsAltered
+                )))
+            ),
+            "{lie:?}: {by_password:?}"
         );
         assert!(session.vault().is_none(), "{lie:?}: nothing was unlocked");
     }
