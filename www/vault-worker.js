@@ -42,6 +42,8 @@ self.sigilSigner = {
   stop: () => signerModule?.then((module) => module.signer_stop()),
   forget: () => signerModule?.then((module) => module.signer_forget()),
   call: async (command) => (await loadSigner()).signer_call(command),
+  // The QR encoder lives in the signer's module too: the first screen's module stays smaller.
+  qr: async (text, title) => (await loadSigner()).signer_qr(text, title),
 };
 
 // Argon2id's memory is filled by the lane module, with lane workers where the page is

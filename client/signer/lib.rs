@@ -156,6 +156,13 @@ pub async fn signer_start(secret: Vec<u8>, relays: String) -> Result<(), JsValue
 }
 
 /// The vault locked.
+/// `text` as an SVG QR code titled `title` (empty if it does not fit one). Here rather than in
+/// the first screen's module: the QR encoder is about 15 KiB of compressed WebAssembly.
+#[wasm_bindgen]
+pub fn signer_qr(text: String, title: String) -> String {
+    sigil_client::qr::svg(&text, &title).unwrap_or_default()
+}
+
 #[wasm_bindgen]
 pub fn signer_stop() {
     stop();
@@ -301,7 +308,8 @@ fn new_bunker_link() -> Result<Answer, Failure> {
     let me = account.public_key();
     let link = state().borrow_mut().new_bunker_link(me, &relays);
     changed(&state().borrow());
-    Ok(Answer::BunkerLink(link))
+    let qr = sigil_client::qr::svg(&link, "QR code of the bunker link").unwrap_or_default();
+    Ok(Answer::BunkerLink(link, qr))
 }
 
 fn read(link: &Private) -> Result<NostrConnect, Failure> {

@@ -93,6 +93,7 @@ ids! {
     CONFLICT_ERROR = "conflict-error";
     NPUB = "npub";
     NPUB_QR = "npub-qr";
+    SHOW_NPUB_QR = "show-npub-qr";
     COPY_NPUB = "copy-npub";
     RELAYS = "relays";
     RELAYS_STATUS = "relays-status";

@@ -96,6 +96,8 @@ pub enum Command {
     Lock,
     /// Remove this device's copy of the vault.
     Forget,
+    /// The open vault's npub as a QR code.
+    NpubQr,
     /// What the NIP-46 signer shows: its state, the connected apps, the activity.
     SignerState,
     /// A new `bunker://` link for an app, with a one-time secret (the previous link's stops
@@ -155,8 +157,10 @@ pub enum Answer {
     /// What the browser registers a new passkey with.
     PasskeyRequest(PasskeyRequest),
     Signer(SignerView),
-    /// A `bunker://` link; its secret connects one app.
-    BunkerLink(Private),
+    /// A `bunker://` link (its secret connects one app), and its QR code as SVG.
+    BunkerLink(Private, String),
+    /// A QR code, as SVG.
+    Qr(String),
     Invitation(Invitation),
     Done,
 }

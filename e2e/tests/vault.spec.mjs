@@ -41,7 +41,10 @@ test("the vault shows the default relays, copies the npub and can delete the acc
   const npub = await signUp(page, sigil, email, PASSWORD);
 
   await expect(page.getByTestId("relays").getByRole("listitem")).toHaveText(sigil.info.default_relays);
-  // The QR code, read back from the pixels on screen, is the npub.
+  // The QR code (drawn on request), read back from the pixels on screen, is the npub.
+  await page.getByRole("button", { name: "Show as a QR code" }).click();
+  await expect(page.getByTestId("npub-qr").locator("svg")).toBeVisible();
+  await expect(page.getByRole("button", { name: "Show as a QR code" })).toBeHidden();
   const image = PNG.sync.read(await page.getByTestId("npub-qr").screenshot());
   expect(jsQR(new Uint8ClampedArray(image.data), image.width, image.height)?.data).toBe(npub);
   await page.getByRole("button", { name: "Copy npub" }).click();

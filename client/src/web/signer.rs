@@ -30,6 +30,8 @@ extern "C" {
     fn forget_module();
     #[wasm_bindgen(js_namespace = sigilSigner, js_name = call, catch)]
     async fn call_module(command: String) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_namespace = sigilSigner, js_name = qr, catch)]
+    async fn qr_module(text: String, title: String) -> Result<JsValue, JsValue>;
 }
 
 thread_local! {
@@ -76,6 +78,14 @@ pub async fn command(session: &Session<FetchTransport>, command: &Command) -> Ou
     let reply = call_module(json).await.map_err(|e| not_started(&e))?;
     let reply = reply.as_string().ok_or_else(wording::unexpected_answer)?;
     serde_json::from_str::<Outcome>(&reply).map_err(|_| wording::unexpected_answer())?
+}
+
+/// `text` as an SVG QR code, drawn by the signer's module (loaded if it was not yet).
+pub async fn qr(text: &str, title: &str) -> Result<String, Failure> {
+    let svg = qr_module(text.into(), title.into())
+        .await
+        .map_err(|e| not_started(&e))?;
+    svg.as_string().ok_or_else(wording::unexpected_answer)
 }
 
 /// The vault locked: the signer stops answering and drops its copy of the key.

@@ -302,6 +302,10 @@ async fn run(
             session.confirm_kit();
             Answer::Done
         }
+        Command::NpubQr => {
+            let vault = session.vault().ok_or_else(wording::signer_locked)?;
+            Answer::Qr(signer::qr(&npub(&vault.public_key()), "QR code of your npub").await?)
+        }
         Command::Passkeys => passkeys(session),
         Command::BeginPasskey => {
             let registration = session.begin_passkey(&password(secret)?).map_err(fail)?;

@@ -154,13 +154,13 @@ impl Page {
 
     /// Makes a `bunker://` link for an app, shown as text and as a QR code.
     pub(super) async fn on_bunker_link(self: Rc<Self>) -> Result<(), Failure> {
-        let Answer::BunkerLink(link) = self.worker.call(Command::NewBunkerLink, &[]).await? else {
+        let answer = self.worker.call(Command::NewBunkerLink, &[]).await?;
+        let Answer::BunkerLink(link, qr) = answer else {
             return Err(wording::unexpected_answer());
         };
         self.set_text(id::BUNKER_LINK, &link);
         if let Some(figure) = self.element(id::BUNKER_QR) {
-            let svg = crate::qr::svg(&link, "QR code of the bunker link");
-            figure.set_inner_html(&svg.unwrap_or_default());
+            figure.set_inner_html(&qr);
         }
         Ok(())
     }

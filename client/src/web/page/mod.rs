@@ -199,6 +199,7 @@ impl Page {
         }
         on_click(self, id::RESEND, Page::on_resend);
         on_click(self, id::COPY_NPUB, Page::on_copy);
+        on_click(self, id::SHOW_NPUB_QR, Page::on_show_qr);
         on_click(self, id::LOCK, Page::lock_and_reload);
         on_click(self, id::OTHER_ACCOUNT, Page::on_other_account);
         on_click(self, id::FORGET_DEVICE, Page::on_forget);

@@ -15,9 +15,9 @@ impl Page {
     pub(super) fn show_vault(self: &Rc<Self>, opened: &Opened) {
         self.set_text(id::NPUB, &opened.npub);
         if let Some(figure) = self.element(id::NPUB_QR) {
-            let svg = crate::qr::svg(&opened.npub, "QR code of your npub");
-            figure.set_inner_html(&svg.unwrap_or_default());
+            figure.set_inner_html("");
         }
+        self.reveal(id::SHOW_NPUB_QR);
         if let Some(list) = self.element(id::RELAYS) {
             list.set_text_content(None);
             for relay in &opened.relays {
@@ -37,6 +37,21 @@ impl Page {
         self.select_section(0, false);
         self.arm_idle_lock();
         self.arm_sync_retry();
+    }
+
+    /// Draws the npub's QR code on request: the encoder is in the signer's module, which the
+    /// vault worker loads on first use.
+    pub(super) async fn on_show_qr(self: Rc<Self>) {
+        match self.worker.call(Command::NpubQr, &[]).await {
+            Ok(Answer::Qr(svg)) => {
+                if let Some(figure) = self.element(id::NPUB_QR) {
+                    figure.set_inner_html(&svg);
+                }
+                self.conceal(id::SHOW_NPUB_QR);
+            }
+            Ok(_) => self.set_text(id::STATUS, &wording::unexpected_answer().message),
+            Err(failure) => self.set_text(id::STATUS, &failure.message),
+        }
     }
 
     /// Publishes the account's relay list (NIP-65) if no relay has it yet; relays out of reach
