@@ -35,6 +35,12 @@ ids! {
     NEW_PASSWORD_STRENGTH = "new-password-strength";
     REPEAT_PASSWORD = "repeat-password";
     PASSWORD_ERROR = "password-error";
+    IMPORT_FORM = "import-form";
+    IMPORT_KEY = "import-key";
+    IMPORT_PASSWORD = "import-password";
+    IMPORT_RESULT = "import-result";
+    IMPORT_CANCEL = "import-cancel";
+    IMPORT_ERROR = "import-error";
 
     SCREEN_UNLOCK = "screen-unlock";
     UNLOCK_WHO = "unlock-who";

@@ -129,21 +129,21 @@ impl CodeSession {
         })
     }
 
-    /// Generates the account key, seals it under the password and a new recovery code, and
-    /// registers it. The key never leaves this function except inside the sealed envelope and
-    /// the returned [`Vault`]; the code is for the user's emergency kit. On success the caller
-    /// drops this session: its ephemeral key has no further use.
+    /// Seals the account key (a new one, or one the user brought) under the password and a new
+    /// recovery code, and registers it. The key never leaves this function except inside the
+    /// sealed envelope and the returned [`Vault`]; the code is for the user's emergency kit. On
+    /// success the caller drops this session: its ephemeral key has no further use.
     pub async fn create_account<T: Transport>(
         &self,
         server: &Server<T>,
         entropy: Entropy,
         password: &Password,
+        secret: &AccountSecret,
     ) -> Result<(Vault, RecoveryCode), ClientError> {
-        let secret = AccountSecret::generate();
         server.progress(Progress::DerivingKey);
         let lanes = server.transport().lanes();
         let (envelope, opened) =
-            SlotEnvelope::create(&secret, password, &entropy, server.info().kdf, lanes)?;
+            SlotEnvelope::create(secret, password, &entropy, server.info().kdf, lanes)?;
         let code = RecoveryCode::generate();
         let envelope = BackupEnvelope::Slots(envelope.with_recovery(&opened, &code)?);
         let proof = sign_key_proof(

@@ -5,6 +5,7 @@ pub mod dates;
 pub mod dom_ids;
 pub mod error;
 pub mod flow;
+pub mod import;
 pub mod keyboard;
 pub mod local_vault;
 pub mod qr;

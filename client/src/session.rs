@@ -16,10 +16,11 @@ use sigil_shared::method::CodeSent;
 use sigil_shared::nostr::key::PublicKey;
 use sigil_shared::nostr::types::Timestamp;
 use sigil_shared::recovery::RecoveryCode;
-use sigil_shared::secret::Password;
+use sigil_shared::secret::{AccountSecret, Password};
 
 use crate::error::ClientError;
 use crate::flow::{AfterVerify, CodeSession, StoredBackup, Unlocked, Vault};
+use crate::import::{ImportError, read_key};
 use crate::local_vault::LOCAL_FORMAT;
 pub use crate::local_vault::LocalVault;
 use crate::relay::relay_list;
@@ -62,6 +63,8 @@ pub enum SessionError {
     PasswordNeeded,
     #[error("confirm your password before adding a passkey")]
     PasskeyNotStarted,
+    #[error(transparent)]
+    Import(#[from] ImportError),
 }
 
 impl SessionError {
@@ -165,7 +168,12 @@ pub enum Keep {
 enum State {
     Email,
     Code(CodeSession),
-    NewAccount { code: CodeSession, entropy: Entropy },
+    /// A new account; `imported` is the key the user brought, if they did.
+    NewAccount {
+        code: CodeSession,
+        entropy: Entropy,
+        imported: Option<AccountSecret>,
+    },
     Locked(StoredBackup),
     Unlocked(Vault),
 }
@@ -332,6 +340,7 @@ impl<T: Transport> Session<T> {
             AfterVerify::NewAccount { entropy } => State::NewAccount {
                 code: session,
                 entropy,
+                imported: None,
             },
             AfterVerify::Existing(backup) => {
                 let account = backup.envelope.validate().map_err(ClientError::from)?;
@@ -360,13 +369,26 @@ impl<T: Transport> Session<T> {
         password: &Password,
         repeated: &Password,
     ) -> Result<(PublicKey, RecoveryCode), SessionError> {
-        let State::NewAccount { code, entropy } = &self.state else {
+        let State::NewAccount {
+            code,
+            entropy,
+            imported,
+        } = &self.state
+        else {
             return Err(OutOfStep(self.step()).into());
         };
         check_new_password(password, repeated)?;
+        let generated;
+        let secret = match imported {
+            Some(secret) => secret,
+            None => {
+                generated = AccountSecret::generate();
+                &generated
+            }
+        };
         // On failure the step stays the same, so the user can retry (e.g. after a network drop).
         let (vault, code) = code
-            .create_account(&self.server, *entropy, password)
+            .create_account(&self.server, *entropy, password, secret)
             .await?;
         let pubkey = vault.public_key();
         // The ephemeral key goes with the code session: it has no further use.
@@ -374,6 +396,30 @@ impl<T: Transport> Session<T> {
         self.keep_locally = true;
         self.kit_unconfirmed = true;
         Ok((pubkey, code))
+    }
+
+    /// Uses a key the user brought (an `nsec`, or an `ncryptsec` with `password`) for the new
+    /// account instead of a new one. Returns its public key, to show before anything is sent,
+    /// and whether NIP-49 says it was handled insecurely before.
+    pub fn import_key(
+        &mut self,
+        text: &str,
+        password: &Password,
+    ) -> Result<(PublicKey, bool), SessionError> {
+        let State::NewAccount { imported, .. } = &mut self.state else {
+            return Err(OutOfStep(self.step()).into());
+        };
+        let read = read_key(text, password)?;
+        let pubkey = read.secret.public_key();
+        *imported = Some(read.secret);
+        Ok((pubkey, read.handled_insecurely))
+    }
+
+    /// Back to a new key for the new account.
+    pub fn forget_imported_key(&mut self) {
+        if let State::NewAccount { imported, .. } = &mut self.state {
+            *imported = None;
+        }
     }
 
     /// "Forgot password": opens the backup with its recovery code instead, sets the new

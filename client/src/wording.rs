@@ -174,6 +174,19 @@ pub fn passkey_trouble(trouble: PasskeyTrouble) -> Failure {
     })
 }
 
+/// What the page says of a key brought for the new account.
+pub fn imported_key(npub: &str, handled_insecurely: bool) -> String {
+    let mut words = format!(
+        "Your account will use this key: {npub}. Choose the password that seals it above, then \"Create my key\"."
+    );
+    if handled_insecurely {
+        words.push_str(
+            " Warning: this ncryptsec says the key was handled insecurely before (stored or copied unencrypted). Anyone who saw it then can sign as you; a new key may be safer.",
+        );
+    }
+    words
+}
+
 /// A passkey command came without its PRF output.
 pub fn passkey_failed() -> Failure {
     passkey_trouble(PasskeyTrouble::NoPrf)

@@ -56,6 +56,11 @@ pub enum Command {
     ResendCode,
     /// The code as typed.
     VerifyCode(Private),
+    /// A key the user brings for the new account. Secrets: the `nsec` or `ncryptsec` as typed,
+    /// then the `ncryptsec`'s password (empty for an `nsec`).
+    ImportKey,
+    /// A new key for the new account after all, not the one brought.
+    ForgetImportedKey,
     /// Secrets: the new password, then its repetition.
     CreateAccount,
     /// Secret: the password.
@@ -161,6 +166,9 @@ pub enum Answer {
     BunkerLink(Private, String),
     /// A QR code, as SVG.
     Qr(String),
+    /// The npub of the key brought for the new account, and whether NIP-49 says it was handled
+    /// insecurely before.
+    KeyImported(String, bool),
     Invitation(Invitation),
     Done,
 }

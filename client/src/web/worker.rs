@@ -240,6 +240,20 @@ async fn run(
             };
             Answer::Verified(next)
         }
+        Command::ImportKey => {
+            let text = Zeroizing::new(secret.unwrap_or_default());
+            let text = std::str::from_utf8(&text).map_err(|_| wording::password_not_text())?;
+            let password = match repeated {
+                Some(bytes) if !bytes.is_empty() => password(Some(bytes))?,
+                _ => Password::new(""),
+            };
+            let (pubkey, insecure) = session.import_key(text, &password).map_err(fail)?;
+            Answer::KeyImported(npub(&pubkey), insecure)
+        }
+        Command::ForgetImportedKey => {
+            session.forget_imported_key();
+            Answer::Done
+        }
         Command::CreateAccount => {
             let (first, second) = (password(secret)?, password(repeated)?);
             let (pubkey, code) = session

@@ -11,7 +11,7 @@ use sigil_client::flow::{AfterVerify, CodeSession};
 use sigil_client::{ClientError, Server, Vault};
 use sigil_server::store::{Backend, Store};
 use sigil_shared::envelope::KdfParams;
-use sigil_shared::secret::Password;
+use sigil_shared::secret::{AccountSecret, Password};
 
 use crate::database::TestDatabase;
 use crate::helpers::{HttpTransport, PASSWORD, ServerProcess, SmtpCapture};
@@ -53,7 +53,12 @@ async fn acknowledged_writes_survive_kill_9_and_nothing_is_half_written() {
             panic!("new account expected");
         };
         let (vault, _) = session
-            .create_account(&server, entropy, &Password::new(PASSWORD))
+            .create_account(
+                &server,
+                entropy,
+                &Password::new(PASSWORD),
+                &AccountSecret::generate(),
+            )
             .await
             .expect("activate");
         vaults.push((email, vault));

@@ -18,7 +18,7 @@ use sigil_server::{Application, Config, Options};
 use sigil_shared::envelope::KdfParams;
 use sigil_shared::nostr::event::Event;
 use sigil_shared::nostr::key::PublicKey;
-use sigil_shared::secret::Password;
+use sigil_shared::secret::{AccountSecret, Password};
 use tokio::sync::oneshot;
 
 use crate::database::TestDatabase;
@@ -367,7 +367,12 @@ impl TestApp {
             panic!("{email} should be new");
         };
         session
-            .create_account(&server, entropy, &Password::new(password))
+            .create_account(
+                &server,
+                entropy,
+                &Password::new(password),
+                &AccountSecret::generate(),
+            )
             .await
             .expect("activate")
             .0

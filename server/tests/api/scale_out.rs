@@ -11,7 +11,7 @@ use sigil_client::flow::{AfterVerify, CodeSession};
 use sigil_client::{Server, Vault};
 use sigil_shared::error::{ErrorCode, RejectBody, RejectCode};
 use sigil_shared::nostr::types::Timestamp;
-use sigil_shared::secret::Password;
+use sigil_shared::secret::{AccountSecret, Password};
 
 use crate::database::TestDatabase;
 use crate::envelope_checks::sealed;
@@ -64,7 +64,12 @@ async fn two_processes_share_sessions_replays_and_compare_and_swap() {
         panic!("a new account");
     };
     let (owner, _) = session
-        .create_account(b, entropy, &Password::new(PASSWORD))
+        .create_account(
+            b,
+            entropy,
+            &Password::new(PASSWORD),
+            &AccountSecret::generate(),
+        )
         .await
         .expect("activate via B");
 

@@ -1,10 +1,13 @@
 //! Every way to open a backup, through the real server between two devices: a passkey added on
 //! one device opens the backup on another until it is removed, and a recovery code replaces a
-//! forgotten password so that neither the old password nor the old code opens it anywhere.
+//! forgotten password so that neither the old password nor the old code opens it anywhere; and a
+//! key brought at signup instead of a new one.
 
 use sigil_client::ClientError;
 use sigil_client::session::{Session, SessionError, Sync};
 use sigil_shared::envelope::{EnvelopeError, SlotKind};
+use sigil_shared::nostr::key::Keys;
+use sigil_shared::nostr::nips::nip19::ToBech32;
 use sigil_shared::recovery::RecoveryCode;
 use sigil_shared::secret::Password;
 
@@ -144,4 +147,47 @@ async fn a_recovery_replaces_the_password_and_the_code_everywhere() {
         fourth.recover(&fresh, &new, &new).is_ok(),
         "the new code opens it"
     );
+}
+
+#[tokio::test]
+async fn a_key_brought_at_signup_is_sealed_like_a_new_one_and_only_once() {
+    let app = spawn_app().await;
+    let keys = Keys::generate();
+    let nsec = keys.secret_key().to_bech32().expect("nsec");
+    let none = Password::new("");
+
+    let mut session = app.verified_session("brought@example.org").await;
+    let (pubkey, insecure) = session.import_key(&nsec, &none).expect("read");
+    assert_eq!((pubkey, insecure), (keys.public_key(), false));
+    let password = Password::new(PASSWORD);
+    let (opened, _) = session
+        .create_account(&password, &password)
+        .await
+        .expect("activate");
+    assert_eq!(opened, keys.public_key());
+    let mut other_device = app.verified_session("brought@example.org").await;
+    assert_eq!(
+        other_device.unlock(&password).expect("unlocks"),
+        keys.public_key()
+    );
+
+    // Another address cannot register the same key; "a new key instead" works there.
+    let mut second = app.verified_session("second@example.org").await;
+    second.import_key(&nsec, &none).expect("read");
+    let taken = second.create_account(&password, &password).await;
+    assert!(
+        matches!(taken, Err(SessionError::Client(ClientError::Server(_)))),
+        "{taken:?}"
+    );
+    second.forget_imported_key();
+    let (fresh, _) = second
+        .create_account(&password, &password)
+        .await
+        .expect("a new key");
+    assert_ne!(fresh, keys.public_key());
+    // Only at signup: an open vault takes no other key.
+    assert!(matches!(
+        second.import_key(&nsec, &none),
+        Err(SessionError::OutOfStep(_))
+    ));
 }

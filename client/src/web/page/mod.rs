@@ -75,6 +75,7 @@ enum Form {
     Email,
     Code,
     NewPassword,
+    ImportKey,
     Unlock,
     Recover,
     PasskeyUnlock,
@@ -91,10 +92,11 @@ enum Form {
 }
 
 impl Form {
-    const ALL: [Self; 16] = [
+    const ALL: [Self; 17] = [
         Self::Email,
         Self::Code,
         Self::NewPassword,
+        Self::ImportKey,
         Self::Unlock,
         Self::Recover,
         Self::PasskeyUnlock,
@@ -115,6 +117,7 @@ impl Form {
             Self::Email => id::EMAIL_FORM,
             Self::Code => id::CODE_FORM,
             Self::NewPassword => id::PASSWORD_FORM,
+            Self::ImportKey => id::IMPORT_FORM,
             Self::Unlock => id::UNLOCK_FORM,
             Self::Recover => id::RECOVER_FORM,
             Self::PasskeyUnlock => id::PASSKEY_UNLOCK_FORM,
@@ -136,6 +139,7 @@ impl Form {
             Self::Email => id::EMAIL_ERROR,
             Self::Code => id::CODE_ERROR,
             Self::NewPassword => id::PASSWORD_ERROR,
+            Self::ImportKey => id::IMPORT_ERROR,
             Self::Unlock => id::UNLOCK_ERROR,
             Self::Recover => id::RECOVER_ERROR,
             Self::PasskeyUnlock => id::PASSKEY_UNLOCK_ERROR,
@@ -161,6 +165,7 @@ impl Page {
             Form::Email => self.clone().on_email().await,
             Form::Code => self.clone().on_code().await,
             Form::NewPassword => self.clone().on_new_password().await,
+            Form::ImportKey => self.clone().on_import_key().await,
             Form::Unlock => self.clone().on_unlock(&action).await,
             Form::Recover => self.clone().on_recover().await,
             Form::PasskeyUnlock => self.clone().on_passkey_unlock().await,
@@ -200,6 +205,7 @@ impl Page {
         on_click(self, id::RESEND, Page::on_resend);
         on_click(self, id::COPY_NPUB, Page::on_copy);
         on_click(self, id::SHOW_NPUB_QR, Page::on_show_qr);
+        on_click(self, id::IMPORT_CANCEL, Page::on_import_cancel);
         on_click(self, id::LOCK, Page::lock_and_reload);
         on_click(self, id::OTHER_ACCOUNT, Page::on_other_account);
         on_click(self, id::FORGET_DEVICE, Page::on_forget);

@@ -86,6 +86,37 @@ impl Page {
         Ok(())
     }
 
+    /// "I already have a Nostr key": the worker reads it and keeps it for the new account; the
+    /// page shows its npub (and NIP-49's warning) before anything is sent.
+    pub(super) async fn on_import_key(self: Rc<Self>) -> Result<(), Failure> {
+        let secrets = [
+            self.take_password(id::IMPORT_KEY),
+            self.take_password(id::IMPORT_PASSWORD),
+        ];
+        self.set_text(id::IMPORT_RESULT, "");
+        self.busy(Form::ImportKey.id(), Some("Reading the key…"));
+        let answer = self.worker.call(Command::ImportKey, &secrets).await?;
+        let Answer::KeyImported(npub, insecure) = answer else {
+            return Err(wording::unexpected_answer());
+        };
+        self.set_text(id::IMPORT_RESULT, &wording::imported_key(&npub, insecure));
+        self.reveal(id::IMPORT_CANCEL);
+        Ok(())
+    }
+
+    /// A new key after all.
+    pub(super) async fn on_import_cancel(self: Rc<Self>) {
+        if self
+            .worker
+            .call(Command::ForgetImportedKey, &[])
+            .await
+            .is_ok()
+        {
+            self.set_text(id::IMPORT_RESULT, "");
+            self.conceal(id::IMPORT_CANCEL);
+        }
+    }
+
     pub(super) async fn on_new_password(self: Rc<Self>) -> Result<(), Failure> {
         self.check_strength(id::NEW_PASSWORD)?;
         let secrets = [
