@@ -248,6 +248,10 @@ pub fn signer_did_not_start(reason: &str) -> Failure {
     Failure::new(format!("The signer could not start: {reason}"))
 }
 
+pub fn vault_locked() -> Failure {
+    Failure::new("Unlock the vault first.")
+}
+
 pub fn signer_locked() -> Failure {
     Failure::new("Unlock the vault first: apps are answered only while it is open.")
 }

@@ -317,7 +317,7 @@ async fn run(
             Answer::Done
         }
         Command::NpubQr => {
-            let vault = session.vault().ok_or_else(wording::signer_locked)?;
+            let vault = session.vault().ok_or_else(wording::vault_locked)?;
             Answer::Qr(signer::qr(&npub(&vault.public_key()), "QR code of your npub").await?)
         }
         Command::Passkeys => passkeys(session),

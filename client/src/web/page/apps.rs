@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{Document, Element, Event, HtmlElement};
 
-use super::dom::{confirm, listen};
+use super::dom::{confirm, listen, on_item_click};
 use super::{Form, Page};
 use crate::dom_ids as id;
 use crate::wording;
@@ -60,18 +60,7 @@ impl Page {
                 });
             }
         }
-        if let Some(list) = self.element(id::APPS) {
-            let page = self.clone();
-            listen(&list, "click", move |event: Event| {
-                let app = event
-                    .target()
-                    .and_then(|t| t.dyn_into::<Element>().ok())
-                    .and_then(|e| e.get_attribute("data-revoke"));
-                if let Some(app) = app {
-                    spawn_local(page.clone().revoke(app));
-                }
-            });
-        }
+        on_item_click(self, id::APPS, "data-revoke", Page::revoke);
     }
 
     fn selected_section(&self) -> usize {

@@ -123,6 +123,29 @@ pub(super) fn on_click<F: std::future::Future<Output = ()> + 'static>(
     });
 }
 
+/// Runs `action` with the `attribute` of the element clicked inside the element `id`: the
+/// buttons a list makes for its items (revoke an app, remove a passkey) name their item so.
+pub(super) fn on_item_click<F: std::future::Future<Output = ()> + 'static>(
+    page: &Rc<Page>,
+    id: &str,
+    attribute: &'static str,
+    action: fn(Rc<Page>, String) -> F,
+) {
+    let Some(list) = page.element(id) else {
+        return;
+    };
+    let page = page.clone();
+    listen(&list, "click", move |event: Event| {
+        let item = event
+            .target()
+            .and_then(|t| t.dyn_into::<Element>().ok())
+            .and_then(|e| e.get_attribute(attribute));
+        if let Some(item) = item {
+            spawn_local(action(page.clone(), item));
+        }
+    });
+}
+
 /// Asks the user a yes/no question in the browser's own dialog.
 pub(super) fn confirm(question: &str) -> bool {
     web_sys::window()

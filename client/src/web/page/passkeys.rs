@@ -12,9 +12,8 @@ use std::rc::Rc;
 use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
-use web_sys::{Element, Event};
 
-use super::dom::{confirm, listen};
+use super::dom::{confirm, on_item_click};
 use super::{Form, Page};
 use crate::dom_ids as id;
 use crate::wording::{self, PasskeyTrouble, passkey_trouble};
@@ -32,19 +31,7 @@ struct Used {
 
 impl Page {
     pub(super) fn wire_passkeys(self: &Rc<Self>) {
-        let Some(list) = self.element(id::PASSKEY_LIST) else {
-            return;
-        };
-        let page = self.clone();
-        listen(&list, "click", move |event: Event| {
-            let credential = event
-                .target()
-                .and_then(|t| t.dyn_into::<Element>().ok())
-                .and_then(|e| e.get_attribute("data-passkey"));
-            if let Some(credential) = credential {
-                spawn_local(page.clone().remove_passkey(credential));
-            }
-        });
+        on_item_click(self, id::PASSKEY_LIST, "data-passkey", Page::remove_passkey);
     }
 
     /// On the unlock screen: offers the backup's passkeys, where the browser can use them.
